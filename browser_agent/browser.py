@@ -1,0 +1,234 @@
+"""Launch or connect to a browser; hand out pages that observe and act by ref."""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+from collections.abc import Generator, Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.async_api import Browser as PWBrowser
+from playwright.async_api import BrowserContext, Playwright, Route, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from .discovery import LAUNCH_ARGS, find_chromium
+from .exceptions import ConfigurationError
+from .page import Page
+
+
+def host_allowed(url: str, allowed: Sequence[str] | None, blocked: Sequence[str] = ()) -> bool:
+    """Domain policy with wildcards (`*.example.com`); non-network schemes always pass."""
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about", "chrome-error", "file"):
+        return True
+    host = (parts.hostname or "").lower()
+    if any(_host_match(host, pat) for pat in blocked):
+        return False
+    if allowed is None:
+        return True
+    return any(_host_match(host, pat) for pat in allowed)
+
+
+def _host_match(host: str, pattern: str) -> bool:
+    pattern = pattern.lower().strip()
+    if "://" in pattern:
+        pattern = urlsplit(pattern).hostname or ""
+    if pattern.startswith("*."):
+        return host == pattern[2:] or fnmatch.fnmatchcase(host, pattern)
+    return fnmatch.fnmatchcase(host, pattern)
+
+
+class Browser:
+    """A browser (launched or remote) and one default context; pages come from `new_page`."""
+
+    def __init__(
+        self,
+        playwright: Playwright,
+        browser: PWBrowser,
+        context: BrowserContext,
+        *,
+        allowed_domains: Sequence[str] | None = None,
+        blocked_domains: Sequence[str] = (),
+        owns_browser: bool = True,
+    ) -> None:
+        self._pw = playwright
+        self._browser = browser
+        self._context = context
+        self.allowed_domains = list(allowed_domains) if allowed_domains is not None else None
+        self.blocked_domains = list(blocked_domains)
+        self._owns = owns_browser
+        self._pages: dict[Any, Page] = {}
+        context.on("page", self._on_page)
+
+    # ---- construction ----
+
+    @classmethod
+    def launch(
+        cls,
+        headless: bool = True,
+        allowed_domains: Sequence[str] | None = None,
+        *,
+        blocked_domains: Sequence[str] = (),
+        executable_path: str | os.PathLike[str] | None = None,
+        args: Sequence[str] = (),
+        viewport: tuple[int, int] = (1280, 800),
+    ) -> _Opening:
+        """`async with Browser.launch() as browser:` (or `browser = await Browser.launch()`)."""
+
+        async def open_() -> Browser:
+            path = find_chromium(executable_path)
+            pw = await async_playwright().start()
+            try:
+                browser = await pw.chromium.launch(
+                    executable_path=path, headless=headless, args=[*LAUNCH_ARGS, *args]
+                )
+                context = await browser.new_context(
+                    viewport={"width": viewport[0], "height": viewport[1]}
+                )
+            except BaseException:
+                await pw.stop()
+                raise
+            self = cls(
+                pw,
+                browser,
+                context,
+                allowed_domains=allowed_domains,
+                blocked_domains=blocked_domains,
+            )
+            await self._install_policy()
+            return self
+
+        return _Opening(open_)
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        allowed_domains: Sequence[str] | None = None,
+        *,
+        blocked_domains: Sequence[str] = (),
+        timeout: float = 30.0,
+    ) -> _Opening:
+        """Drive a remote browser: a CDP endpoint (http://host:9222, ws://…/devtools/browser/…)
+        or a Playwright browser server (any other ws:// URL)."""
+
+        async def open_() -> Browser:
+            scheme = urlsplit(url).scheme
+            if scheme not in ("http", "https", "ws", "wss"):
+                raise ConfigurationError(f"cannot connect to {url!r}: expected http(s):// or ws://")
+            pw = await async_playwright().start()
+            try:
+                if scheme in ("http", "https") or "/devtools/browser/" in url:
+                    browser = await pw.chromium.connect_over_cdp(url, timeout=timeout * 1000)
+                    owns = False
+                else:
+                    browser = await pw.chromium.connect(url, timeout=timeout * 1000)
+                    owns = True
+                context = await browser.new_context()
+            except PlaywrightError as exc:
+                await pw.stop()
+                raise ConfigurationError(f"cannot connect to {url}: {exc.message}") from exc
+            except BaseException:
+                await pw.stop()
+                raise
+            self = cls(
+                pw,
+                browser,
+                context,
+                allowed_domains=allowed_domains,
+                blocked_domains=blocked_domains,
+                owns_browser=owns,
+            )
+            await self._install_policy()
+            return self
+
+        return _Opening(open_)
+
+    # ---- policy ----
+
+    async def _install_policy(self) -> None:
+        if self.allowed_domains is None and not self.blocked_domains:
+            return
+        await self._context.route("**/*", self._route)
+
+    async def _route(self, route: Route) -> None:
+        if host_allowed(route.request.url, self.allowed_domains, self.blocked_domains):
+            await route.fallback()
+        else:
+            await route.abort("blockedbyclient")
+
+    # ---- pages ----
+
+    def _on_page(self, pw_page: Any) -> None:
+        if pw_page not in self._pages:
+            self._pages[pw_page] = Page(pw_page, self)
+
+    async def new_page(self) -> Page:
+        pw_page = await self._context.new_page()
+        self._on_page(pw_page)
+        page = self._pages[pw_page]
+        await page._attach()
+        return page
+
+    @property
+    def pages(self) -> list[Page]:
+        """Open pages, including tabs and popups the page opened itself."""
+        return [self._pages[p] for p in self._context.pages if p in self._pages]
+
+    @property
+    def context(self) -> BrowserContext:
+        return self._context
+
+    @property
+    def playwright_browser(self) -> PWBrowser:
+        return self._browser
+
+    @property
+    def version(self) -> str:
+        return self._browser.version
+
+    async def close(self) -> None:
+        with contextlib.suppress(PlaywrightError):
+            await self._context.close()
+        if self._owns:
+            with contextlib.suppress(PlaywrightError):
+                await self._browser.close()
+        await self._pw.stop()
+
+    async def __aenter__(self) -> Browser:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class _Opening:
+    """Lets `Browser.launch()` be used with `async with` or plain `await`."""
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+        self._browser: Browser | None = None
+
+    def __await__(self) -> Generator[Any, None, Browser]:
+        return self._factory().__await__()
+
+    async def __aenter__(self) -> Browser:
+        self._browser = await self._factory()
+        return self._browser
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._browser is not None:
+            await self._browser.close()

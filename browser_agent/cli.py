@@ -1,0 +1,184 @@
+"""The `browser-agent` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+from rich.console import Console
+
+from .exceptions import BrowserAgentError, ConfigurationError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="browser-agent",
+        description="A runtime for LLM browser agents whose non-model time is close to zero.",
+    )
+    sub = p.add_subparsers(dest="command")
+
+    o = sub.add_parser("observe", help="print the serialization of a page and its timing")
+    o.add_argument("target", help="URL, or path of an .html file")
+    o.add_argument("--json", action="store_true", help="machine-readable output")
+    o.add_argument("--full", action="store_true", help="force a full pass (the first always is)")
+    o.add_argument("--offline", action="store_true", help="serialize the file with selectolax")
+    o.add_argument("--max-chars", type=int, default=None, help="size cap of the text")
+    o.add_argument("--chromium", default=None, help="Chromium executable to use")
+
+    b = sub.add_parser("bench", help="benchmarks (medians of repeated runs, ratios in one run)")
+    bsub = b.add_subparsers(dest="bench", required=True)
+    be = bsub.add_parser("extract", help="full observation vs peers on a corpus")
+    be.add_argument("--corpus", type=Path, default=None)
+    be.add_argument("--limit", type=int, default=None, help="at most this many corpus pages")
+    be.add_argument("--repeat", type=int, default=5)
+    be.add_argument("--json", action="store_true")
+    bd = bsub.add_parser("delta", help="observation after one small change, by page size")
+    bd.add_argument("--repeat", type=int, default=20)
+    bd.add_argument("--json", action="store_true")
+    bl = bsub.add_parser("llm", help="pooled/hedged model calls against the local server")
+    bl.add_argument("--json", action="store_true")
+    bl.add_argument("--quick", action="store_true")
+
+    d = sub.add_parser("demo", help="the main job on the embedded fixture site (no key needed)")
+    d.add_argument("--json", action="store_true")
+
+    sub.add_parser("setup", help="install a system Chromium if none is found (needs root)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=False)
+    try:
+        if args.command == "observe":
+            return anyio.run(_observe, args, console)
+        if args.command == "bench":
+            return anyio.run(_bench, args, console)
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return anyio.run(run_demo, args.json, console)
+        if args.command == "setup":
+            return _setup(console)
+        _parser().print_help()
+        return EXIT_USAGE
+    except ConfigurationError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        return EXIT_USAGE
+    except BrowserAgentError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _observe(args: argparse.Namespace, console: Console) -> int:
+    from .browser import Browser
+
+    target: str = args.target
+    path = Path(target)
+    if args.offline:
+        if not path.is_file():
+            raise ConfigurationError(f"--offline needs a file, got {target}")
+        from extractors.offline import serialize_html
+
+        text = serialize_html(path.read_text("utf-8", "replace"))
+        print(json.dumps({"text": text}) if args.json else text)
+        return EXIT_OK
+    url = path.resolve().as_uri() if path.is_file() else target
+    if "://" not in url:
+        raise ConfigurationError(f"{target} is neither a file nor a URL")
+    async with Browser.launch(executable_path=args.chromium) as browser:
+        page = await browser.new_page()
+        await page.goto(url)
+        obs = await page.observe(full=args.full, max_chars=args.max_chars)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "url": obs.url,
+                    "title": obs.title,
+                    "version": obs.version,
+                    "full": obs.full,
+                    "truncated": obs.truncated,
+                    "text": obs.text,
+                    "elements": {
+                        ref: {
+                            "tag": e.tag,
+                            "role": e.role,
+                            "name": e.name,
+                            "value": e.value,
+                            "states": list(e.states),
+                            "bbox": list(e.bbox),
+                        }
+                        for ref, e in obs.elements.items()
+                    },
+                    "timings": obs.timings,
+                }
+            )
+        )
+    else:
+        console.print(obs.text, markup=False, highlight=False)
+        t = obs.timings
+        Console(stderr=True).print(
+            f"[dim]{len(obs.elements)} elements, {len(obs.text)} chars, "
+            f"observe {t['total']:.1f} ms (in page {t['in_page']:.1f} ms)[/]"
+        )
+    return EXIT_OK
+
+
+async def _bench(args: argparse.Namespace, console: Console) -> int:
+    if args.bench == "extract":
+        from .bench.extract import run_extract
+
+        await run_extract(
+            args.corpus,
+            limit=args.limit,
+            repeat=args.repeat,
+            json_output=args.json,
+            console=console,
+        )
+    elif args.bench == "delta":
+        from .bench.extract import run_delta
+
+        await run_delta(repeat=args.repeat, json_output=args.json, console=console)
+    elif args.bench == "llm":
+        from .bench import llm
+
+        await llm.run(json_output=args.json, quick=args.quick)
+    return EXIT_OK
+
+
+def _setup(console: Console) -> int:
+    """Make sure a Chromium exists; on Debian as root, install the distribution's package."""
+    from .discovery import find_chromium
+
+    try:
+        console.print(f"browser: {find_chromium()}")
+        return EXIT_OK
+    except ConfigurationError:
+        pass
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        console.print("installing Debian's chromium …")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        done = subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env)
+        if done.returncode == 0:
+            console.print(f"browser: {find_chromium()}")
+            return EXIT_OK
+    raise ConfigurationError(
+        "no Chromium found and cannot install one here; run `apt-get install -y chromium` as root"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

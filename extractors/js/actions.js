@@ -1,0 +1,705 @@
+// In-page half of acting on refs. Loaded as a function expression that takes the
+// serializer's api and runs in the same world (the CDP isolated world on Chromium),
+// so refs resolve to the very elements the model saw and page scripts can neither
+// see nor patch any of this.
+//
+// Python calls only the entry points returned at the bottom:
+//   prepare(o)      resolve a ref, check it is still what the model saw, make it
+//                   actionable (in view, visible, enabled, stable, hit at its centre)
+//                   and return the point for trusted input, in this frame's top
+//                   accessible viewport (same-origin frame offsets included)
+//   frameOffset(o)  map a point inside a child iframe (given by its ref) to this frame
+//   begin()         mark the start of an action (for settle's background detection)
+//   settle(o)       resolve once the DOM has been quiet for o.quietMs (or o.timeoutMs)
+//   focus, setValue, selectOptions, findOption, checked, scroll, fileInput, setFiles,
+//   hasText, state, element
+//
+// Nothing here sleeps for a fixed time: every wait is a poll on animation frames
+// bounded by a deadline the caller passes in.
+(api) => {
+  "use strict";
+
+  const now = () => performance.now();
+  const SPECIAL_INPUTS = new Set(["color", "date", "time", "datetime-local", "month", "range", "week"]);
+  const TEXT_INPUTS = new Set(["", "text", "email", "number", "password", "search", "tel", "url"]);
+  const CARET_INPUTS = new Set(["", "text", "search", "tel", "url", "password"]);
+  const collapse = (s) => (s || "").replace(/\s+/g, " ").trim();
+
+  // One animation frame, or 50 ms where frames stall (hidden tabs): never unbounded.
+  function nextFrame() {
+    return new Promise((resolve) => {
+      let done = false;
+      const fin = () => {
+        if (!done) {
+          done = true;
+          resolve();
+        }
+      };
+      requestAnimationFrame(fin);
+      setTimeout(fin, 50);
+    });
+  }
+
+  // ---------- describing elements the way the serializer names them ----------
+
+  function describeEl(el) {
+    return JSON.parse(api.describe(api.refFor(el)));
+  }
+
+  function labelOf(d) {
+    return d && d.connected ? `${d.role} ${JSON.stringify(d.name)}` : null;
+  }
+
+  function who(el) {
+    if (!el) return "nothing";
+    const d = describeEl(el);
+    const id = el.id ? `#${el.id}` : "";
+    if (d.role && d.role !== d.tag) return `${d.role} ${JSON.stringify(d.name)}`;
+    return `<${el.tagName.toLowerCase()}${id}>` + (d.name ? ` ${JSON.stringify(d.name)}` : "");
+  }
+
+  // ---------- composed tree, frames, hit testing ----------
+
+  function up(n) {
+    const p = n.parentNode;
+    if (!p) return null;
+    if (p.nodeType === 11) return p.host || null;
+    return p.nodeType === 1 ? p : null;
+  }
+
+  function within(ancestor, n) {
+    for (; n; n = up(n)) if (n === ancestor) return true;
+    return false;
+  }
+
+  function frameOf(win) {
+    try {
+      return win.frameElement;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // Where a frame's viewport starts inside its parent's viewport.
+  function contentOrigin(fe) {
+    const r = fe.getBoundingClientRect();
+    const s = getComputedStyle(fe);
+    return [
+      r.x + fe.clientLeft + (parseFloat(s.paddingLeft) || 0),
+      r.y + fe.clientTop + (parseFloat(s.paddingTop) || 0),
+    ];
+  }
+
+  function hitAt(root, x, y) {
+    let el = root.elementFromPoint(x, y);
+    while (el && el.shadowRoot) {
+      const inner = el.shadowRoot.elementFromPoint(x, y);
+      if (!inner || inner === el) break;
+      el = inner;
+    }
+    return el;
+  }
+
+  // Like hitAt, but also descends into same-origin frames.
+  function deepHit(doc, x, y) {
+    let el = hitAt(doc, x, y);
+    while (el && (el.tagName === "IFRAME" || el.tagName === "FRAME")) {
+      let inner = null;
+      try {
+        inner = el.contentDocument;
+      } catch (e) {
+        inner = null;
+      }
+      if (!inner) break;
+      const [ox, oy] = contentOrigin(el);
+      x -= ox;
+      y -= oy;
+      const hit = hitAt(inner, x, y);
+      if (!hit) break;
+      el = hit;
+    }
+    return el;
+  }
+
+  // Does a pointer event at the element's point land on the element? A hit on a
+  // descendant counts, and so does a label standing for the element (or the control
+  // of a label we target): the browser forwards those clicks.
+  function accepts(el, hit) {
+    if (!hit) return false;
+    if (within(el, hit)) return true;
+    if (el.tagName === "LABEL" && el.control && within(el.control, hit)) return true;
+    for (let n = hit; n; n = up(n)) if (n.tagName === "LABEL") return n.control === el;
+    return false;
+  }
+
+  function isVisible(el) {
+    if (!el.isConnected) return false;
+    if (el.checkVisibility && !el.checkVisibility({ visibilityProperty: true })) return false;
+    for (const r of el.getClientRects()) if (r.width > 0 && r.height > 0) return true;
+    return false;
+  }
+
+  function control(el) {
+    return el.tagName === "LABEL" && el.control ? el.control : el;
+  }
+
+  function isDisabled(el) {
+    const c = control(el);
+    if (c.matches(":disabled")) return true;
+    for (let n = c; n; n = up(n)) if (n.getAttribute("aria-disabled") === "true") return true;
+    return false;
+  }
+
+  function editableTarget(el) {
+    const c = control(el);
+    if (c.tagName === "INPUT" || c.tagName === "TEXTAREA" || c.isContentEditable) return c;
+    // A widget wrapping its text field (custom comboboxes, search boxes).
+    const root = c.shadowRoot || c;
+    const inner = root.querySelector(
+      "input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea, [contenteditable]:not([contenteditable=false])"
+    );
+    return inner || null;
+  }
+
+  function notEditable(el) {
+    const t = editableTarget(el);
+    if (!t) return "not editable";
+    if (t.readOnly || t.getAttribute("aria-readonly") === "true") return "read-only";
+    return "";
+  }
+
+  function isAnimating(el) {
+    for (let n = el; n; n = up(n)) {
+      if (!n.getAnimations) break;
+      for (const a of n.getAnimations()) if (a.playState === "running") return true;
+    }
+    return false;
+  }
+
+  // Centre of the element's first box that shows in its own viewport, clipped to it.
+  function targetPoint(el) {
+    const win = el.ownerDocument.defaultView;
+    const vw = win.innerWidth;
+    const vh = win.innerHeight;
+    let partial = null;
+    for (const r of el.getClientRects()) {
+      if (r.width <= 0 || r.height <= 0) continue;
+      const x1 = Math.max(r.left, 0);
+      const y1 = Math.max(r.top, 0);
+      const x2 = Math.min(r.right, vw);
+      const y2 = Math.min(r.bottom, vh);
+      if (x2 <= x1 || y2 <= y1) continue;
+      const pt = { x: (x1 + x2) / 2, y: (y1 + y2) / 2, full: r.left >= 0 && r.top >= 0 && r.right <= vw && r.bottom <= vh };
+      if (pt.full) return pt;
+      partial = partial || pt;
+    }
+    return partial;
+  }
+
+  // Map a point in el's viewport up through same-origin frames; check each frame is
+  // what receives the point in its parent. Returns {ok, x, y} or {ok: false, reason}.
+  function climb(el, x, y, hit) {
+    const doc = el.ownerDocument;
+    if (hit) {
+      const h = hitAt(doc, x, y);
+      if (!accepts(el, h)) return { ok: false, reason: `covered by ${who(h)}` };
+    }
+    let win = doc.defaultView;
+    for (let fe = frameOf(win); fe; fe = frameOf(win)) {
+      const [ox, oy] = contentOrigin(fe);
+      x += ox;
+      y += oy;
+      win = fe.ownerDocument.defaultView;
+      if (x < 0 || y < 0 || x >= win.innerWidth || y >= win.innerHeight)
+        return { ok: false, reason: "outside the viewport", offscreen: true };
+      if (hit) {
+        const h = hitAt(fe.ownerDocument, x, y);
+        if (h !== fe) return { ok: false, reason: `covered by ${who(h)}` };
+      }
+    }
+    return { ok: true, x, y };
+  }
+
+  // ---------- finding what replaced a gone element ----------
+
+  function forEachElement(root, fn) {
+    for (const el of root.querySelectorAll("*")) {
+      if (fn(el) === false) return false;
+      if (el.shadowRoot && forEachElement(el.shadowRoot, fn) === false) return false;
+      if (el.tagName === "IFRAME" || el.tagName === "FRAME") {
+        let d = null;
+        try {
+          d = el.contentDocument;
+        } catch (e) {
+          d = null;
+        }
+        if (d && forEachElement(d, fn) === false) return false;
+      }
+    }
+    return true;
+  }
+
+  // Visible elements carrying the same tag, role and name as the one the model saw.
+  function findSame(exp) {
+    const out = [];
+    const tag = (exp.tag || "").toUpperCase();
+    forEachElement(document, (el) => {
+      if (tag && el.tagName !== tag) return true;
+      if (!isVisible(el)) return true;
+      const d = describeEl(el);
+      if (d.role === exp.role && d.name === exp.name) out.push(el);
+      return out.length < 3;
+    });
+    return out;
+  }
+
+  // What now sits where the model saw the element (its bbox centre), if anything.
+  function atPlace(exp) {
+    if (!exp || !exp.bbox) return null;
+    const [x, y, w, h] = exp.bbox;
+    const cx = x + w / 2;
+    const cy = y + h / 2;
+    if (cx < 0 || cy < 0 || cx >= innerWidth || cy >= innerHeight) return null;
+    const hit = deepHit(document, cx, cy);
+    for (let n = hit, i = 0; n && i < 8; n = up(n), i++) {
+      const d = describeEl(n);
+      if (d.role && d.role !== d.tag && d.role !== "label") return labelOf(d);
+    }
+    return null;
+  }
+
+  // ---------- entry: prepare ----------
+
+  async function prepare(o) {
+    begin();
+    const d = JSON.parse(api.describe(o.ref));
+    if (!d.known) return { status: "unknown" };
+    let el = api.element(o.ref);
+    let ref = o.ref;
+    let retargeted = false;
+    const exp = o.expect || null;
+    if (!el) {
+      const found = exp ? findSame(exp) : [];
+      if (found.length !== 1) {
+        return {
+          status: "stale",
+          reason: found.length > 1 ? `gone, and ${found.length} elements now match it` : "gone",
+          actual: found.length > 1 ? null : atPlace(exp),
+        };
+      }
+      el = found[0];
+      ref = api.refFor(el);
+      retargeted = true;
+    } else if (exp && (d.role !== exp.role || d.name !== exp.name)) {
+      return { status: "stale", reason: "changed", actual: labelOf(d) };
+    }
+    watchAround(el);
+    const c = { visible: true, enabled: true, editable: false, hit: true, scroll: true, stable: true, point: true, ...(o.checks || {}) };
+    const deadline = now() + (o.timeoutMs ?? 5000);
+    let scrolled = false;
+    let settling = false;
+    let last = null;
+    for (;;) {
+      let why = "";
+      if (!el.isConnected) return { status: "stale", reason: "gone", actual: null };
+      if (c.visible && !isVisible(el)) why = "not visible";
+      else if (c.enabled && isDisabled(el)) why = "disabled";
+      else if (c.editable && (why = notEditable(el))) {
+        if (why === "not editable") return { status: "error", reason: why, final: true };
+      } else if (c.point) {
+        const pt = targetPoint(el);
+        let res = pt ? climb(el, pt.x, pt.y, false) : { ok: false, offscreen: true, reason: "outside the viewport" };
+        if (c.scroll && !scrolled && (!pt || !pt.full || !res.ok)) {
+          el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
+          scrolled = true;
+          settling = true;
+          last = el.getBoundingClientRect();
+          await nextFrame();
+          continue;
+        }
+        if (res.ok && c.stable && (settling || isAnimating(el))) {
+          const r = el.getBoundingClientRect();
+          const same = last && r.x === last.x && r.y === last.y && r.width === last.width && r.height === last.height;
+          last = r;
+          if (!same) why = "not stable";
+          else settling = false;
+        }
+        if (!why && res.ok && c.hit) res = climb(el, pt.x, pt.y, true);
+        if (!why && !res.ok) why = res.reason;
+        if (!why) return ok(el, ref, retargeted, res.x, res.y, scrolled);
+      } else return ok(el, ref, retargeted, null, null, scrolled);
+      if (now() >= deadline) return { status: "error", reason: why };
+      await nextFrame();
+    }
+  }
+
+  function ok(el, ref, retargeted, x, y, scrolled) {
+    const out = { status: "ok", ref, retargeted, x, y, scrolled, tag: el.tagName.toLowerCase(), type: (control(el).type || "").toLowerCase() };
+    if (retargeted) {
+      const d = describeEl(el);
+      out.role = d.role;
+      out.name = d.name;
+    }
+    return out;
+  }
+
+  // A point inside the child frame held by iframe `o.ref`, in this frame's viewport.
+  async function frameOffset(o) {
+    const fe = api.element(o.ref);
+    if (!fe) return { status: "error", reason: "its frame is gone" };
+    const deadline = now() + (o.timeoutMs ?? 5000);
+    let scrolled = false;
+    for (;;) {
+      const [ox, oy] = contentOrigin(fe);
+      const x = ox + o.x;
+      const y = oy + o.y;
+      const win = fe.ownerDocument.defaultView;
+      const inside = x >= 0 && y >= 0 && x < win.innerWidth && y < win.innerHeight;
+      if (!inside && !scrolled) {
+        win.scrollBy({ left: x - win.innerWidth / 2, top: y - win.innerHeight / 2, behavior: "instant" });
+        scrolled = true;
+        await nextFrame();
+        continue;
+      }
+      const res = inside ? climb(fe, x, y, o.hit !== false) : { ok: false, reason: "outside the viewport" };
+      if (res.ok) return { status: "ok", x: res.x, y: res.y };
+      if (now() >= deadline) return { status: "error", reason: res.reason };
+      await nextFrame();
+    }
+  }
+
+  // ---------- settle: DOM quiet, ignoring what was already ticking ----------
+
+  const watch = {
+    mo: null,
+    roots: new WeakSet(),
+    last: 0, // time of the last mutation that counts
+    recent: new Map(), // element -> {n, last}: who has been mutating lately
+    background: new Set(), // elements that kept mutating before the action began
+    pruned: 0,
+  };
+
+  function onMutations(records) {
+    const t = now();
+    for (const r of records) {
+      let n = r.target;
+      if (n.nodeType !== 1) n = n.parentNode || n;
+      const e = watch.recent.get(n);
+      if (e && t - e.last < 1000) {
+        e.n += 1;
+        e.last = t;
+      } else watch.recent.set(n, { n: 1, last: t });
+      if (!watch.background.has(n)) watch.last = t;
+    }
+    if (watch.recent.size > 2000 && t - watch.pruned > 250) {
+      watch.pruned = t;
+      for (const [k, e] of watch.recent) if (t - e.last > 1000) watch.recent.delete(k);
+    }
+  }
+
+  function watchRoot(root) {
+    if (!root || watch.roots.has(root)) return;
+    if (!watch.mo) watch.mo = new MutationObserver(onMutations);
+    watch.roots.add(root);
+    watch.mo.observe(root, { childList: true, subtree: true, attributes: true, characterData: true });
+  }
+
+  // Shadow roots and frame documents between an element and the top document.
+  function watchAround(el) {
+    for (let n = el; n; ) {
+      const root = n.getRootNode();
+      if (root.nodeType === 11) {
+        watchRoot(root);
+        n = root.host;
+      } else if (root.nodeType === 9) {
+        watchRoot(root);
+        n = frameOf(root.defaultView);
+      } else break;
+    }
+  }
+
+  // Elements that mutated at least 3 times in the half second before an action are a
+  // spinner, clock or carousel: their mutations do not hold settle.
+  function begin() {
+    watchRoot(document);
+    const t = now();
+    watch.background = new Set();
+    for (const [k, e] of watch.recent) if (e.n >= 3 && t - e.last < 500) watch.background.add(k);
+    return true;
+  }
+
+  function settle(o) {
+    watchRoot(document);
+    const quiet = o.quietMs ?? 50;
+    const limit = o.timeoutMs ?? 5000;
+    const t0 = now();
+    return new Promise((resolve) => {
+      const tick = () => {
+        const t = now();
+        const calm = t - Math.max(watch.last, t0);
+        if (calm >= quiet) return resolve({ quiet: true, ms: t - t0 });
+        if (t - t0 >= limit) return resolve({ quiet: false, ms: t - t0 });
+        setTimeout(tick, Math.max(1, Math.min(quiet - calm, limit - (t - t0))));
+      };
+      setTimeout(tick, Math.min(quiet, limit));
+    });
+  }
+
+  // Resolves on the next counted mutation, or after o.timeoutMs.
+  async function changed(o) {
+    watchRoot(document);
+    const t0 = now();
+    const limit = o.timeoutMs ?? 1000;
+    while (watch.last <= t0) {
+      if (now() - t0 >= limit) return false;
+      await nextFrame();
+    }
+    return true;
+  }
+
+  // ---------- typing ----------
+
+  function deepActive(doc) {
+    let a = doc.activeElement;
+    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    return a;
+  }
+
+  function fire(el, ...types) {
+    for (const type of types) el.dispatchEvent(new Event(type, { bubbles: true, composed: true }));
+  }
+
+  // Focus the element's text field and select what is there (clear) or put the caret
+  // at the end; special inputs (date, colour, range...) report that they need setValue.
+  function focus(o) {
+    const el = api.element(o.ref);
+    if (!el) return { status: "stale" };
+    const t = editableTarget(el);
+    if (!t) return { status: "error", reason: "not editable" };
+    let kind = "text";
+    const type = t.tagName === "INPUT" ? (t.type || "text").toLowerCase() : "";
+    if (t.tagName === "INPUT") {
+      if (SPECIAL_INPUTS.has(type)) return { status: "ok", kind: "value", type };
+      if (!TEXT_INPUTS.has(type)) return { status: "error", reason: `cannot type into an input of type ${type}` };
+    } else if (t.tagName !== "TEXTAREA") kind = "editable";
+    if (t.disabled) return { status: "error", reason: "disabled" };
+    if (t.readOnly) return { status: "error", reason: "read-only" };
+    t.focus({ preventScroll: true });
+    const active = deepActive(t.ownerDocument);
+    if (active !== t && !(kind === "editable" && t.contains(active))) return { status: "ok", kind, focused: false };
+    let end = false;
+    if (kind === "editable") {
+      const sel = t.ownerDocument.getSelection();
+      const range = t.ownerDocument.createRange();
+      range.selectNodeContents(t);
+      if (!o.clear) range.collapse(false);
+      sel.removeAllRanges();
+      sel.addRange(range);
+    } else if (o.clear) t.select();
+    else if (CARET_INPUTS.has(type) || t.tagName === "TEXTAREA") t.setSelectionRange(t.value.length, t.value.length);
+    else end = true;
+    return { status: "ok", kind, focused: true, end, empty: kind === "editable" ? !t.textContent : !t.value };
+  }
+
+  // Inputs with no text editing (date, time, colour, range...): set the value as a user
+  // agent would and fire input + change. The setter is this world's own, so page code
+  // that wraps `value` (frameworks tracking edits) sees a real change.
+  function setValue(o) {
+    const el = api.element(o.ref);
+    if (!el) return { status: "stale" };
+    const t = editableTarget(el);
+    if (!t || t.tagName !== "INPUT") return { status: "error", reason: "not an input" };
+    t.focus({ preventScroll: true });
+    const want = String(o.value);
+    const type = (t.type || "").toLowerCase();
+    t.value = type === "color" ? want.toLowerCase() : want;
+    if (want && !t.value) return { status: "error", reason: `${JSON.stringify(want)} is not a valid ${type} value` };
+    fire(t, "input", "change");
+    return { status: "ok", value: t.value };
+  }
+
+  // ---------- select ----------
+
+  function optionLabel(op) {
+    return collapse(op.label || op.text);
+  }
+
+  function selectOptions(o) {
+    const el = api.element(o.ref);
+    if (!el) return { status: "stale" };
+    const s = control(el);
+    if (s.tagName !== "SELECT") return { status: "custom" };
+    const opts = Array.from(s.options);
+    const picked = [];
+    for (const want of o.values) {
+      const w = collapse(String(want));
+      const lw = w.toLowerCase();
+      const m =
+        opts.find((op) => optionLabel(op) === w) ||
+        opts.find((op) => op.value === want) ||
+        opts.find((op) => optionLabel(op).toLowerCase() === lw);
+      if (!m) return { status: "error", reason: `no option ${JSON.stringify(want)}`, options: opts.map(optionLabel) };
+      if (m.disabled) return { status: "error", reason: `option ${JSON.stringify(optionLabel(m))} is disabled` };
+      picked.push(m);
+    }
+    if (!s.multiple && picked.length !== 1)
+      return { status: "error", reason: "this select takes exactly one option" };
+    s.focus({ preventScroll: true });
+    if (s.multiple) for (const op of opts) op.selected = picked.includes(op);
+    else s.selectedIndex = picked[0].index;
+    fire(s, "input", "change");
+    return { status: "ok", selected: picked.map(optionLabel) };
+  }
+
+  // An ARIA option named `o.label`: inside the widget, in what it controls/owns, or
+  // the single visible one on the page. Hands back its ref for a trusted click.
+  function findOption(o) {
+    const el = api.element(o.ref);
+    if (!el) return { status: "stale" };
+    const want = collapse(o.label).toLowerCase();
+    const scopes = [el];
+    for (const attr of ["aria-controls", "aria-owns"]) {
+      for (const id of (el.getAttribute(attr) || "").split(/\s+/).filter(Boolean)) {
+        const t = el.getRootNode().getElementById ? el.getRootNode().getElementById(id) : null;
+        if (t) scopes.push(t);
+      }
+    }
+    scopes.push(document);
+    for (const scope of scopes) {
+      const hits = [];
+      forEachElement(scope, (n) => {
+        if (n.getAttribute("role") !== "option" && n.tagName !== "OPTION") return true;
+        if (!isVisible(n)) return true;
+        const d = describeEl(n);
+        if (d.name.toLowerCase() === want || collapse(n.textContent).toLowerCase() === want) hits.push(n);
+        return hits.length < 2;
+      });
+      if (hits.length === 1) return { status: "ok", ref: api.refFor(hits[0]) };
+      if (hits.length > 1) return { status: "error", reason: `several options match ${JSON.stringify(o.label)}` };
+    }
+    return { status: "none" };
+  }
+
+  // ---------- check ----------
+
+  function checked(ref) {
+    const el = api.element(ref);
+    if (!el) return { status: "stale" };
+    const c = control(el);
+    if (c.tagName === "INPUT" && (c.type === "checkbox" || c.type === "radio"))
+      return { status: "ok", state: c.indeterminate ? "mixed" : c.checked, radio: c.type === "radio" };
+    const aria = c.getAttribute("aria-checked") ?? c.getAttribute("aria-pressed");
+    if (aria === "true" || aria === "false" || aria === "mixed")
+      return { status: "ok", state: aria === "mixed" ? "mixed" : aria === "true", radio: c.getAttribute("role") === "radio" };
+    return { status: "error", reason: "not a checkbox, radio or switch" };
+  }
+
+  // ---------- scroll ----------
+
+  function scroller(el) {
+    const doc = el.ownerDocument;
+    for (let n = el; n; n = up(n)) {
+      if (n === doc.body || n === doc.documentElement) return null;
+      const s = getComputedStyle(n);
+      const y = /(auto|scroll|overlay)/.test(s.overflowY) && n.scrollHeight > n.clientHeight;
+      const x = /(auto|scroll|overlay)/.test(s.overflowX) && n.scrollWidth > n.clientWidth;
+      if (x || y) return n;
+    }
+    return null;
+  }
+
+  function scroll(o) {
+    begin();
+    let box = null;
+    let doc = document;
+    if (o.ref !== null && o.ref !== undefined) {
+      const el = api.element(o.ref);
+      if (!el) return { status: "stale" };
+      box = scroller(el);
+      doc = el.ownerDocument;
+    }
+    const win = doc.defaultView;
+    const se = doc.scrollingElement || doc.documentElement;
+    const area = box || se;
+    const horizontal = o.direction === "left" || o.direction === "right";
+    const size = box ? (horizontal ? box.clientWidth : box.clientHeight) : horizontal ? win.innerWidth : win.innerHeight;
+    const amount = o.amount ?? Math.round(size * 0.8);
+    let dx = 0;
+    let dy = 0;
+    if (o.direction === "down") dy = amount;
+    else if (o.direction === "up") dy = -amount;
+    else if (o.direction === "right") dx = amount;
+    else if (o.direction === "left") dx = -amount;
+    else if (o.direction === "top") dy = -area.scrollTop;
+    else if (o.direction === "bottom") dy = area.scrollHeight;
+    const before = [area.scrollLeft, area.scrollTop];
+    (box || win).scrollBy({ left: dx, top: dy, behavior: "instant" });
+    const moved = [area.scrollLeft - before[0], area.scrollTop - before[1]];
+    const atEnd = area.scrollTop + area.clientHeight >= area.scrollHeight - 1;
+    return { status: "ok", moved, atEnd, atTop: area.scrollTop <= 0, container: box ? who(box) : null };
+  }
+
+  // ---------- upload ----------
+
+  function fileInput(ref) {
+    const el = api.element(ref);
+    if (!el) return { status: "stale" };
+    const c = control(el);
+    if (c.tagName === "INPUT" && c.type === "file")
+      return { status: "ok", ref: api.refFor(c), multiple: c.multiple, disabled: c.disabled };
+    return { status: "none" };
+  }
+
+  // Fallback for remote browsers (their file system is not ours): files as bytes.
+  function setFiles(o) {
+    const el = api.element(o.ref);
+    if (!el) return { status: "stale" };
+    const dt = new DataTransfer();
+    for (const f of o.files) {
+      const bin = atob(f.data);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      dt.items.add(new File([bytes], f.name, { type: f.type || "" }));
+    }
+    el.files = dt.files;
+    fire(el, "input", "change");
+    return { status: "ok", count: el.files.length };
+  }
+
+  // ---------- waiting ----------
+
+  function textOfDoc(doc) {
+    let t = doc.body ? doc.body.innerText || "" : "";
+    for (const f of doc.querySelectorAll("iframe, frame")) {
+      let d = null;
+      try {
+        d = f.contentDocument;
+      } catch (e) {
+        d = null;
+      }
+      if (d) t += "\n" + textOfDoc(d);
+    }
+    return t;
+  }
+
+  function hasText(o) {
+    return collapse(textOfDoc(document)).includes(collapse(o.text));
+  }
+
+  function state(ref) {
+    const d = JSON.parse(api.describe(ref));
+    const el = api.element(ref);
+    if (!el) return { known: d.known, connected: false, visible: false, enabled: false };
+    return { known: true, connected: true, visible: isVisible(el), enabled: !isDisabled(el), label: labelOf(d) };
+  }
+
+  // Watch from DOMContentLoaded on, so the first action already knows what ticks.
+  if (document.readyState === "loading")
+    document.addEventListener("DOMContentLoaded", () => watchRoot(document), { once: true });
+  else watchRoot(document);
+
+  return {
+    prepare, frameOffset, begin, settle, changed, focus, setValue, selectOptions, findOption,
+    checked, scroll, fileInput, setFiles, hasText, state, element: (ref) => api.element(ref),
+  };
+}

@@ -1,0 +1,1035 @@
+// In-page serializer: turns the live DOM into the compact text a model reads,
+// and after the first pass ships only what changed.
+//
+// On Chromium this file runs in an isolated world, so everything here (the
+// globals it defines, the built-ins it calls, the DOM wrappers it holds) is
+// invisible to page scripts and immune to their monkey-patching. It writes
+// nothing into the DOM. Elsewhere it is evaluated as an expression in the main
+// world and kept only as a handle, so it still leaves no globals.
+//
+// Model of the page: `flat` is the whole serialization, one record per line, in
+// document order. Every block element that produced lines remembers its first
+// and last record, so a dirty subtree is re-serialized and spliced in place.
+// Only a window of `flat` (the size cap) is mirrored by Python.
+(() => {
+  "use strict";
+
+  const SKIP_TAGS = new Set([
+    "SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "META", "LINK", "TITLE", "BASE", "svg",
+  ]);
+  const NAME_FROM_CONTENT = new Set([
+    "button", "link", "tab", "menuitem", "menuitemcheckbox", "menuitemradio", "option",
+    "treeitem", "switch", "checkbox", "radio", "clickable", "summary",
+  ]);
+  const INTERACTIVE_ROLES = new Set([
+    "button", "link", "checkbox", "radio", "switch", "tab", "menuitem", "menuitemcheckbox",
+    "menuitemradio", "option", "combobox", "textbox", "searchbox", "slider", "spinbutton",
+    "listbox", "treeitem",
+  ]);
+  const TEXTBOX_TYPES = new Set(["text", "search", "email", "tel", "url", "password", ""]);
+  const PLAIN_INPUT_ROLES = {
+    checkbox: "checkbox", radio: "radio", range: "slider", number: "spinbutton",
+    search: "searchbox", button: "button", submit: "button", reset: "button", image: "button",
+  };
+  const MAX_NAME = 80;
+  const MAX_VALUE = 120;
+  const MAX_TEXT = 400;
+  const MAX_DIRTY = 4000;
+
+  const state = {
+    refBase: 0,
+    nextRef: 1,
+    refOf: new WeakMap(), // Element -> ref
+    byRef: new Map(), // ref -> WeakRef<Element>
+    seen: new Map(), // ref -> [role, name] as last reported to Python
+    info: new WeakMap(), // block Element -> {first, last, depth, ctx}
+    flat: [], // line records of the whole page
+    win: { start: 0, end: 0, above: 0, below: 0, truncated: false, chars: 0 },
+    total: 0,
+    maxChars: 40000,
+    version: 0,
+    needFull: true,
+    dirty: new Set(),
+    moved: [],
+    observers: [],
+    observed: new WeakSet(),
+    started: false,
+    why: "",
+    doc: null,
+  };
+
+  // ---------- small helpers ----------
+
+  const collapse = (s) => s.replace(/\s+/g, " ").trim();
+  const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
+  const quote = (s) => JSON.stringify(s);
+
+  function refFor(el) {
+    let ref = state.refOf.get(el);
+    if (ref === undefined) {
+      ref = state.refBase + state.nextRef++;
+      state.refOf.set(el, ref);
+      state.byRef.set(ref, new WeakRef(el));
+    }
+    return ref;
+  }
+
+  function parentOf(node) {
+    const p = node.parentNode;
+    if (!p) return null;
+    if (p.nodeType === 11 && p.host) return p.host; // shadow root
+    if (p.nodeType === 9) {
+      try {
+        return p.defaultView && p.defaultView.frameElement;
+      } catch (e) {
+        return null;
+      }
+    }
+    return p;
+  }
+
+  function deepActive(doc) {
+    let a = doc.activeElement;
+    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    if (a && a.tagName === "IFRAME") {
+      try {
+        if (a.contentDocument) return deepActive(a.contentDocument);
+      } catch (e) {
+        /* cross-origin */
+      }
+    }
+    return a;
+  }
+
+  function textOf(el, limit) {
+    const t = collapse(el.textContent || "");
+    return clip(t, limit);
+  }
+
+  function byIds(el, attr) {
+    const ids = (el.getAttribute(attr) || "").split(/\s+/).filter(Boolean);
+    const root = el.getRootNode();
+    const parts = [];
+    for (const id of ids) {
+      const target = root.getElementById ? root.getElementById(id) : null;
+      if (target) parts.push(collapse(target.textContent || ""));
+    }
+    return parts.join(" ");
+  }
+
+  // ---------- roles and names ----------
+
+  function roleOf(el, tag) {
+    const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
+    if (explicit && explicit !== "none" && explicit !== "presentation" && explicit !== "generic")
+      return explicit;
+    switch (tag) {
+      case "A":
+      case "AREA":
+        return el.hasAttribute("href") ? "link" : "";
+      case "BUTTON":
+        return "button";
+      case "INPUT": {
+        const type = (el.getAttribute("type") || "text").toLowerCase();
+        if (type === "hidden") return "";
+        return PLAIN_INPUT_ROLES[type] || "textbox";
+      }
+      case "SELECT":
+        return el.multiple || el.size > 1 ? "listbox" : "combobox";
+      case "TEXTAREA":
+        return "textbox";
+      case "SUMMARY":
+        return "summary";
+      case "IFRAME":
+      case "FRAME":
+        return "iframe";
+      case "DIALOG":
+        return "dialog";
+      case "LABEL":
+        return "label";
+      default:
+        return "";
+    }
+  }
+
+  function nameOf(el, tag, role) {
+    let n = "";
+    if (el.hasAttribute("aria-labelledby")) n = byIds(el, "aria-labelledby");
+    if (!n) n = collapse(el.getAttribute("aria-label") || "");
+    if (!n && (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA")) {
+      const type = (el.getAttribute("type") || "").toLowerCase();
+      if (tag === "INPUT" && (type === "submit" || type === "reset" || type === "button"))
+        n = el.value || (type === "submit" ? "Submit" : type === "reset" ? "Reset" : "");
+      else if (tag === "INPUT" && type === "image") n = el.getAttribute("alt") || "";
+      if (!n && el.labels && el.labels.length) {
+        n = Array.from(el.labels, (l) => collapse(l.textContent || "")).join(" ");
+      }
+      if (!n) n = el.getAttribute("placeholder") || "";
+    }
+    if (!n && (tag === "IFRAME" || tag === "FRAME")) n = el.getAttribute("title") || "";
+    if (!n && role === "dialog") {
+      const h = el.querySelector("h1,h2,h3,h4,h5,h6");
+      if (h) n = collapse(h.textContent || "");
+    }
+    if (!n && NAME_FROM_CONTENT.has(role)) {
+      n = textOf(el, MAX_NAME);
+      if (!n) {
+        const img = el.querySelector("img[alt]");
+        if (img) n = img.getAttribute("alt") || "";
+      }
+    }
+    if (!n) n = el.getAttribute("title") || "";
+    return clip(collapse(n), MAX_NAME);
+  }
+
+  // `ctx` (during walks) carries whether the parent already shows a pointer
+  // cursor, so only the outermost element of a clickable block gets a ref.
+  function isInteractive(el, tag, role, cursor, ctx) {
+    if (INTERACTIVE_ROLES.has(role) || role === "summary") return true;
+    if (el.isContentEditable && !(el.parentElement && el.parentElement.isContentEditable))
+      return true;
+    const ti = el.getAttribute("tabindex");
+    if (ti !== null && ti !== "-1" && tag !== "IFRAME") return true;
+    if (cursor === "pointer" && tag !== "LABEL") {
+      if (ctx) return ctx.pointer ? false : "clickable";
+      const p = el.parentElement;
+      if (!p || getComputedStyle(p).cursor !== "pointer") return "clickable";
+    }
+    return false;
+  }
+
+  function controlHidden(ctrl) {
+    if (!ctrl) return false;
+    const s = getComputedStyle(ctrl);
+    if (s.display === "none" || s.visibility === "hidden" || s.opacity === "0") return true;
+    const r = ctrl.getBoundingClientRect();
+    return r.width <= 1 || r.height <= 1;
+  }
+
+  function statesOf(el, tag, role, active) {
+    const st = [];
+    const aria = (a) => el.getAttribute(a);
+    if (tag === "INPUT" && (el.type === "checkbox" || el.type === "radio")) {
+      if (el.indeterminate) st.push("mixed");
+      else if (el.checked) st.push("checked");
+    } else if (aria("aria-checked") === "true") st.push("checked");
+    else if (aria("aria-checked") === "mixed") st.push("mixed");
+    if (aria("aria-pressed") === "true") st.push("pressed");
+    if (aria("aria-selected") === "true" || (tag === "OPTION" && el.selected)) st.push("selected");
+    if (el.disabled === true || aria("aria-disabled") === "true") st.push("disabled");
+    if (role === "summary") {
+      const d = el.parentElement;
+      if (d && d.tagName === "DETAILS") st.push(d.open ? "expanded" : "collapsed");
+    } else if (aria("aria-expanded") === "true") st.push("expanded");
+    else if (aria("aria-expanded") === "false") st.push("collapsed");
+    if (el.required === true || aria("aria-required") === "true") st.push("required");
+    if (el.readOnly === true || aria("aria-readonly") === "true") st.push("readonly");
+    if (active === el) st.push("focused");
+    return st;
+  }
+
+  function valueOf(el, tag) {
+    if (tag === "INPUT") {
+      const type = (el.type || "text").toLowerCase();
+      if (type === "checkbox" || type === "radio" || PLAIN_INPUT_ROLES[type] === "button")
+        return null;
+      if (type === "password") return el.value ? "•••" : "";
+      if (type === "file") return Array.from(el.files || [], (f) => f.name).join(", ");
+      return clip(el.value || "", MAX_VALUE);
+    }
+    if (tag === "TEXTAREA") return clip(collapse(el.value || ""), MAX_VALUE);
+    if (tag === "SELECT") {
+      return Array.from(el.selectedOptions || [], (o) => collapse(o.label || o.text)).join(", ");
+    }
+    if (el.isContentEditable) return clip(collapse(el.textContent || ""), MAX_VALUE);
+    const v = el.getAttribute("aria-valuenow");
+    return v === null ? null : v;
+  }
+
+  function optionsOf(el) {
+    const out = [];
+    for (const o of el.options || []) {
+      if (out.length >= 25) {
+        out.push(`…${el.options.length - 25} more`);
+        break;
+      }
+      out.push(collapse(o.label || o.text));
+    }
+    return out;
+  }
+
+  // ---------- the walk ----------
+
+  const ZERO = { x: 0, y: 0, width: 0, height: 0 };
+
+  function pushLine(out, text, node, ref, el) {
+    out.push({ t: text, n: node, r: ref, e: el || null, f: state.fx !== 0 || state.fy !== 0 });
+  }
+
+  // Page coordinates (viewport + scroll; fixed elements stay in viewport
+  // terms), so scrolling alone never invalidates an element record.
+  function geom(rect, fixed) {
+    const ox = state.fx + (fixed ? 0 : state.sx);
+    const oy = state.fy + (fixed ? 0 : state.sy);
+    return [
+      Math.round(rect.x + ox), Math.round(rect.y + oy), Math.round(rect.width),
+      Math.round(rect.height), fixed ? 1 : 0,
+    ];
+  }
+
+  // Walk the children of `parent` (an element, shadow root or document),
+  // accumulating inline text into runs that break at block boundaries.
+  function walkChildren(parent, depth, ctx, out, run) {
+    // Shadow trees are walked instead of the host's light DOM, which they
+    // render through slots; each tree needs its own observer.
+    if (parent.nodeType === 11) observeRoot(parent);
+    for (let c = parent.firstChild; c; c = c.nextSibling) {
+      if (c.nodeType === 3) {
+        if (ctx.hidden || ctx.nameOnly) continue;
+        const d = c.data;
+        if (!d || !/\S/.test(d)) {
+          if (run.text) run.space = true;
+          continue;
+        }
+        const t = collapse(d);
+        const lead = /^\s/.test(d);
+        if (!run.text) {
+          run.text = t;
+          run.node = c;
+        } else run.text += (run.space || lead ? " " : "") + t;
+        run.space = /\s$/.test(d);
+      } else if (c.nodeType === 1) {
+        walkElement(c, depth, ctx, out, run);
+      }
+    }
+  }
+
+  function flush(out, depth, run) {
+    if (run.text) {
+      pushLine(out, "  ".repeat(depth) + clip(run.text, MAX_TEXT), run.node, 0, null);
+      run.text = "";
+      run.node = null;
+      run.space = false;
+    }
+  }
+
+  function childNodesParent(el) {
+    if (el.shadowRoot) return el.shadowRoot;
+    return el;
+  }
+
+  // A slot renders the light-DOM nodes assigned to it, or its fallback content.
+  function walkSlot(slot, depth, ctx, out, run) {
+    const assigned = slot.assignedNodes({ flatten: true });
+    if (!assigned.length) return walkChildren(slot, depth, ctx, out, run);
+    for (const n of assigned) {
+      if (n.nodeType === 1) walkElement(n, depth, ctx, out, run);
+      else if (n.nodeType === 3 && !(ctx.hidden || ctx.nameOnly) && /\S/.test(n.data)) {
+        const t = collapse(n.data);
+        if (!run.text) {
+          run.text = t;
+          run.node = n;
+        } else run.text += " " + t;
+      }
+    }
+  }
+
+  function walkElement(el, depth, ctx, out, run) {
+    const tag = el.tagName;
+    if (SKIP_TAGS.has(tag)) return;
+    if (el.getAttribute("aria-hidden") === "true") return;
+    const up = el.parentElement;
+    if (up && up.tagName === "DETAILS" && !up.open && tag !== "SUMMARY") return;
+    // Computed-style reads dominate the cost of a pass: read each property once.
+    const style = getComputedStyle(el);
+    const display = style.display;
+    if (display === "none") return;
+    if (style.opacity === "0") return;
+    let hidden = ctx.hidden;
+    const vis = style.visibility;
+    if (vis === "hidden" || vis === "collapse") hidden = true;
+    else if (vis === "visible") hidden = false;
+    // Geometry is only read where it matters: clipping containers and the
+    // elements that get lines of their own.
+    const clips = display !== "contents" && style.overflow !== "visible";
+    const position = style.position;
+    if ((position === "absolute" || position === "fixed") && style.clip === "rect(0px, 0px, 0px, 0px)")
+      return;
+    let rect = null;
+    if (clips) {
+      rect = el.getBoundingClientRect();
+      if (rect.width <= 1 || rect.height <= 1) return;
+    }
+
+    const inline = display === "inline" || display === "contents";
+    let role = roleOf(el, tag);
+    const cursor = style.cursor;
+    let interactive = isInteractive(el, tag, role, cursor, ctx);
+    if (interactive === "clickable") role = "clickable";
+    if (!role && interactive) role = tag.toLowerCase();
+    let labelFor = null;
+    if (tag === "LABEL") {
+      interactive = false;
+      const ctrl = el.control;
+      if (ctrl && ctrl !== el && !el.contains(ctrl) && controlHidden(ctrl)) {
+        labelFor = ctrl;
+        interactive = true;
+        role = roleOf(ctrl, ctrl.tagName) || "clickable";
+      }
+    }
+    const needsRect = interactive || tag === "IMG" || tag === "IFRAME" || tag === "FRAME" || role === "img";
+    if (needsRect && !rect) rect = el.getBoundingClientRect();
+    if (!rect) rect = ZERO;
+    const sized = rect.width > 0 && rect.height > 0;
+    const fixed = ctx.fixed || position === "fixed" || position === "sticky";
+    const pointer = cursor === "pointer";
+    const cctx =
+      hidden === ctx.hidden && fixed === ctx.fixed && pointer === ctx.pointer
+        ? ctx
+        : { ...ctx, hidden, fixed, pointer };
+
+    if (SLOT_TAG === tag) {
+      walkSlot(el, depth, cctx, out, run);
+      return;
+    }
+
+    if (inline && !interactive && tag !== "IFRAME" && tag !== "IMG" && tag !== "BR") {
+      // Inline content joins the surrounding text run; a label's text already
+      // names its visible control, so it is not said twice.
+      const ictx = tag === "LABEL" && el.control ? { ...cctx, nameOnly: true } : cctx;
+      const clean = !run.text;
+      const begin = out.length;
+      walkChildren(childNodesParent(el), depth, ictx, out, run);
+      // An inline element whose lines are its own alone (nothing pending on
+      // either side) can be re-serialized by itself, like a block.
+      if (clean && !run.text && out.length > begin) {
+        state.info.set(el, { first: out[begin], last: out[out.length - 1], depth, ctx });
+      }
+      return;
+    }
+    if (tag === "BR") {
+      if (run.text) run.space = true;
+      return;
+    }
+    if (ctx.nameOnly && !interactive && tag !== "IFRAME") {
+      walkChildren(childNodesParent(el), depth, cctx, out, run);
+      return;
+    }
+
+    flush(out, depth, run);
+    const start = out.length;
+    const inner = { text: "", node: null, space: false };
+
+    if (tag === "IMG" || role === "img") {
+      if (!hidden && !ctx.nameOnly && sized) {
+        const alt = collapse(el.getAttribute("alt") || el.getAttribute("aria-label") || "");
+        if (alt) pushLine(out, `${"  ".repeat(depth)}img ${quote(clip(alt, MAX_NAME))}`, el, 0, null);
+      }
+    } else if (interactive && !hidden && (sized || display === "contents")) {
+      const target = labelFor || el;
+      const ref = refFor(el);
+      const ttag = target.tagName;
+      const trole = role;
+      const name = labelFor
+        ? clip(textOf(el, MAX_NAME), MAX_NAME)
+        : nameOf(el, tag, role);
+      const value = valueOf(target, ttag);
+      const states = statesOf(target, ttag, trole, state.active);
+      let line = `${"  ".repeat(depth)}[${ref}] ${trole} ${quote(name)}`;
+      if (ttag === "INPUT") {
+        const type = (target.type || "text").toLowerCase();
+        if (!PLAIN_INPUT_ROLES[type] && !TEXTBOX_TYPES.has(type)) line += ` type=${type}`;
+        else if (type === "password" || type === "email" || type === "tel" || type === "url")
+          line += ` type=${type}`;
+      }
+      if (value) line += ` value=${quote(value)}`;
+      if (ttag === "SELECT") line += ` options=${quote(optionsOf(target)).replace(/\\"/g, "'")}`;
+      if (states.length) line += " " + states.join(" ");
+      const data = [
+        ref, tag.toLowerCase(), trole, name, value === null ? null : value, states,
+        ...geom(rect, fixed),
+      ];
+      pushLine(out, line, el, ref, data);
+      const kids = tag === "IFRAME" ? null : childNodesParent(el);
+      if (kids && ttag !== "SELECT" && ttag !== "INPUT" && ttag !== "TEXTAREA" && !el.isContentEditable) {
+        const nctx = { ...cctx, nameOnly: NAME_FROM_CONTENT.has(role) || role === "link" };
+        walkChildren(kids, depth + 1, nctx, out, inner);
+        flush(out, depth + 1, inner);
+      }
+      if (tag === "IFRAME") walkFrame(el, depth + 1, cctx, out);
+    } else if (tag === "IFRAME" || tag === "FRAME") {
+      if (!hidden && sized) {
+        const ref = refFor(el);
+        const name = nameOf(el, tag, "iframe");
+        const data = [
+          ref, "iframe", "iframe", name, null, [], ...geom(rect, fixed),
+        ];
+        pushLine(out, `${"  ".repeat(depth)}[${ref}] iframe ${quote(name)}`, el, ref, data);
+        walkFrame(el, depth + 1, cctx, out);
+      }
+    } else if (role === "dialog" || role === "alertdialog") {
+      if (!hidden) {
+        const name = nameOf(el, tag, "dialog");
+        pushLine(out, `${"  ".repeat(depth)}${role} ${quote(name)}`, el, 0, null);
+      }
+      walkChildren(childNodesParent(el), depth + 1, cctx, out, inner);
+      flush(out, depth + 1, inner);
+    } else if (/^H[1-6]$/.test(tag) || role === "heading") {
+      if (!hidden && !ctx.nameOnly) {
+        const level = /^H[1-6]$/.test(tag) ? +tag[1] : +(el.getAttribute("aria-level") || 2);
+        const t = textOf(el, MAX_TEXT);
+        if (t) pushLine(out, `${"  ".repeat(depth)}${"#".repeat(level)} ${t}`, el, 0, null);
+      }
+      // Interactive things inside headings (anchors) still get their lines.
+      const nctx = { ...cctx, nameOnly: true };
+      walkChildren(childNodesParent(el), depth, nctx, out, inner);
+    } else {
+      if (tag === "LI" && !hidden && !ctx.nameOnly) {
+        inner.text = "-";
+        inner.space = true;
+      }
+      // A label's text already names its visible control: don't say it twice.
+      const kctx = tag === "LABEL" && el.control ? { ...cctx, nameOnly: true } : cctx;
+      walkChildren(childNodesParent(el), depth, kctx, out, inner);
+      if (inner.text === "-") inner.text = "";
+      flush(out, depth, inner);
+    }
+
+    if (out.length > start && !inline) {
+      state.info.set(el, { first: out[start], last: out[out.length - 1], depth, ctx });
+    }
+  }
+
+  const SLOT_TAG = "SLOT";
+
+  function walkFrame(iframe, depth, ctx, out) {
+    let doc = null;
+    try {
+      doc = iframe.contentDocument;
+    } catch (e) {
+      doc = null;
+    }
+    if (doc && doc.body) {
+      observeRoot(doc);
+      const run = { text: "", node: null, space: false };
+      const saved = [state.fx, state.fy];
+      const fr = iframe.getBoundingClientRect();
+      state.fx += fr.x + iframe.clientLeft;
+      state.fy += fr.y + iframe.clientTop;
+      walkChildren(doc.body, depth, ctx, out, run);
+      flush(out, depth, run);
+      [state.fx, state.fy] = saved;
+    } else if (!doc) {
+      // Cross-origin: Python stitches the child frame's own serialization here.
+      pushLine(out, `${"  ".repeat(depth)}\u0000frame ${refFor(iframe)} ${depth}`, iframe, 0, null);
+    }
+  }
+
+  // ---------- change tracking ----------
+
+  function needFull(why) {
+    if (!state.needFull) state.why = why;
+    state.needFull = true;
+    state.dirty.clear();
+  }
+
+  function markDirty(node) {
+    if (!node) return;
+    if (state.needFull) return;
+    if (node.nodeType === 11 && node.host) node = node.host; // shadow root
+    else if (node.nodeType === 9) {
+      // The document itself: its frame's iframe in the parent, or everything.
+      let owner = null;
+      try {
+        owner = node.defaultView && node.defaultView.frameElement;
+      } catch (e) {
+        owner = null;
+      }
+      if (!owner || node === document) return needFull("document");
+      node = owner;
+    } else if (node.nodeType !== 1) node = node.parentNode ? node.parentNode : null;
+    if (!node) return;
+    if (node.nodeType !== 1) return markDirty(node);
+    state.dirty.add(node);
+    if (state.dirty.size > MAX_DIRTY) needFull("flood");
+  }
+
+  function onMutations(records) {
+    if (state.needFull) return;
+    for (const r of records) {
+      if (r.type === "characterData") {
+        const p = r.target.parentNode;
+        if (p && p.nodeType === 1 && p.tagName === "STYLE") needFull("style");
+        markDirty(p);
+      }
+      else if (r.type === "childList") {
+        markDirty(r.target);
+        if (r.target.nodeType === 1 && (r.target.tagName === "HEAD" || r.target.tagName === "STYLE"))
+          needFull("style");
+        for (const list of [r.addedNodes, r.removedNodes]) {
+          for (const n of list) {
+            if (n.nodeType === 1 && (n.tagName === "STYLE" || n.tagName === "LINK")) needFull("style");
+          }
+        }
+      } else if (r.type === "attributes") {
+        const t = r.target;
+        if (t.nodeType === 1 && (t.tagName === "STYLE" || t.tagName === "LINK" || t.tagName === "HTML" || t.tagName === "BODY"))
+          needFull("style");
+        markDirty(t);
+        // Labels name their controls; ids tie aria-labelledby: re-serialize the neighbourhood.
+        if (r.attributeName === "id" || r.attributeName === "for") markDirty(parentOf(t));
+      }
+      if (state.needFull) return;
+    }
+  }
+
+  function onEvent(e) {
+    const path = e.composedPath ? e.composedPath() : [];
+    const target = path.length ? path[0] : e.target;
+    if (e.type === "scroll") {
+      if (target && target.nodeType === 1) markDirty(target);
+      else state.scrolled = true;
+      return;
+    }
+    if (e.type === "resize") {
+      needFull("resize");
+      return;
+    }
+    if (e.type === "load") {
+      if (target && target.tagName === "IFRAME") markDirty(target);
+      return;
+    }
+    if (target && target.nodeType === 1) {
+      markDirty(target);
+      // Radios in a group flip each other; the form holds them all.
+      if (target.type === "radio") markDirty(target.form || parentOf(target));
+      if (target.labels) for (const l of target.labels) markDirty(l);
+    }
+  }
+
+  function observeRoot(root) {
+    if (state.observed.has(root)) return;
+    state.observed.add(root);
+    const mo = new MutationObserver(onMutations);
+    mo.observe(root, { childList: true, subtree: true, attributes: true, characterData: true });
+    state.observers.push(mo);
+    for (const type of ["input", "change", "focusin", "focusout", "toggle"]) {
+      root.addEventListener(type, onEvent, true);
+    }
+    root.addEventListener("scroll", onEvent, true);
+    root.addEventListener("load", onEvent, true);
+  }
+
+  function start(doc) {
+    if (state.started && state.doc === doc) return;
+    state.started = true;
+    state.doc = doc;
+    observeRoot(doc);
+    doc.defaultView.addEventListener("resize", onEvent, true);
+  }
+
+  // ---------- passes ----------
+
+  function measureScroll() {
+    state.sx = window.scrollX;
+    state.sy = window.scrollY;
+    state.fx = 0;
+    state.fy = 0;
+    state.vw = window.innerWidth;
+    state.vh = window.innerHeight;
+    state.active = deepActive(document);
+  }
+
+  function serializeRoot() {
+    const out = [];
+    const body = document.body || document.documentElement;
+    if (!body) return out;
+    const run = { text: "", node: null, space: false };
+    const root = { hidden: false, fixed: false, nameOnly: false, pointer: false };
+    walkChildren(childNodesParent(body), 0, root, out, run);
+    flush(out, 0, run);
+    return out;
+  }
+
+  function lineTop(rec, sy) {
+    const n = rec.n;
+    if (!n) return 0;
+    let r;
+    if (n.nodeType === 3) {
+      const range = n.ownerDocument.createRange();
+      range.selectNodeContents(n);
+      r = range.getBoundingClientRect();
+    } else if (n.isConnected) r = n.getBoundingClientRect();
+    else return 0;
+    return r.y + r.height / 2;
+  }
+
+  // First index in [lo, hi) whose line sits at or below viewport y `limit`
+  // (lines are close to visual order; the search is the same for full and
+  // delta passes, so both agree).
+  function firstAtOrBelow(lines, lo, hi, limit) {
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (lineTop(lines[mid]) < limit) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  function countRefs(lines, a, b) {
+    let n = 0;
+    for (let i = a; i < b; i++) if (lines[i].r && lines[i].t.charCodeAt(0) !== 0) n++;
+    return n;
+  }
+
+  function chars(lines, a, b) {
+    let n = 0;
+    for (let i = a; i < b; i++) n += lines[i].t.length + 1;
+    return n;
+  }
+
+  // The window of `flat` that fits the size cap: from a little above the
+  // first line in view, as far down as the budget allows. Deltas re-fit it
+  // with the same rule, so a delta and a fresh pass always agree.
+  function windowFor(flat, total) {
+    if (total <= state.maxChars) return [0, flat.length, false, total];
+    const first = Math.min(firstAtOrBelow(flat, 0, flat.length, 0), flat.length - 1);
+    let s = first;
+    let e = first;
+    let used = 0;
+    const lead = state.maxChars * 0.1;
+    while (s > 0 && used + flat[s - 1].t.length + 1 <= lead) used += flat[--s].t.length + 1;
+    while (e < flat.length && used + flat[e].t.length + 1 <= state.maxChars) used += flat[e++].t.length + 1;
+    while (s > 0 && used + flat[s - 1].t.length + 1 <= state.maxChars) used += flat[--s].t.length + 1;
+    return [s, e, true, used];
+  }
+
+  function chooseWindow() {
+    const flat = state.flat;
+    state.total = chars(flat, 0, flat.length);
+    const [s, e, truncated, used] = windowFor(flat, state.total);
+    Object.assign(state.win, {
+      start: s, end: e, above: countRefs(flat, 0, s), below: countRefs(flat, e, flat.length),
+      truncated, chars: used,
+    });
+  }
+
+  // Move the window's edges to where a fresh pass would put them, as ops.
+  function refit(ops, oldSeen, newSeen, newData) {
+    const w = state.win;
+    const flat = state.flat;
+    const [s2, e2, truncated, used] = windowFor(flat, state.total);
+    if (s2 === w.start && e2 === w.end) {
+      w.truncated = truncated;
+      return true;
+    }
+    if (s2 >= w.end || e2 <= w.start) return false;
+    const enter = (a, b) => {
+      for (let i = a; i < b; i++) {
+        const rec = flat[i];
+        if (rec.r && rec.e) {
+          newSeen.set(rec.r, rec.t);
+          newData.set(rec.r, rec.e);
+        }
+      }
+      return flat.slice(a, b).map(lineText);
+    };
+    const leave = (a, b) => {
+      for (let i = a; i < b; i++) {
+        const rec = flat[i];
+        if (rec.r && rec.e) {
+          newSeen.delete(rec.r);
+          newData.delete(rec.r);
+          oldSeen.set(rec.r, rec.t);
+        }
+      }
+    };
+    if (s2 < w.start) {
+      ops.push([0, 0, enter(s2, w.start)]);
+      w.above -= countRefs(flat, s2, w.start);
+    } else if (s2 > w.start) {
+      leave(w.start, s2);
+      ops.push([0, s2 - w.start, []]);
+      w.above += countRefs(flat, w.start, s2);
+    }
+    if (e2 > w.end) {
+      ops.push([w.end - s2, 0, enter(w.end, e2)]);
+      w.below -= countRefs(flat, w.end, e2);
+    } else if (e2 < w.end) {
+      leave(e2, w.end);
+      ops.push([e2 - s2, w.end - e2, []]);
+      w.below += countRefs(flat, e2, w.end);
+    }
+    Object.assign(w, { start: s2, end: e2, truncated, chars: used });
+    return true;
+  }
+
+  function lineText(rec) {
+    return rec.t;
+  }
+
+  function fullPass() {
+    state.dirty.clear();
+    state.needFull = false;
+    state.scrolled = false;
+    state.flat = serializeRoot();
+    chooseWindow();
+    const w = state.win;
+    const lines = [];
+    const elements = [];
+    state.seen = new Map();
+    for (let i = w.start; i < w.end; i++) {
+      const rec = state.flat[i];
+      lines.push(rec.t);
+      if (rec.e) {
+        elements.push(rec.e);
+        state.seen.set(rec.r, rec.t);
+      }
+    }
+    return { full: true, lines, elements, added: [], removed: [], changed: [] };
+  }
+
+  function escalate(el) {
+    // Nearest block ancestor (inclusive) whose lines are still in `flat`.
+    for (let n = el; n; n = parentOf(n)) {
+      const inf = n.nodeType === 1 ? state.info.get(n) : undefined;
+      if (inf) {
+        const i = state.flat.indexOf(inf.first);
+        if (i >= 0) {
+          const j = state.flat.indexOf(inf.last, i);
+          if (j >= 0) return { el: n, inf, i, j };
+        }
+      }
+    }
+    return null;
+  }
+
+  function lost(why) {
+    state.why = why;
+    return null;
+  }
+
+  function deltaPass() {
+    const roots = [];
+    for (const n of state.dirty) {
+      const hit = escalate(n);
+      if (!hit) return lost("unanchored");
+      roots.push(hit.el);
+    }
+    state.dirty.clear();
+    // Drop roots inside other roots.
+    const rootSet = new Set(roots);
+    const tops = [];
+    for (const r of rootSet) {
+      let inside = false;
+      for (let p = parentOf(r); p; p = parentOf(p)) if (rootSet.has(p)) { inside = true; break; }
+      if (!inside) tops.push(r);
+    }
+    const ops = [];
+    const oldSeen = new Map();
+    const newSeen = new Map();
+    const newData = new Map();
+    const w = state.win;
+    for (let el of tops) {
+      let hit = escalate(el);
+      if (!hit) return lost("unanchored");
+      let lines;
+      for (;;) {
+        el = hit.el;
+        lines = [];
+        let pending = false;
+        if (el.isConnected) {
+          const run = { text: "", node: null, space: false };
+          walkElement(el, hit.inf.depth, hit.inf.ctx, lines, run);
+          pending = !!run.text; // text that would merge with what follows
+        }
+        const inf2 = state.info.get(el);
+        if (!pending && lines.length && inf2 && inf2.first === lines[0] && inf2.last === lines[lines.length - 1])
+          break;
+        // Empty now, or no longer a block of its own: widen to the parent.
+        const up = parentOf(el);
+        hit = up ? escalate(up) : null;
+        if (!hit) return lost("unanchored");
+      }
+      const { i, j, inf } = hit;
+      const old = state.flat.slice(i, j + 1);
+      // Ancestors that began or ended with the old lines now begin/end with the new ones.
+      for (let p = parentOf(el); p; p = parentOf(p)) {
+        const pi = state.info.get(p);
+        if (!pi) continue;
+        let touched = false;
+        if (pi.first === inf.first || pi.first === old[0]) { pi.first = lines[0]; touched = true; }
+        if (pi.last === inf.last || pi.last === old[old.length - 1]) { pi.last = lines[lines.length - 1]; touched = true; }
+        if (!touched) break;
+      }
+      state.flat.splice(i, old.length, ...lines);
+      state.total += chars(lines, 0, lines.length) - chars(old, 0, old.length);
+      const d = lines.length - old.length;
+      if (i + old.length <= w.start && !(i === w.start && old.length === 0) && w.truncated) {
+        w.start += d;
+        w.end += d;
+        w.above += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
+      } else if (i >= w.end && w.truncated) {
+        w.below += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
+      } else if (i >= w.start && i + old.length <= w.end) {
+        ops.push([i - w.start, old.length, lines.map(lineText)]);
+        w.end += d;
+        for (const rec of old) if (rec.r && rec.e && !newSeen.has(rec.r)) oldSeen.set(rec.r, rec.t);
+        for (const rec of lines) if (rec.r && rec.e) { newSeen.set(rec.r, rec.t); newData.set(rec.r, rec.e); }
+      } else return lost("window-edge");
+    }
+    if (!refit(ops, oldSeen, newSeen, newData)) return lost("window-moved");
+    if (tops.length) remeasure(newData);
+    const added = [];
+    const removed = [];
+    const changed = [];
+    const elements = [];
+    for (const ref of state.moved) elements.push(newData.get(ref));
+    state.moved = [];
+    for (const [ref, t] of newSeen) {
+      if (!oldSeen.has(ref)) {
+        if (!state.seen.has(ref)) added.push(ref);
+        else if (state.seen.get(ref) !== t) changed.push(ref);
+      } else if (oldSeen.get(ref) !== t) changed.push(ref);
+      state.seen.set(ref, t);
+      elements.push(newData.get(ref));
+    }
+    for (const ref of oldSeen.keys()) {
+      if (!newSeen.has(ref) && state.seen.has(ref)) {
+        removed.push(ref);
+        state.seen.delete(ref);
+      }
+    }
+    return { full: false, ops, elements, added, removed, changed };
+  }
+
+  // A change can move everything after it without touching it: re-read the
+  // geometry of the window's elements and ship the records that moved.
+  function remeasure(newData) {
+    const flat = state.flat;
+    const w = state.win;
+    for (let i = w.start; i < w.end; i++) {
+      const rec = flat[i];
+      if (!rec.e || rec.f || newData.has(rec.r) || !rec.n.isConnected) continue;
+      const g = geom(rec.n.getBoundingClientRect(), rec.e[10] === 1);
+      const e = rec.e;
+      if (g[0] !== e[6] || g[1] !== e[7] || g[2] !== e[8] || g[3] !== e[9]) {
+        rec.e = [...e.slice(0, 6), ...g];
+        newData.set(rec.r, rec.e);
+        state.moved.push(rec.r);
+      }
+    }
+  }
+
+  function markers() {
+    const w = state.win;
+    const flat = state.flat;
+    if (w.end <= w.start) return [0, 0];
+    const top = firstAtOrBelow(flat, w.start, w.end, 0) - w.start;
+    const bottom = firstAtOrBelow(flat, w.start, w.end, state.vh) - w.start;
+    return [top, bottom];
+  }
+
+  // ---------- entry points ----------
+
+  function observe(opts) {
+    const t0 = performance.now();
+    opts = opts || {};
+    start(document);
+    measureScroll();
+    if (opts.maxChars && opts.maxChars !== state.maxChars) {
+      state.maxChars = opts.maxChars;
+      needFull("cap-changed");
+    }
+    let res = null;
+    const base = state.version;
+    if (opts.full) state.why = "forced";
+    else if (base === 0) state.why = "first";
+    else if (opts.base !== base) state.why = "base";
+    if (!opts.full && !state.needFull && opts.base === base) {
+      if (!state.needFull) {
+        res = state.dirty.size || (state.win.truncated && state.scrolled)
+          ? deltaPass()
+          : { full: false, ops: [], elements: [], added: [], removed: [], changed: [] };
+      }
+    }
+    state.scrolled = false;
+    if (!res) {
+      res = fullPass();
+      res.why = state.why || "";
+    }
+    state.why = "";
+    state.version += 1;
+    res.version = state.version;
+    res.base = base;
+    res.url = location.href;
+    res.title = document.title;
+    res.scroll = [state.sx, state.sy, state.vw, state.vh];
+    res.marks = markers();
+    res.above = state.win.above;
+    res.below = state.win.below;
+    res.ms = performance.now() - t0;
+    return JSON.stringify(res);
+  }
+
+  // A full pass that leaves the incremental state untouched: the oracle that
+  // tests hold deltas against (same refs, same world).
+  function snapshot(opts) {
+    opts = opts || {};
+    const keys = ["info", "flat", "win", "total", "seen", "dirty", "needFull", "scrolled", "maxChars", "moved"];
+    const saved = {};
+    for (const k of keys) saved[k] = state[k];
+    try {
+      state.info = new WeakMap();
+      state.win = { ...state.win };
+      state.dirty = new Set();
+      state.moved = [];
+      if (opts.maxChars) state.maxChars = opts.maxChars;
+      start(document);
+      measureScroll();
+      const res = fullPass();
+      Object.assign(res, {
+        version: 0, base: 0, url: location.href, title: document.title,
+        scroll: [state.sx, state.sy, state.vw, state.vh], marks: markers(),
+        above: state.win.above, below: state.win.below,
+      });
+      return JSON.stringify(res);
+    } finally {
+      for (const k of keys) state[k] = saved[k];
+    }
+  }
+
+  function element(ref) {
+    const w = state.byRef.get(ref);
+    const el = w && w.deref();
+    return el && el.isConnected ? el : null;
+  }
+
+  // What the ref's element is now, to check it against what the model saw.
+  function describe(ref) {
+    const known = state.byRef.has(ref);
+    const el = element(ref);
+    if (!el) return JSON.stringify({ known, connected: false });
+    const tag = el.tagName;
+    let role = roleOf(el, tag);
+    if (tag === "LABEL" && el.control) role = roleOf(el.control, el.control.tagName);
+    const style = getComputedStyle(el);
+    if (!role) {
+      const i = isInteractive(el, tag, "", style.cursor, null);
+      role = i === "clickable" ? "clickable" : tag.toLowerCase();
+    }
+    const name = tag === "LABEL" && el.control ? clip(textOf(el, MAX_NAME), MAX_NAME) : nameOf(el, tag, role);
+    const r = el.getBoundingClientRect();
+    return JSON.stringify({
+      known, connected: true, tag: tag.toLowerCase(), role, name,
+      bbox: [r.x, r.y, r.width, r.height],
+    });
+  }
+
+  function init(opts) {
+    if (opts && typeof opts.refBase === "number" && state.nextRef === 1) state.refBase = opts.refBase;
+    return true;
+  }
+
+  return { observe, snapshot, describe, element, init, refFor, version: () => state.version };
+})()

@@ -1,0 +1,122 @@
+"""Python's copy of one frame's serialization, kept current by applying deltas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from browser_agent.observation import BBox, Element
+
+VIEWPORT_TOP = "--- viewport ---"
+VIEWPORT_BOTTOM = "--- below viewport ---"
+FRAME_SLOT = "\x00frame "
+
+
+class Payload(msgspec.Struct, gc=False):
+    """What the in-page `observe` entry point returns (see serializer.js)."""
+
+    full: bool
+    version: int
+    base: int
+    url: str
+    title: str
+    scroll: tuple[float, float, float, float]
+    marks: tuple[int, int]
+    above: int
+    below: int
+    elements: list[list[Any]]
+    added: list[int]
+    removed: list[int]
+    changed: list[int]
+    lines: list[str] = []
+    ops: list[tuple[int, int, list[str]]] = []
+    ms: float = 0.0
+    why: str = ""
+
+
+_decoder = msgspec.json.Decoder(Payload)
+
+
+def decode(raw: str | bytes) -> Payload:
+    return _decoder.decode(raw)
+
+
+class Mirror:
+    """Window of lines plus element records; `apply` is O(size of the change)."""
+
+    def __init__(self, frame: str = "") -> None:
+        self.frame = frame
+        self.version = 0
+        self.lines: list[str] = []
+        self._raw: dict[int, list[Any]] = {}
+        self.elements: dict[int, Element] = {}
+        self.scroll: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+        self.marks: tuple[int, int] = (0, 0)
+        self.above = 0
+        self.below = 0
+        self.url = ""
+        self.title = ""
+
+    def reset(self) -> None:
+        self.__init__(self.frame)  # type: ignore[misc]
+
+    def _element(self, raw: list[Any]) -> Element:
+        ref, tag, role, name, value, states, x, y, w, h, fixed = raw
+        sx, sy = (0.0, 0.0) if fixed else (self.scroll[0], self.scroll[1])
+        bbox: BBox = (x - sx, y - sy, w, h)
+        return Element(ref, tag, role, name, value, tuple(states), bbox, self.frame)
+
+    def apply(self, p: Payload) -> None:
+        """Bring the mirror to `p.version`; a delta must be based on our version."""
+        rescroll = p.scroll[:2] != self.scroll[:2]
+        self.scroll = p.scroll
+        if p.full:
+            self.lines = p.lines
+            self._raw = {raw[0]: raw for raw in p.elements}
+            self.elements = {ref: self._element(raw) for ref, raw in self._raw.items()}
+        else:
+            if p.base != self.version:
+                raise ValueError(f"delta based on v{p.base}, mirror at v{self.version}")
+            lines = self.lines
+            for start, deleted, new in p.ops:
+                lines[start : start + deleted] = new
+            for ref in p.removed:
+                self._raw.pop(ref, None)
+                self.elements.pop(ref, None)
+            for raw in p.elements:
+                self._raw[raw[0]] = raw
+            if rescroll:
+                self.elements = {ref: self._element(raw) for ref, raw in self._raw.items()}
+            else:
+                els = self.elements
+                for raw in p.elements:
+                    els[raw[0]] = self._element(raw)
+        self.version = p.version
+        self.marks = p.marks
+        self.above = p.above
+        self.below = p.below
+        self.url = p.url
+        self.title = p.title
+
+    def render(self) -> list[str]:
+        """The window's lines with viewport markers and overflow summaries."""
+        top, bottom = self.marks
+        lines = self.lines
+        parts: list[str] = []
+        if self.above:
+            parts.append(f"… {self.above} more elements above")
+        if 0 < top <= len(lines):
+            parts.extend(lines[:top])
+            parts.append(VIEWPORT_TOP)
+        else:
+            top = 0
+        if bottom < len(lines) and bottom >= top:
+            parts.extend(lines[top:bottom])
+            parts.append(VIEWPORT_BOTTOM)
+            parts.extend(lines[bottom:])
+        else:
+            parts.extend(lines[top:])
+        if self.below:
+            parts.append(f"… {self.below} more elements below")
+        return parts
