@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     bl = bsub.add_parser("llm", help="pooled/hedged model calls against the local server")
     bl.add_argument("--json", action="store_true")
     bl.add_argument("--quick", action="store_true")
+    ba = bsub.add_parser("actions", help="action + settle per kind vs Playwright + fixed 500 ms")
+    ba.add_argument("--json", action="store_true")
+    ba.add_argument("--quick", action="store_true")
 
     d = sub.add_parser("demo", help="the main job on the embedded fixture site (no key needed)")
     d.add_argument("--json", action="store_true")
@@ -155,6 +158,10 @@ async def _bench(args: argparse.Namespace, console: Console) -> int:
         from .bench import llm
 
         await llm.run(json_output=args.json, quick=args.quick)
+    elif args.bench == "actions":
+        from .bench import actions
+
+        await actions.run(json_output=args.json, quick=args.quick)
     return EXIT_OK
 
 
