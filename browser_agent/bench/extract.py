@@ -215,6 +215,9 @@ async def run_delta(
             pw = page.playwright_page
             for n in sizes:
                 await page.goto(server.url(f"/gen/{n}.html"), timeout=60)
+                # The first round trip waits for the renderer's first layout of the
+                # page; that is page load, not extraction.
+                await page.serializer.call("version")
                 t0 = time.perf_counter()
                 full = await page.observe(full=True)
                 full_ms = (time.perf_counter() - t0) * 1000

@@ -53,6 +53,8 @@
     moved: [],
     observers: [],
     observed: new WeakSet(),
+    labels: new WeakMap(), // control -> [label]
+    labelRoots: new WeakSet(),
     started: false,
     why: "",
     doc: null,
@@ -117,6 +119,36 @@
     return parts.join(" ");
   }
 
+  // ---------- labels ----------
+  // `control.labels` scans the whole document on first use, which makes a
+  // pass quadratic on form-heavy pages; index labels once per root instead.
+
+  function addLabel(label) {
+    const c = label.control;
+    if (!c) return;
+    const list = state.labels.get(c);
+    if (!list) state.labels.set(c, [label]);
+    else if (!list.includes(label)) list.push(label);
+  }
+
+  function indexLabels(root) {
+    if (state.labelRoots.has(root)) return;
+    state.labelRoots.add(root);
+    for (const l of root.querySelectorAll("label")) addLabel(l);
+  }
+
+  function labelsOf(el) {
+    const list = state.labels.get(el);
+    if (!list) return [];
+    return list.filter((l) => l.isConnected && l.control === el);
+  }
+
+  function labelText(el) {
+    return labelsOf(el)
+      .map((l) => collapse(l.textContent || ""))
+      .join(" ");
+  }
+
   // ---------- roles and names ----------
 
   function roleOf(el, tag) {
@@ -161,9 +193,7 @@
       if (tag === "INPUT" && (type === "submit" || type === "reset" || type === "button"))
         n = el.value || (type === "submit" ? "Submit" : type === "reset" ? "Reset" : "");
       else if (tag === "INPUT" && type === "image") n = el.getAttribute("alt") || "";
-      if (!n && el.labels && el.labels.length) {
-        n = Array.from(el.labels, (l) => collapse(l.textContent || "")).join(" ");
-      }
+      if (!n) n = labelText(el);
       if (!n) n = el.getAttribute("placeholder") || "";
     }
     if (!n && (tag === "IFRAME" || tag === "FRAME")) n = el.getAttribute("title") || "";
@@ -282,22 +312,26 @@
   function walkChildren(parent, depth, ctx, out, run) {
     // Shadow trees are walked instead of the host's light DOM, which they
     // render through slots; each tree needs its own observer.
-    if (parent.nodeType === 11) observeRoot(parent);
+    if (parent.nodeType === 11) {
+      observeRoot(parent);
+      indexLabels(parent);
+    }
     for (let c = parent.firstChild; c; c = c.nextSibling) {
       if (c.nodeType === 3) {
         if (ctx.hidden || ctx.nameOnly) continue;
         const d = c.data;
-        if (!d || !/\S/.test(d)) {
+        const t = d ? collapse(d) : "";
+        if (!t) {
           if (run.text) run.space = true;
           continue;
         }
-        const t = collapse(d);
-        const lead = /^\s/.test(d);
+        // Trimming changed an end of the text iff that end was white space.
+        const lead = t.charCodeAt(0) !== d.charCodeAt(0);
         if (!run.text) {
           run.text = t;
           run.node = c;
         } else run.text += (run.space || lead ? " " : "") + t;
-        run.space = /\s$/.test(d);
+        run.space = t.charCodeAt(t.length - 1) !== d.charCodeAt(d.length - 1);
       } else if (c.nodeType === 1) {
         walkElement(c, depth, ctx, out, run);
       }
@@ -363,12 +397,14 @@
 
     const inline = display === "inline" || display === "contents";
     let role = roleOf(el, tag);
-    const cursor = style.cursor;
+    // Inside a pointer-cursor block nothing new becomes clickable: skip the read.
+    const cursor = ctx.pointer ? "pointer" : style.cursor;
     let interactive = isInteractive(el, tag, role, cursor, ctx);
     if (interactive === "clickable") role = "clickable";
     if (!role && interactive) role = tag.toLowerCase();
     let labelFor = null;
     if (tag === "LABEL") {
+      addLabel(el);
       interactive = false;
       const ctrl = el.control;
       if (ctrl && ctrl !== el && !el.contains(ctrl) && controlHidden(ctrl)) {
@@ -511,6 +547,7 @@
     }
     if (doc && doc.body) {
       observeRoot(doc);
+      indexLabels(doc);
       const run = { text: "", node: null, space: false };
       const saved = [state.fx, state.fy];
       const fr = iframe.getBoundingClientRect();
@@ -603,7 +640,7 @@
       markDirty(target);
       // Radios in a group flip each other; the form holds them all.
       if (target.type === "radio") markDirty(target.form || parentOf(target));
-      if (target.labels) for (const l of target.labels) markDirty(l);
+      for (const l of labelsOf(target)) markDirty(l);
     }
   }
 
@@ -642,6 +679,9 @@
 
   function serializeRoot() {
     const out = [];
+    state.labels = new WeakMap();
+    state.labelRoots = new WeakSet();
+    indexLabels(document);
     const body = document.body || document.documentElement;
     if (!body) return out;
     const run = { text: "", node: null, space: false };
@@ -976,7 +1016,10 @@
   // tests hold deltas against (same refs, same world).
   function snapshot(opts) {
     opts = opts || {};
-    const keys = ["info", "flat", "win", "total", "seen", "dirty", "needFull", "scrolled", "maxChars", "moved"];
+    const keys = [
+      "info", "flat", "win", "total", "seen", "dirty", "needFull", "scrolled", "maxChars", "moved",
+      "labels", "labelRoots",
+    ];
     const saved = {};
     for (const k of keys) saved[k] = state[k];
     try {
