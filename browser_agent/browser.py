@@ -53,6 +53,7 @@ class Browser:
         allowed_domains: Sequence[str] | None = None,
         blocked_domains: Sequence[str] = (),
         owns_browser: bool = True,
+        is_local: bool = True,
     ) -> None:
         self._pw = playwright
         self._browser = browser
@@ -60,6 +61,8 @@ class Browser:
         self.allowed_domains = list(allowed_domains) if allowed_domains is not None else None
         self.blocked_domains = list(blocked_domains)
         self._owns = owns_browser
+        self.is_local = is_local
+        """Whether the browser shares our file system (uploads can pass paths)."""
         self._pages: dict[Any, Page] = {}
         context.on("page", self._on_page)
 
@@ -141,6 +144,7 @@ class Browser:
                 allowed_domains=allowed_domains,
                 blocked_domains=blocked_domains,
                 owns_browser=owns,
+                is_local=urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"),
             )
             await self._install_policy()
             return self

@@ -2,31 +2,60 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
-from playwright.async_api import Error as PlaywrightError
+import anyio
 from playwright.async_api import Page as PWPage
 
 from extractors.driver import InPageSerializer
+from extractors.readable import extract as extract_readable
 
-from .exceptions import NavigationError, PageClosedError
-from .observation import Observation
+from . import actions as _actions
+from .actions import ActionResult, ActionSettings, Direction, Target, UrlMatch
+from .exceptions import ObservationError, PageClosedError
+from .observation import Element, Observation
+from .settle import DialogInfo, PageEvents, QuietFn, SettleSettings
 
 if TYPE_CHECKING:
     from .browser import Browser
 
 
 class Page:
-    """Wraps a Playwright page with the in-page serializer attached."""
+    """Wraps a Playwright page with the in-page serializer attached.
+
+    Every action takes a ref from the latest observation, acts with trusted input,
+    waits for the page to settle (see `settle_settings`) and returns an
+    `ActionResult` carrying the observation that followed, so a loop never needs a
+    separate `observe()` after acting. One action runs at a time per page.
+    """
 
     def __init__(self, pw_page: PWPage, browser: Browser | None = None) -> None:
         self._page = pw_page
         self._browser = browser
         self.serializer = InPageSerializer(pw_page)
         self.last_observation: Observation | None = None
+        self.settle_settings = SettleSettings()
+        self.action_settings = ActionSettings()
+        self.seen: dict[int, Element] = {}
+        """Every element observed in the current document, as last seen: what a ref
+        is checked against before acting (the model may act on an older observation)."""
+        self.dialogs: list[DialogInfo] = []
+        """Every dialog this page raised and how it was answered, actions or not."""
+        self._lock = anyio.Lock()
+        self._events = PageEvents(self)
+        self._hooked: object = None
 
     async def _attach(self) -> None:
         await self.serializer.attach()
+        await self.serializer.install_actions()
+        cdp = self.serializer.cdp
+        if cdp is None:
+            self._hooked = False  # no CDP (other engines): Playwright's events only
+        elif cdp is not self._hooked:
+            self._hooked = cdp
+            self._events.hook_cdp(cdp)
 
     @property
     def playwright_page(self) -> PWPage:
@@ -36,22 +65,235 @@ class Page:
     def url(self) -> str:
         return self._page.url
 
-    async def goto(self, url: str, *, timeout: float = 30.0, wait_until: str = "load") -> None:
-        await self.serializer.attach()
-        try:
-            await self._page.goto(url, timeout=timeout * 1000, wait_until=wait_until)  # type: ignore[arg-type]
-        except PlaywrightError as exc:
-            if self._page.is_closed():
-                raise PageClosedError("the page was closed") from exc
-            raise NavigationError(f"navigation to {url} failed: {exc.message}") from exc
+    @property
+    def browser(self) -> Browser | None:
+        return self._browser
+
+    # ---- observing ----
 
     async def observe(self, full: bool = False, *, max_chars: int | None = None) -> Observation:
         """The complete current page; after the first call only changes cross the wire."""
         if self._page.is_closed():
             raise PageClosedError("the page was closed")
         obs = await self.serializer.observe(full=full, max_chars=max_chars)
+        last = self.last_observation
+        if last is None or obs.version <= last.version:
+            self.seen = {}  # a new document: its refs start over
+        self.seen.update(obs.elements)
         self.last_observation = obs
         return obs
 
+    async def extract(self, format: Literal["markdown", "text"] = "markdown") -> str:
+        """The readable main content of the page (navigation and chrome stripped)."""
+        if self._page.is_closed():
+            raise PageClosedError("the page was closed")
+        html = await self._page.content()
+        return extract_readable(html, url=self._page.url, format=format)
+
+    # ---- navigation ----
+
+    async def goto(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        wait_until: Literal["commit", "domcontentloaded", "load", "networkidle"] = "load",
+        observe: bool = False,
+    ) -> ActionResult:
+        """Open `url` in this tab. With `observe=True` also settle and observe.
+
+        Observing is off by default so the first `observe()` of a new document stays
+        the caller's to time (and is a full pass).
+        """
+        await self._attach()
+        return await _actions.navigate(
+            self,
+            "goto",
+            lambda: self._page.goto(url, timeout=timeout * 1000, wait_until=wait_until),
+            observe=observe,
+            timeout=timeout,
+        )
+
+    async def back(self, *, timeout: float = 30.0, observe: bool = True) -> ActionResult:
+        """Go back one entry in this tab's history."""
+        go = self._page.go_back
+        return await _actions.navigate(
+            self,
+            "back",
+            lambda: go(timeout=timeout * 1000, wait_until="commit"),
+            observe=observe,
+            timeout=timeout,
+        )
+
+    async def forward(self, *, timeout: float = 30.0, observe: bool = True) -> ActionResult:
+        """Go forward one entry in this tab's history."""
+        go = self._page.go_forward
+        return await _actions.navigate(
+            self,
+            "forward",
+            lambda: go(timeout=timeout * 1000, wait_until="commit"),
+            observe=observe,
+            timeout=timeout,
+        )
+
+    async def reload(self, *, timeout: float = 30.0, observe: bool = True) -> ActionResult:
+        """Reload the current document."""
+        go = self._page.reload
+        return await _actions.navigate(
+            self,
+            "reload",
+            lambda: go(timeout=timeout * 1000, wait_until="commit"),
+            observe=observe,
+            timeout=timeout,
+        )
+
+    # ---- acting on refs ----
+
+    async def click(
+        self, ref: int, *, button: str = "left", count: int = 1, timeout: float | None = None
+    ) -> ActionResult:
+        """Click the element's centre with a trusted mouse event."""
+        return await _actions.click(self, ref, button=button, count=count, timeout=timeout)
+
+    async def type(
+        self,
+        ref: int,
+        text: str,
+        submit: bool = False,
+        clear: bool = True,
+        *,
+        timeout: float | None = None,
+    ) -> ActionResult:
+        """Replace (or, with clear=False, append to) the field's text; submit presses Enter.
+
+        Date, time, colour and range inputs take their value in the input's own
+        format (`2024-05-01`, `13:45`, `#ff0000`, `7`).
+        """
+        return await _actions.type_text(
+            self, ref, text, submit=submit, clear=clear, timeout=timeout
+        )
+
+    async def select(
+        self, ref: int, option: str | Sequence[str], *, timeout: float | None = None
+    ) -> ActionResult:
+        """Choose option(s) by visible label or by value; a list for multi-selects."""
+        return await _actions.select(self, ref, option, timeout=timeout)
+
+    async def check(
+        self, ref: int, on: bool = True, *, timeout: float | None = None
+    ) -> ActionResult:
+        """Set a checkbox, radio or switch on or off (a no-op if it already is)."""
+        return await _actions.check(self, ref, on, timeout=timeout)
+
+    async def hover(self, ref: int, *, timeout: float | None = None) -> ActionResult:
+        """Move the mouse over the element (menus, tooltips)."""
+        return await _actions.hover(self, ref, timeout=timeout)
+
+    async def press(
+        self, key: str, *, ref: int | None = None, timeout: float | None = None
+    ) -> ActionResult:
+        """Press a key or chord (`Enter`, `Escape`, `Control+A`), on `ref` if given."""
+        return await _actions.press(self, key, ref=ref, timeout=timeout)
+
+    async def scroll(
+        self,
+        direction: Direction = "down",
+        ref: int | None = None,
+        amount: float | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> ActionResult:
+        """Scroll the page, or the scrollable area holding `ref`, by `amount` px.
+
+        The default amount is 80% of the viewport (or area); `top`/`bottom` go to an end.
+        """
+        return await _actions.scroll(self, direction, ref, amount, timeout=timeout)
+
+    async def upload(
+        self,
+        ref: int,
+        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        timeout: float | None = None,
+    ) -> ActionResult:
+        """Put local file(s) into a file input, or answer the chooser `ref` opens."""
+        return await _actions.upload(self, ref, path, timeout=timeout)
+
+    async def wait_for(
+        self,
+        text: str | None = None,
+        *,
+        ref: int | None = None,
+        url: UrlMatch | None = None,
+        gone: bool = False,
+        timeout: float = 10.0,
+    ) -> ActionResult:
+        """Wait until text shows, a ref is visible, or the URL matches (or, gone=True,
+        until they stop being so); with no condition, just let the page settle.
+
+        Raises ActionError after `timeout` seconds.
+        """
+        return await _actions.wait_for(
+            self, text=text, ref=ref, url=url, gone=gone, timeout=timeout
+        )
+
     async def close(self) -> None:
         await self._page.close()
+
+    # ---- plumbing for actions ----
+
+    @property
+    def _local_files(self) -> bool:
+        """Whether the browser reads our file system (so uploads can pass paths)."""
+        return self._browser is None or self._browser.is_local
+
+    async def _js(
+        self,
+        name: str,
+        arg: Any = None,
+        *,
+        frame: str | None = None,
+        await_promise: bool = False,
+        by_value: bool = True,
+    ) -> Any:
+        if self._hooked is None:
+            await self._attach()
+        return await self.serializer.call_actions(
+            name, arg, frame_id=frame, await_promise=await_promise, by_value=by_value
+        )
+
+    def _quiet_fn(self, target: Target | None) -> QuietFn:
+        """DOM-quiet check for the main frame and, if elsewhere, the action's frame."""
+        frames: list[str | None] = [None]
+        if target is not None and target.frame is not None:
+            frames.append(target.frame)
+
+        async def quiet(quiet_ms: float, limit_ms: float) -> bool:
+            calm: list[bool] = []
+            failed: list[ObservationError] = []
+
+            async def one(frame: str | None) -> None:
+                arg = {"quietMs": quiet_ms, "timeoutMs": limit_ms}
+                try:
+                    res = await self._js("settle", arg, frame=frame, await_promise=True)
+                except ObservationError as exc:
+                    if frame is None:
+                        failed.append(exc)  # re-raised below, outside the task group
+                        return
+                    res = {"quiet": True}  # the child frame went away: nothing to wait for
+                calm.append(bool(res and res["quiet"]))
+
+            if len(frames) == 1:
+                await one(None)
+            else:
+                async with anyio.create_task_group() as tg:
+                    for f in frames:
+                        tg.start_soon(one, f)
+            if failed:
+                raise failed[0]
+            return all(calm)
+
+        return quiet
+
+    def __repr__(self) -> str:
+        return f"<Page {self._page.url}>"

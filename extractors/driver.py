@@ -390,3 +390,143 @@ class InPageSerializer:
             with contextlib.suppress(PlaywrightError):
                 await self._cdp.detach()
             self._cdp = None
+
+    # ---- actions (extractors/js/actions.js), installed next to the serializer ----
+
+    @property
+    def cdp(self) -> CDPSession | None:
+        """The page's CDP session (isolated mode only), for DOM-level commands."""
+        return self._cdp
+
+    async def install_actions(self) -> None:
+        """Have Chromium install actions.js in every new document of this page."""
+        if not self.isolated or getattr(self, "_actions_installed", False):
+            return
+        await self.attach()
+        assert self._cdp is not None
+        self._actions_installed = True
+        await self._cdp.send(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {"source": _actions_installer(), "worldName": self.world, "runImmediately": True},
+        )
+
+    async def call_actions(
+        self,
+        name: str,
+        arg: Any = None,
+        *,
+        frame_id: str | None = None,
+        await_promise: bool = False,
+        by_value: bool = True,
+    ) -> Any:
+        """Call an actions.js entry point in the frame `frame_id` (default: main frame).
+
+        With `by_value=False` the CDP RemoteObject is returned (e.g. for an objectId).
+        Raises ContextGoneError when the document went away under the call.
+        """
+        if not self.isolated:
+            return await self._actions_handle_call(name, arg)
+        await self.install_actions()
+        assert self._cdp is not None
+        if frame_id is None:
+            fs = await self._state_for(self.page.main_frame)
+        else:
+            fs = self._frame_state(frame_id)
+        for attempt in range(3):
+            try:
+                ctx = await self._ensure_context(fs)
+                res = await self._cdp.send(
+                    "Runtime.callFunctionOn",
+                    {
+                        "functionDeclaration": _ACT_CALL,
+                        "executionContextId": ctx,
+                        "arguments": [{"value": name}, {"value": arg}],
+                        "returnByValue": by_value,
+                        "awaitPromise": await_promise,
+                    },
+                )
+            except (PlaywrightError, ObservationError) as exc:
+                msg = str(exc)
+                if "Target closed" in msg or "has been closed" in msg:
+                    raise PageClosedError("the page was closed") from exc
+                if any(s in msg for s in _ACT_GONE):
+                    fs.context = None
+                    if attempt < 1:
+                        continue
+                    raise ContextGoneError(f"actions {name}: {msg}") from exc
+                raise ObservationError(f"actions call {name} failed: {msg}") from exc
+            if "exceptionDetails" in res:
+                details = res["exceptionDetails"]
+                text = str(details.get("exception", {}).get("description") or details.get("text"))
+                if ACTIONS_GLOBAL in text and attempt < 2:
+                    await self._cdp.send(
+                        "Runtime.evaluate",
+                        {"expression": _actions_installer(), "contextId": ctx},
+                    )
+                    continue
+                raise ObservationError(f"actions {name} threw: {text}")
+            result = res["result"]
+            return result.get("value") if by_value else result
+        raise ContextGoneError(f"actions {name}: execution context kept disappearing")
+
+    async def _actions_handle_call(self, name: str, arg: Any) -> Any:
+        """Main-world fallback (non-Chromium): actions.js bound to the serializer handle."""
+        for attempt in range(2):
+            try:
+                if self._handle is None:
+                    await self._handle_call("version", None)
+                if getattr(self, "_actions_for", None) is not self._handle:
+                    self._actions = await self._handle.evaluate_handle(  # type: ignore[union-attr]
+                        f"(s) => ({actions_source()})(s)"
+                    )
+                    self._actions_for = self._handle
+                return await self._actions.evaluate("(a, [n, x]) => a[n](x)", [name, arg])
+            except PlaywrightError as exc:
+                if attempt == 0 and ("destroyed" in str(exc) or "navigat" in str(exc)):
+                    self._handle = None
+                    self._main.reset()
+                    continue
+                raise ObservationError(f"actions call {name} failed: {exc}") from exc
+        raise ContextGoneError(f"actions {name}: page kept navigating")
+
+    async def main_frame_id(self) -> str:
+        await self._state_for(self.page.main_frame)
+        return self._main_id
+
+    async def frame_owner_ref(self, frame_id: str) -> int | None:
+        """The ref, in the main frame, of the iframe element holding frame `frame_id`."""
+        fs = self._frames.get(frame_id)
+        if fs is None or fs.owner_ref is None:
+            await self._frame_owners()
+            fs = self._frames.get(frame_id)
+        return fs.owner_ref if fs is not None else None
+
+
+ACTIONS_GLOBAL = "__browserAgentActions"
+_ACT_CALL = (
+    f"function(name, arg) {{ const a = globalThis.{ACTIONS_GLOBAL};"
+    f" if (!a) throw new Error('{ACTIONS_GLOBAL} missing'); return a[name](arg); }}"
+)
+_ACT_GONE = (
+    *_GONE,
+    "Inspected target navigated or closed",
+    "Cannot find default execution context",
+    "Execution context was destroyed",
+)
+
+
+class ContextGoneError(ObservationError):
+    """The document (and our world in it) went away during a call: it navigated."""
+
+
+@cache
+def actions_source() -> str:
+    """The in-page actions script, read from the package so it works from a wheel."""
+    return resources.files("extractors").joinpath("js/actions.js").read_text("utf-8")
+
+
+def _actions_installer() -> str:
+    return (
+        f"if (globalThis.{GLOBAL}) globalThis.{ACTIONS_GLOBAL} ??="
+        f" ({actions_source()})(globalThis.{GLOBAL});"
+    )

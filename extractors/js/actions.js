@@ -11,7 +11,7 @@
 //   frameOffset(o)  map a point inside a child iframe (given by its ref) to this frame
 //   begin()         mark the start of an action (for settle's background detection)
 //   settle(o)       resolve once the DOM has been quiet for o.quietMs (or o.timeoutMs)
-//   focus, setValue, selectOptions, findOption, checked, scroll, fileInput, setFiles,
+//   focus, setValue, selectOptions, findOption, checked, scroll, fileInput, focusElement, setFiles,
 //   hasText, state, element
 //
 // Nothing here sleeps for a fixed time: every wait is a poll on animation frames
@@ -23,6 +23,12 @@
   const SPECIAL_INPUTS = new Set(["color", "date", "time", "datetime-local", "month", "range", "week"]);
   const TEXT_INPUTS = new Set(["", "text", "email", "number", "password", "search", "tel", "url"]);
   const CARET_INPUTS = new Set(["", "text", "search", "tel", "url", "password"]);
+  const ROLES = new Set([
+    "button", "link", "checkbox", "radio", "switch", "tab", "menuitem", "menuitemcheckbox",
+    "menuitemradio", "option", "combobox", "textbox", "searchbox", "slider", "spinbutton",
+    "listbox", "treeitem", "summary", "clickable", "iframe", "dialog",
+  ]);
+  const semantic = (d) => !!d.role && (d.role !== d.tag || ROLES.has(d.role));
   const collapse = (s) => (s || "").replace(/\s+/g, " ").trim();
 
   // One animation frame, or 50 ms where frames stall (hidden tabs): never unbounded.
@@ -54,7 +60,7 @@
     if (!el) return "nothing";
     const d = describeEl(el);
     const id = el.id ? `#${el.id}` : "";
-    if (d.role && d.role !== d.tag) return `${d.role} ${JSON.stringify(d.name)}`;
+    if (semantic(d)) return `${d.role} ${JSON.stringify(d.name)}`;
     return `<${el.tagName.toLowerCase()}${id}>` + (d.name ? ` ${JSON.stringify(d.name)}` : "");
   }
 
@@ -263,7 +269,7 @@
     const hit = deepHit(document, cx, cy);
     for (let n = hit, i = 0; n && i < 8; n = up(n), i++) {
       const d = describeEl(n);
-      if (d.role && d.role !== d.tag && d.role !== "label") return labelOf(d);
+      if (semantic(d) && d.role !== "label") return labelOf(d);
     }
     return null;
   }
@@ -518,6 +524,16 @@
     return { status: "ok", value: t.value };
   }
 
+  // Keyboard focus for press(key, ref): true if the element (or its control) took it.
+  function focusElement(ref) {
+    const el = api.element(ref);
+    if (!el) return false;
+    const t = control(el);
+    t.focus({ preventScroll: true });
+    const active = deepActive(t.ownerDocument);
+    return active === t || t.contains(active);
+  }
+
   // ---------- select ----------
 
   function optionLabel(op) {
@@ -700,6 +716,6 @@
 
   return {
     prepare, frameOffset, begin, settle, changed, focus, setValue, selectOptions, findOption,
-    checked, scroll, fileInput, setFiles, hasText, state, element: (ref) => api.element(ref),
+    checked, scroll, fileInput, focusElement, setFiles, hasText, state, element: (ref) => api.element(ref),
   };
 }

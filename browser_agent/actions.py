@@ -1,0 +1,658 @@
+"""Acting on refs: resolve in the page, act with trusted input, settle, observe.
+
+Playwright cannot adopt an element from our isolated world, so an action asks the
+in-page half (extractors/js/actions.js) to resolve the ref, check it is still what
+the model saw and make it actionable, and gets back a point in viewport coordinates;
+the input itself is trusted (CDP mouse and keyboard through Playwright). DOM-level
+setters are used only where no input gesture exists (select options, date and colour
+inputs, file lists).
+
+Errors about the request itself (unknown or stale ref, element never actionable,
+bad argument) raise before anything happened. Problems after the input was sent
+(a navigation that failed, a checkbox that did not toggle) come back in the
+`ActionResult` with `ok=False`, next to the observation: the action did happen.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fnmatch
+import itertools
+import mimetypes
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+import msgspec
+from playwright.async_api import Error as PlaywrightError
+from pydantic import BaseModel, ConfigDict, Field
+
+from extractors.driver import FRAME_REF_STRIDE, ContextGoneError
+
+from .exceptions import (
+    ActionError,
+    NavigationError,
+    ObservationError,
+    PageClosedError,
+    StaleRefError,
+    UnknownRefError,
+)
+from .observation import Observation
+from .settle import DialogInfo, DownloadInfo, Watch, downloads, settle
+
+if TYPE_CHECKING:
+    from .page import Page
+
+Direction = Literal["up", "down", "left", "right", "top", "bottom"]
+UrlMatch = str | re.Pattern[str] | Callable[[str], bool]
+
+
+class ActionSettings(BaseModel):
+    """How actions behave; set on `page.action_settings`."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    timeout: float = Field(5.0, gt=0)
+    """How long (s) an element may take to become visible, enabled, stable, unobscured."""
+    accept_confirm: bool = True
+    """Answer `confirm()` with OK (False: Cancel). Alerts are always accepted."""
+    accept_prompt: bool = True
+    """Answer `prompt()` (False: Cancel)."""
+    prompt_text: str | None = None
+    """What to answer a `prompt()` with; None gives the prompt's own default."""
+
+
+class ActionResult(msgspec.Struct, kw_only=True):
+    """What one action did and what the page looks like once it settled."""
+
+    action: str
+    ref: int | None = None
+    ok: bool = True
+    error: str | None = None
+    navigated: bool = False
+    url: str = ""
+    new_pages: list[str] = []
+    dialog: DialogInfo | None = None
+    download: DownloadInfo | None = None
+    timings: dict[str, float] = {}
+    settled: bool = True
+    observation: Observation | None = None
+    target: int | None = None
+    """The ref acted on: differs from `ref` when a re-rendered element was re-found."""
+    note: str = ""
+    closed: bool = False
+    """The action closed its own page (e.g. a button calling window.close())."""
+
+    def raise_for_error(self) -> ActionResult:
+        """Raise ActionError if the action reported a problem; return self otherwise."""
+        if not self.ok:
+            raise ActionError(self.error or f"{self.action} failed")
+        return self
+
+
+class Target(msgspec.Struct):
+    """A resolved ref: the point to send input to (top-level viewport CSS px)."""
+
+    ref: int
+    x: float | None
+    y: float | None
+    frame: str | None
+    tag: str
+    type: str
+    label: str
+    retargeted: bool = False
+
+
+Act = Callable[[Target | None], Awaitable[str | None]]
+ACT_MARGIN = 10.0
+"""Seconds an input gesture may take beyond the actionability timeout (a frozen page)."""
+
+
+# ---------------------------------------------------------------- resolving
+
+
+def _expected(page: Page, ref: int) -> tuple[dict[str, Any] | None, str]:
+    el = page.seen.get(ref)
+    if el is None:
+        return None, f"[{ref}]"
+    expect = {"role": el.role, "name": el.name, "tag": el.tag, "bbox": list(el.bbox)}
+    if el.frame:  # cross-origin: the child's viewport, not ours
+        expect["bbox"] = None
+    return expect, f"[{ref}] {el.label}"
+
+
+async def resolve(
+    page: Page,
+    ref: int,
+    verb: str,
+    *,
+    checks: dict[str, bool] | None = None,
+    timeout: float | None = None,
+) -> Target:
+    """Find the live element behind `ref` and wait (bounded) until it can take input."""
+    if not isinstance(ref, int) or isinstance(ref, bool) or ref <= 0:
+        raise UnknownRefError(f"{ref!r} is not a ref", ref if isinstance(ref, int) else -1)
+    expect, label = _expected(page, ref)
+    frame = page.serializer.frame_for_ref(ref) if ref >= FRAME_REF_STRIDE else None
+    if ref >= FRAME_REF_STRIDE and frame is None:
+        raise UnknownRefError(f"no element {label} on this page{_moved_hint(page)}", ref)
+    limit = page.action_settings.timeout if timeout is None else timeout
+    arg = {"ref": ref, "expect": expect, "timeoutMs": limit * 1000, "checks": checks or {}}
+    try:
+        with anyio.fail_after(limit + 5):
+            res = await page._js("prepare", arg, frame=frame, await_promise=True)
+    except ContextGoneError as exc:
+        raise StaleRefError(f"{label} is gone: the page navigated", ref, label, None) from exc
+    except TimeoutError as exc:
+        raise ActionError(f"cannot {verb} {label}: the page did not answer") from exc
+    status = res["status"]
+    if status == "unknown":
+        raise UnknownRefError(f"no element {label} on this page{_moved_hint(page)}", ref)
+    if status == "stale":
+        actual = res.get("actual")
+        if res["reason"] == "changed":
+            msg = f"{label} changed: it is now {actual}"
+        else:
+            msg = f"{label} is {res['reason']}" + (f"; in its place: {actual}" if actual else "")
+        raise StaleRefError(msg, ref, label.partition(" ")[2] or label, actual)
+    if status == "error":
+        raise ActionError(f"cannot {verb} {label}: {res['reason']}")
+    x, y = res["x"], res["y"]
+    if frame is not None and x is not None:
+        owner = await page.serializer.frame_owner_ref(frame)
+        if owner is None:
+            raise ActionError(f"cannot {verb} {label}: its frame is not on the page")
+        off = await page._js(
+            "frameOffset",
+            {"ref": owner, "x": x, "y": y, "timeoutMs": limit * 1000},
+            await_promise=True,
+        )
+        if off["status"] != "ok":
+            raise ActionError(f"cannot {verb} {label}: {off['reason']}")
+        x, y = off["x"], off["y"]
+    if res.get("retargeted"):
+        label = f'[{res["ref"]}] {res["role"]} "{res["name"]}"'
+    return Target(res["ref"], x, y, frame, res["tag"], res["type"], label, res["retargeted"])
+
+
+def _moved_hint(page: Page) -> str:
+    obs = page.last_observation
+    if obs is not None and obs.url != page.url:
+        return " (the page navigated since the last observation: observe again)"
+    return ""
+
+
+# ---------------------------------------------------------------- the action frame
+
+
+async def perform(
+    page: Page,
+    action: str,
+    ref: int | None,
+    act: Act,
+    *,
+    checks: dict[str, bool] | None = None,
+    timeout: float | None = None,
+    verify: Callable[[Target | None], Awaitable[str | None]] | None = None,
+    observe: bool = True,
+    do_settle: bool = True,
+    begin: bool = True,
+    act_bound: float | None = None,
+) -> ActionResult:
+    """Resolve, act, settle, observe; time each stage. Every stage is bounded."""
+    limit = page.action_settings.timeout if timeout is None else timeout
+    if page.playwright_page.is_closed():
+        raise PageClosedError("the page was closed")
+    async with page._lock:
+        t0 = time.perf_counter()
+        target = None
+        if ref is not None:
+            target = await resolve(page, ref, action, checks=checks, timeout=timeout)
+        elif begin:
+            await _begin(page)
+        t1 = time.perf_counter()
+        with page._events.watch() as watch:
+            note = None
+            bound = act_bound if act_bound is not None else limit + ACT_MARGIN
+            try:
+                with anyio.fail_after(bound):
+                    note = await act(target)
+            except PlaywrightError as exc:
+                if not page.playwright_page.is_closed():
+                    raise ActionError(f"{action} failed: {exc.message}") from exc
+                watch.closed = True
+            except TimeoutError as exc:
+                raise ActionError(f"{action} did not complete within {bound:g} s") from exc
+            t2 = time.perf_counter()
+            settled = True
+            if do_settle and not watch.closed:
+                settled, _ = await settle(watch, page._quiet_fn(target), page.settle_settings)
+            t3 = time.perf_counter()
+            error = watch.error
+            if verify is not None and error is None and not watch.closed:
+                error = await verify(target)
+            got = await downloads(watch, t3 + page.settle_settings.timeout)
+        obs = None
+        closed = watch.closed or page.playwright_page.is_closed()
+        if observe and not closed:
+            try:
+                with anyio.fail_after(page.settle_settings.timeout + ACT_MARGIN):
+                    obs = await page.observe()
+            except PageClosedError:
+                closed = True
+            except TimeoutError as exc:
+                raise ObservationError("the page did not answer the observation") from exc
+        t4 = time.perf_counter()
+    return _result(action, ref, target, watch, note, error, settled, obs, got, closed,
+                   (t0, t1, t2, t3, t4), page)  # fmt: skip
+
+
+def _result(
+    action: str,
+    ref: int | None,
+    target: Target | None,
+    watch: Watch,
+    note: str | None,
+    error: str | None,
+    settled: bool,
+    obs: Observation | None,
+    got: list[DownloadInfo],
+    closed: bool,
+    t: tuple[float, float, float, float, float],
+    page: Page,
+) -> ActionResult:
+    ms = [(b - a) * 1000 for a, b in itertools.pairwise(t)]
+    return ActionResult(
+        action=action,
+        ref=ref,
+        ok=error is None,
+        error=error,
+        navigated=watch.navigated,
+        url="" if closed else page.url,
+        new_pages=[p.url for p in watch.popups],
+        dialog=watch.dialogs[0] if watch.dialogs else None,
+        download=got[0] if got else None,
+        timings={
+            "resolve": ms[0],
+            "act": ms[1],
+            "settle": ms[2],
+            "observe": ms[3],
+            "total": (t[4] - t[0]) * 1000,
+        },
+        settled=settled,
+        observation=obs,
+        target=target.ref if target is not None else None,
+        note=note or "",
+        closed=closed,
+    )
+
+
+async def _begin(page: Page) -> None:
+    # Mid-navigation nothing can be ticking yet in a document that is not there.
+    with contextlib.suppress(ObservationError):
+        await page._js("begin")
+
+
+def _need_point(t: Target | None) -> Target:
+    assert t is not None and t.x is not None and t.y is not None
+    return t
+
+
+# ---------------------------------------------------------------- actions
+
+
+async def click(
+    page: Page, ref: int, *, button: str = "left", count: int = 1, timeout: float | None = None
+) -> ActionResult:
+    async def act(t: Target | None) -> None:
+        t = _need_point(t)
+        await page.playwright_page.mouse.click(t.x, t.y, button=button, click_count=count)  # type: ignore[arg-type]
+
+    return await perform(page, "click", ref, act, timeout=timeout)
+
+
+async def hover(page: Page, ref: int, *, timeout: float | None = None) -> ActionResult:
+    async def act(t: Target | None) -> None:
+        t = _need_point(t)
+        await page.playwright_page.mouse.move(t.x, t.y)  # type: ignore[arg-type]
+
+    return await perform(page, "hover", ref, act, timeout=timeout)
+
+
+async def type_text(
+    page: Page,
+    ref: int,
+    text: str,
+    *,
+    submit: bool = False,
+    clear: bool = True,
+    timeout: float | None = None,
+) -> ActionResult:
+    pw = page.playwright_page
+
+    async def act(t: Target | None) -> str | None:
+        t = _need_point(t)
+        arg = {"ref": t.ref, "clear": clear}
+        info = await page._js("focus", arg, frame=t.frame)
+        _check(info, "type into", t)
+        if info["kind"] == "value":
+            res = await page._js("setValue", {"ref": t.ref, "value": text}, frame=t.frame)
+            _check(res, "type into", t)
+        else:
+            if not info["focused"]:
+                # focus() was refused (e.g. the frame is not focusable from script):
+                # a trusted click focuses like a user does.
+                await pw.mouse.click(t.x, t.y)  # type: ignore[arg-type]
+                info = await page._js("focus", arg, frame=t.frame)
+                _check(info, "type into", t)
+                if not info.get("focused"):
+                    raise ActionError(f"cannot type into {t.label}: it does not take focus")
+            if info.get("end"):
+                await pw.keyboard.press("End")
+            if text:
+                await pw.keyboard.insert_text(text)
+            elif clear and not info.get("empty"):
+                await pw.keyboard.press("Delete")
+        if submit:
+            await pw.keyboard.press("Enter")
+        return None
+
+    return await perform(page, "type", ref, act, checks={"editable": True}, timeout=timeout)
+
+
+def _check(res: dict[str, Any], verb: str, t: Target) -> None:
+    if res.get("status") == "stale":
+        raise StaleRefError(f"{t.label} is gone", t.ref, t.label, None)
+    if res.get("status") == "error":
+        raise ActionError(f"cannot {verb} {t.label}: {res['reason']}")
+
+
+async def select(
+    page: Page, ref: int, option: str | Sequence[str], *, timeout: float | None = None
+) -> ActionResult:
+    values = [option] if isinstance(option, str) else list(option)
+    if not values:
+        raise ActionError("select needs at least one option")
+    limit = page.action_settings.timeout if timeout is None else timeout
+
+    async def act(t: Target | None) -> str | None:
+        assert t is not None
+        res = await page._js("selectOptions", {"ref": t.ref, "values": values}, frame=t.frame)
+        if res["status"] == "custom":
+            await _select_custom(page, t, values, limit)
+            return None
+        if res["status"] == "error" and "options" in res:
+            listed = ", ".join(f'"{o}"' for o in res["options"])
+            raise ActionError(f"cannot select in {t.label}: {res['reason']}; options: {listed}")
+        _check(res, "select in", t)
+        return "selected " + ", ".join(f'"{s}"' for s in res["selected"])
+
+    return await perform(
+        page, "select", ref, act, checks={"hit": False, "stable": False}, timeout=timeout
+    )
+
+
+async def _select_custom(page: Page, t: Target, values: list[str], limit: float) -> None:
+    """ARIA listbox/combobox: open it if needed, then click each option by name."""
+    mouse = page.playwright_page.mouse
+    opened = False
+    for value in values:
+        deadline = time.perf_counter() + limit
+        while True:
+            found = await page._js("findOption", {"ref": t.ref, "label": value}, frame=t.frame)
+            if found["status"] == "ok":
+                break
+            if found["status"] == "error":
+                raise ActionError(f"cannot select in {t.label}: {found['reason']}")
+            if not opened and t.x is not None:
+                await mouse.click(t.x, t.y)  # type: ignore[arg-type]
+                opened = True
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise ActionError(f'cannot select in {t.label}: no option "{value}"')
+            await page._js(
+                "changed", {"timeoutMs": min(left, 0.25) * 1000}, frame=t.frame, await_promise=True
+            )
+        opt = await resolve(page, found["ref"], "select", timeout=limit)
+        await mouse.click(opt.x, opt.y)  # type: ignore[arg-type]
+
+
+async def check(
+    page: Page, ref: int, on: bool = True, *, timeout: float | None = None
+) -> ActionResult:
+    async def state(t: Target) -> Any:
+        res = await page._js("checked", t.ref, frame=t.frame)
+        _check(res, "check", t)
+        return res
+
+    async def act(t: Target | None) -> str | None:
+        t = _need_point(t)
+        res = await state(t)
+        if res["state"] is on:
+            return "already " + ("checked" if on else "unchecked")
+        if res["radio"] and not on:
+            raise ActionError(f"cannot uncheck {t.label}: pick another radio button instead")
+        await page.playwright_page.mouse.click(t.x, t.y)  # type: ignore[arg-type]
+        return None
+
+    async def verify(t: Target | None) -> str | None:
+        assert t is not None
+        try:
+            res = await state(t)
+        except (StaleRefError, ActionError, ContextGoneError):
+            return None  # it went away with the click (navigation, re-render): not ours to judge
+        if res["state"] is not on:
+            return f"clicking {t.label} did not {'check' if on else 'uncheck'} it"
+        return None
+
+    return await perform(page, "check", ref, act, verify=verify, timeout=timeout)
+
+
+async def press(
+    page: Page, key: str, *, ref: int | None = None, timeout: float | None = None
+) -> ActionResult:
+    async def act(t: Target | None) -> None:
+        if t is not None:
+            res = await page._js("focusElement", t.ref, frame=t.frame)
+            if not res:
+                await page.playwright_page.mouse.click(t.x, t.y)  # type: ignore[arg-type]
+        await page.playwright_page.keyboard.press(key)
+
+    checks = {"hit": False, "stable": False}
+    return await perform(page, "press", ref, act, checks=checks, timeout=timeout)
+
+
+async def scroll(
+    page: Page,
+    direction: Direction = "down",
+    ref: int | None = None,
+    amount: float | None = None,
+    *,
+    timeout: float | None = None,
+) -> ActionResult:
+    if direction not in ("up", "down", "left", "right", "top", "bottom"):
+        raise ActionError(f"unknown scroll direction {direction!r}")
+
+    async def act(t: Target | None) -> str:
+        arg = {"ref": t.ref if t else None, "direction": direction, "amount": amount}
+        res = await page._js("scroll", arg, frame=t.frame if t else None)
+        if res["status"] == "stale":
+            raise StaleRefError("the element to scroll is gone", ref or 0, "", None)
+        dx, dy = res["moved"]
+        where = f" in {res['container']}" if res.get("container") else ""
+        if not dx and not dy:
+            return f"did not move{where}: already at the {'end' if res['atEnd'] else 'edge'}"
+        moved = f"{abs(dy):.0f} px {'down' if dy > 0 else 'up'}" if dy else ""
+        moved = moved or f"{abs(dx):.0f} px {'right' if dx > 0 else 'left'}"
+        end = " (reached the end)" if res["atEnd"] and dy > 0 else ""
+        return f"scrolled {moved}{where}{end}"
+
+    checks = {"enabled": False, "hit": False, "stable": False, "scroll": False, "point": False}
+    return await perform(page, "scroll", ref, act, checks=checks, timeout=timeout, begin=False)
+
+
+async def upload(
+    page: Page,
+    ref: int,
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    timeout: float | None = None,
+) -> ActionResult:
+    files = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    resolved = [Path(p).expanduser().resolve() for p in files]
+    for p in resolved:
+        if not p.is_file():
+            raise ActionError(f"cannot upload {p}: no such file")
+    pw = page.playwright_page
+    limit = page.action_settings.timeout if timeout is None else timeout
+
+    async def act(t: Target | None) -> str:
+        assert t is not None
+        info = await page._js("fileInput", t.ref, frame=t.frame)
+        _check(info, "upload to", t)
+        names = ", ".join(p.name for p in resolved)
+        if info["status"] == "none":
+            # A button or drop zone that opens the file chooser: click it and answer.
+            at = await resolve(page, t.ref, "upload to", timeout=limit)
+            async with pw.expect_file_chooser(timeout=limit * 1000) as chooser:
+                await pw.mouse.click(at.x, at.y)  # type: ignore[arg-type]
+            await (await chooser.value).set_files(resolved)
+            return f"uploaded {names}"
+        if info["disabled"]:
+            raise ActionError(f"cannot upload to {t.label}: disabled")
+        if len(resolved) > 1 and not info["multiple"]:
+            raise ActionError(f"cannot upload {len(resolved)} files to {t.label}: takes one")
+        await _set_files(page, info["ref"], t.frame, resolved)
+        return f"uploaded {names}"
+
+    checks = {"visible": False, "point": False}
+    return await perform(page, "upload", ref, act, checks=checks, timeout=timeout)
+
+
+async def _set_files(page: Page, ref: int, frame: str | None, files: list[Path]) -> None:
+    cdp = page.serializer.cdp
+    if cdp is not None and page._local_files:
+        obj = await page._js("element", ref, frame=frame, by_value=False)
+        try:
+            await cdp.send(
+                "DOM.setFileInputFiles",
+                {"files": [str(p) for p in files], "objectId": obj["objectId"]},
+            )
+        finally:
+            await cdp.send("Runtime.releaseObject", {"objectId": obj["objectId"]})
+        return
+    # Remote browser: its file system is not ours, ship the bytes.
+    payload = [
+        {
+            "name": p.name,
+            "type": mimetypes.guess_type(p.name)[0] or "",
+            "data": base64.b64encode(p.read_bytes()).decode(),
+        }
+        for p in files
+    ]
+    await page._js("setFiles", {"ref": ref, "files": payload}, frame=frame)
+
+
+# ---------------------------------------------------------------- navigation
+
+
+async def navigate(
+    page: Page,
+    action: str,
+    go: Callable[[], Awaitable[Any]],
+    *,
+    observe: bool,
+    timeout: float,
+) -> ActionResult:
+    async def act(_t: Target | None) -> None:
+        try:
+            res = await go()
+        except PlaywrightError as exc:
+            if page.playwright_page.is_closed():
+                raise PageClosedError("the page was closed") from exc
+            raise NavigationError(f"{action} failed: {exc.message}") from exc
+        if res is None and action in ("back", "forward"):
+            raise NavigationError(f"no {'previous' if action == 'back' else 'next'} page")
+
+    return await perform(
+        page, action, None, act, observe=observe, do_settle=observe, begin=False,
+        act_bound=timeout + ACT_MARGIN,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- waiting
+
+
+def url_matches(url: str, pattern: UrlMatch) -> bool:
+    """A glob (`**/done*`), a substring, a compiled regex, or a predicate."""
+    if callable(pattern) and not isinstance(pattern, re.Pattern):
+        return bool(pattern(url))
+    if isinstance(pattern, re.Pattern):
+        return pattern.search(url) is not None
+    if any(c in pattern for c in "*?["):
+        return fnmatch.fnmatchcase(url, pattern.replace("**", "*"))
+    return pattern in url
+
+
+async def wait_for(
+    page: Page,
+    *,
+    text: str | None = None,
+    ref: int | None = None,
+    url: UrlMatch | None = None,
+    gone: bool = False,
+    timeout: float = 10.0,
+) -> ActionResult:
+    what = (
+        f"text {text!r}"
+        if text is not None
+        else f"[{ref}]"
+        if ref is not None
+        else f"url {url!r}"
+        if url is not None
+        else None
+    )
+
+    async def met() -> bool:
+        if url is not None and url_matches(page.url, url) == gone:
+            return False
+        if ref is not None:
+            st = await page._js("state", ref, frame=page.serializer.frame_for_ref(ref))
+            if not st["known"] and not gone:
+                raise UnknownRefError(f"no element [{ref}] on this page", ref)
+            if (st["connected"] and st["visible"]) == gone:
+                return False
+        if text is not None:
+            found = await page._js("hasText", {"text": text})
+            if not found:
+                obs = await page.observe()
+                found = " ".join(text.split()) in " ".join(obs.text.split())
+            if found == gone:
+                return False
+        return True
+
+    async def act(_t: Target | None) -> str | None:
+        if what is None:
+            return None
+        pw = page.playwright_page
+        deadline = time.perf_counter() + timeout
+        while True:
+            left = deadline - time.perf_counter()
+            try:
+                if await met():
+                    return f"{what} {'gone' if gone else 'present'}"
+                if left <= 0:
+                    break
+                await page._js("changed", {"timeoutMs": min(left, 0.25) * 1000}, await_promise=True)
+            except ContextGoneError:
+                with anyio.move_on_after(max(left, 0.0)):
+                    await pw.wait_for_load_state("domcontentloaded")
+        state = "disappear" if gone else "appear"
+        raise ActionError(f"timed out after {timeout:g} s waiting for {what} to {state}")
+
+    return await perform(page, "wait_for", None, act, act_bound=timeout + ACT_MARGIN)

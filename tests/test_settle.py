@@ -1,0 +1,159 @@
+"""Settle without sleeps: an action returns once the page is quiet, never past the bound.
+
+Assertions are about the order of events (what the returned observation already
+shows, what the server received), never about durations.
+"""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from browser_agent import ActionResult, Observation, Page, SettleSettings
+from fixtures.server import FixtureServer
+
+pytestmark = pytest.mark.anyio
+
+
+def ref_of(obs: Observation | None, name: str) -> int:
+    assert obs is not None
+    el = obs.find(name=name)
+    assert el is not None, f"no {name!r} in:\n{obs.text}"
+    return el.ref
+
+
+def text(obs: Observation | None) -> str:
+    assert obs is not None
+    return obs.text
+
+
+async def open_page(page: Page, site: FixtureServer, path: str) -> Observation:
+    await page.goto(site.url(path))
+    return await page.observe()
+
+
+async def test_immediate_change(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/settle.html")
+    r = await page.click(ref_of(obs, "Immediate"))
+    assert r.settled and r.ok
+    assert "Status: immediate done" in text(r.observation)
+    assert set(r.timings) == {"resolve", "act", "settle", "observe", "total"}
+    # Results cross boundaries (recordings, tool answers) as typed data.
+    again = msgspec.json.decode(msgspec.json.encode(r), type=ActionResult)
+    assert again == r
+
+
+async def test_change_after_a_timer(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/settle.html")
+    # A quiet window longer than the page's own delay sees the delayed change.
+    page.settle_settings.quiet_ms = 300
+    r = await page.click(ref_of(obs, "After 100ms"))
+    assert r.settled
+    assert "Status: after 100ms done" in text(r.observation)
+
+
+async def test_change_after_a_fetch(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/settle.html")
+    before = len(site.requests)
+    r = await page.click(ref_of(obs, "Fetch"))
+    assert r.settled
+    assert any(p.startswith("/api/echo") for p in site.requests[before:])
+    # The response arrived and was rendered before the action returned.
+    assert "Status: fetched" in text(r.observation)
+
+
+async def test_every_mutation_restarts_the_quiet_window(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/actions/settle_cases.html")
+    page.settle_settings.quiet_ms = 150  # well above the page's 30 ms between steps
+    r = await page.click(ref_of(obs, "Five steps"))
+    assert r.settled
+    lines = [ln.strip() for ln in text(r.observation).splitlines()]
+    assert [ln for ln in lines if ln.startswith("- step")] == [f"- step {i}" for i in range(1, 6)]
+
+
+async def test_chained_requests(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/actions/settle_cases.html")
+    r = await page.click(ref_of(obs, "Chained fetches"))
+    assert r.settled
+    lines = [ln.strip() for ln in text(r.observation).splitlines() if ln.strip().startswith("- ")]
+    assert lines == ["- chain started", "- got first", "- got second", "- chain done"]
+
+
+async def test_navigation_is_awaited(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/settle.html")
+    r = await page.click(ref_of(obs, "Navigate"))
+    assert r.settled and r.navigated
+    assert r.url.endswith("/settle_target.html")
+    assert "Arrived at the target page." in text(r.observation)
+
+
+async def test_navigation_started_from_a_timer(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/actions/settle_cases.html")
+    r = await page.click(ref_of(obs, "Navigate soon"))
+    assert r.settled and r.navigated
+    assert "Arrived at the target page." in text(r.observation)
+
+
+async def test_forever_is_bounded_and_then_ignored(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/settle.html")
+    page.settle_settings.timeout = 0.5
+    r = await page.click(ref_of(obs, "Forever"))
+    assert not r.settled  # it mutates every 16 ms: only the bound ends the wait
+    assert "Status: spinning forever" in text(r.observation)
+    # The spinner was already ticking when this action began: it does not hold it.
+    r = await page.click(ref_of(obs, "Immediate"))
+    assert r.settled
+    assert "Status: immediate done" in text(r.observation)
+    stop = next(e for e in obs.elements.values() if e.name.startswith("Stop"))
+    r = await page.click(stop.ref)
+    assert r.settled and "Status: spinner stopped" in text(r.observation)
+
+
+async def test_background_ticker_does_not_hold_the_first_action(
+    page: Page, site: FixtureServer
+) -> None:
+    obs = await open_page(page, site, "/actions/settle_cases.html")
+    await page.playwright_page.click("#tick")  # ticking before we ever act
+    await page.playwright_page.wait_for_function(
+        "+document.getElementById('ticker').textContent >= 5"
+    )
+    page.settle_settings.timeout = 30  # were the ticker counted, this would take 30 s
+    r = await page.click(ref_of(obs, "Chained fetches"))
+    assert r.settled and "- chain done" in text(r.observation)
+    r = await page.click(ref_of(obs, "Stop ticker"))
+    assert r.settled
+
+
+async def test_pending_request_is_bounded(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/actions/settle_cases.html")
+    page.settle_settings = SettleSettings(timeout=0.5)
+    r = await page.click(ref_of(obs, "Hang a request"))
+    assert not r.settled and "Status: hanging" in text(r.observation)
+    # Without the network condition only the DOM has to be quiet.
+    page.settle_settings.network = False
+    r = await page.click(ref_of(obs, "Hang a request"))
+    assert r.settled
+
+
+async def test_settle_settings_validate(page: Page) -> None:
+    with pytest.raises(ValueError):
+        page.settle_settings.quiet_ms = -1
+    with pytest.raises(ValueError):
+        page.settle_settings.timeout = 0
+
+
+async def test_failed_navigation_is_reported_not_raised(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/actions/widgets.html")
+    # The domain policy aborts the request: the click happened, its navigation failed.
+    r = await page.click(ref_of(obs, "Leave the site"))
+    assert not r.ok and r.settled
+    assert r.error is not None and "localhost" in r.error and "BLOCKED" in r.error
+
+
+async def test_the_observation_after_an_action_is_a_delta(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/spa.html")
+    r = await page.click(ref_of(obs, "Add item"))
+    assert r.observation is not None and not r.observation.full
+    added = [r.observation.elements[ref].name for ref in r.observation.added]
+    assert added == ["Pick Item 4"]
+    assert page.last_observation is r.observation
