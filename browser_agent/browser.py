@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
+import socket
 from collections.abc import Generator, Sequence
 from types import TracebackType
 from typing import Any
@@ -53,6 +54,7 @@ class Browser:
         allowed_domains: Sequence[str] | None = None,
         blocked_domains: Sequence[str] = (),
         owns_browser: bool = True,
+        debug_endpoint: str | None = None,
         is_local: bool = True,
     ) -> None:
         self._pw = playwright
@@ -61,6 +63,8 @@ class Browser:
         self.allowed_domains = list(allowed_domains) if allowed_domains is not None else None
         self.blocked_domains = list(blocked_domains)
         self._owns = owns_browser
+        # host:port of a CDP endpoint pages may use directly (see extractors/cdp.py).
+        self.debug_endpoint = debug_endpoint
         self.is_local = is_local
         """Whether the browser shares our file system (uploads can pass paths)."""
         self._pages: dict[Any, Page] = {}
@@ -78,15 +82,23 @@ class Browser:
         executable_path: str | os.PathLike[str] | None = None,
         args: Sequence[str] = (),
         viewport: tuple[int, int] = (1280, 800),
+        direct_cdp: bool = True,
     ) -> _Opening:
         """`async with Browser.launch() as browser:` (or `browser = await Browser.launch()`)."""
 
         async def open_() -> Browser:
             path = find_chromium(executable_path)
+            extra = list(args)
+            endpoint = None
+            if direct_cdp:
+                # A loopback debugging port lets the serializer skip Playwright's relay.
+                port = _free_port()
+                extra.append(f"--remote-debugging-port={port}")
+                endpoint = f"127.0.0.1:{port}"
             pw = await async_playwright().start()
             try:
                 browser = await pw.chromium.launch(
-                    executable_path=path, headless=headless, args=[*LAUNCH_ARGS, *args]
+                    executable_path=path, headless=headless, args=[*LAUNCH_ARGS, *extra]
                 )
                 context = await browser.new_context(
                     viewport={"width": viewport[0], "height": viewport[1]}
@@ -100,6 +112,7 @@ class Browser:
                 context,
                 allowed_domains=allowed_domains,
                 blocked_domains=blocked_domains,
+                debug_endpoint=endpoint,
             )
             await self._install_policy()
             return self
@@ -124,9 +137,11 @@ class Browser:
                 raise ConfigurationError(f"cannot connect to {url!r}: expected http(s):// or ws://")
             pw = await async_playwright().start()
             try:
+                endpoint = None
                 if scheme in ("http", "https") or "/devtools/browser/" in url:
                     browser = await pw.chromium.connect_over_cdp(url, timeout=timeout * 1000)
                     owns = False
+                    endpoint = urlsplit(url).netloc
                 else:
                     browser = await pw.chromium.connect(url, timeout=timeout * 1000)
                     owns = True
@@ -144,6 +159,7 @@ class Browser:
                 allowed_domains=allowed_domains,
                 blocked_domains=blocked_domains,
                 owns_browser=owns,
+                debug_endpoint=endpoint,
                 is_local=urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"),
             )
             await self._install_policy()
@@ -212,6 +228,12 @@ class Browser:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class _Opening:

@@ -61,3 +61,87 @@ class LLMError(BrowserAgentError):
 
 
 # --- model-provider errors (browser_agent.llm) below this line ---
+
+
+class ProviderError(LLMError):
+    """A provider answered with an error or broke the stream; `retryable`: may a retry help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status: int | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+        self.retryable = retryable
+
+
+class RateLimitError(ProviderError):
+    """HTTP 429; `retry_after` (seconds) is what the provider asked us to wait, if it said."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status: int | None = 429,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=True)
+        self.retry_after = retry_after
+
+
+class ProviderConnectionError(ProviderError):
+    """The connection could not be opened, or dropped before the reply was complete."""
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=True)
+
+
+class ProviderTimeoutError(ProviderError):
+    """No first token within the provider's first-token timeout."""
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=True)
+
+
+class StallError(ProviderTimeoutError):
+    """The stream went silent (no bytes) for longer than the provider's `stall_ms`."""
+
+
+class MalformedResponseError(ProviderError):
+    """The reply could not be parsed: broken server-sent events, JSON or tool-call arguments."""
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=True)
+
+
+class InvalidActionError(MalformedResponseError):
+    """A tool call parsed but is not a valid action: unknown tool, bad arguments, unknown ref."""
+
+
+class NoProviderAvailableError(LLMError):
+    """Every provider of the pool failed or is cooling down; `errors` holds what each said."""
+
+    def __init__(self, message: str, errors: list[BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.errors = list(errors or [])
+
+
+class BudgetExceededError(LLMError):
+    """The model call did not finish within its step budget; `errors` holds failed attempts."""
+
+    def __init__(self, message: str, errors: list[BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.errors = list(errors or [])
+
+
+# --- agent errors (browser_agent.agent, browser_agent.tools) below this line ---
+
+
+class ToolError(BrowserAgentError):
+    """Raised by a user tool to hand the model a clean error message (no traceback)."""

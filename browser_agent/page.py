@@ -34,7 +34,8 @@ class Page:
     def __init__(self, pw_page: PWPage, browser: Browser | None = None) -> None:
         self._page = pw_page
         self._browser = browser
-        self.serializer = InPageSerializer(pw_page)
+        endpoint = browser.debug_endpoint if browser is not None else None
+        self.serializer = InPageSerializer(pw_page, endpoint=endpoint)
         self.last_observation: Observation | None = None
         self.settle_settings = SettleSettings()
         self.action_settings = ActionSettings()

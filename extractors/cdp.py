@@ -15,14 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+from playwright.async_api import Error as PlaywrightError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 Handler = Callable[[dict[str, Any]], None]
 
 
-class CDPError(Exception):
-    """A CDP call failed; `message` is what the browser said."""
+class CDPError(PlaywrightError):
+    """A CDP call failed; it is a Playwright error so callers handle both alike."""
 
 
 class DirectCDP:

@@ -21,6 +21,7 @@ from playwright.async_api import Page as PWPage
 from browser_agent.exceptions import ObservationError, PageClosedError
 from browser_agent.observation import Element, Observation
 
+from .cdp import CDPError, DirectCDP
 from .mirror import FRAME_SLOT, Mirror, decode
 
 WORLD = "__browser_agent__"
@@ -56,8 +57,18 @@ class _FrameState:
 class InPageSerializer:
     """One per Playwright page; `observe()` returns the whole page, shipping only changes."""
 
-    def __init__(self, page: PWPage, *, isolated: bool | None = None, world: str = WORLD) -> None:
+    def __init__(
+        self,
+        page: PWPage,
+        *,
+        isolated: bool | None = None,
+        world: str = WORLD,
+        endpoint: str | None = None,
+    ) -> None:
         self.page = page
+        # host:port of the browser's debugging port, for a direct CDP connection.
+        self.endpoint = endpoint
+        self._fast: DirectCDP | None = None
         self.world = world
         browser = page.context.browser
         engine = browser.browser_type.name if browser else "chromium"
@@ -90,6 +101,17 @@ class InPageSerializer:
             "Page.addScriptToEvaluateOnNewDocument",
             {"source": _installer(), "worldName": self.world, "runImmediately": True},
         )
+        if self.endpoint:
+            # The hot-path calls skip Playwright's relay; events, scripts and
+            # object handles stay on Playwright's session.
+            info = await cdp.send("Target.getTargetInfo")
+            target = info["targetInfo"]["targetId"]
+            try:
+                self._fast = await DirectCDP.open(
+                    f"ws://{self.endpoint}/devtools/page/{target}", timeout=10
+                )
+            except (OSError, TimeoutError, CDPError):
+                self._fast = None
 
     def _on_context(self, event: dict[str, Any]) -> None:
         ctx = event["context"]
@@ -164,10 +186,11 @@ class InPageSerializer:
 
     async def _call(self, fs: _FrameState, name: str, arg: Any) -> Any:
         assert self._cdp is not None
+        channel = self._fast or self._cdp
         for attempt in range(2):
             ctx = await self._ensure_context(fs)
             try:
-                res = await self._cdp.send(
+                res = await channel.send(
                     "Runtime.callFunctionOn",
                     {
                         "functionDeclaration": _CALL,
@@ -390,6 +413,10 @@ class InPageSerializer:
             with contextlib.suppress(PlaywrightError):
                 await self._cdp.detach()
             self._cdp = None
+        if self._fast is not None:
+            with contextlib.suppress(Exception):
+                await self._fast.close()
+            self._fast = None
 
     # ---- actions (extractors/js/actions.js), installed next to the serializer ----
 
@@ -435,7 +462,9 @@ class InPageSerializer:
         for attempt in range(3):
             try:
                 ctx = await self._ensure_context(fs)
-                res = await self._cdp.send(
+                # Object handles must live on Playwright's session, values need not.
+                channel = self._fast if (by_value and self._fast) else self._cdp
+                res = await channel.send(
                     "Runtime.callFunctionOn",
                     {
                         "functionDeclaration": _ACT_CALL,

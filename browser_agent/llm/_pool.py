@@ -1,0 +1,581 @@
+"""Several providers behind one call: tiers, retries with backoff, fallback and hedging."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import os
+import random
+import ssl
+import time
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import anyio
+import msgspec
+
+from ..exceptions import (
+    BudgetExceededError,
+    ConfigurationError,
+    LLMError,
+    NoProviderAvailableError,
+    ProviderError,
+    RateLimitError,
+)
+from ..stats import percentile
+from ._client import LLMClient
+from ._config import HedgePolicy, ProviderConfig, RetryPolicy
+from ._prompts import default_tools
+from ._sink import ActionSink
+from ._types import (
+    Action,
+    ActionCallback,
+    ActionReady,
+    ActionValidator,
+    CallTimings,
+    ChatRequest,
+    Completed,
+    ContentDelta,
+    ModelReply,
+    ToolCallDelta,
+    Usage,
+)
+
+log = logging.getLogger("browser_agent.llm")
+
+
+class RouteStats(msgspec.Struct, frozen=True):
+    """Health and latency of one route, as `LLMPool.stats()` reports it."""
+
+    name: str
+    provider: str
+    model: str
+    tier: str
+    attempts: int
+    successes: int
+    failures: int
+    hedges_sent: int
+    hedge_wins: int
+    cancelled: int
+    ttft_p50_ms: float | None
+    ttft_p90_ms: float | None
+    cooling_down_s: float
+
+
+class _Route:
+    """A provider client plus the model and tier to use on it, and what we learnt about it."""
+
+    def __init__(self, name: str, client: LLMClient, model: str, tier: str) -> None:
+        self.name = name
+        self.client = client
+        self.model = model
+        self.tier = tier
+        self.ttft_ms: collections.deque[float] = collections.deque(maxlen=256)
+        self.consecutive_failures = 0
+        self.available_at = 0.0
+        self.attempts = self.successes = self.failures = 0
+        self.hedges_sent = self.hedge_wins = self.cancelled = 0
+
+    def ttft_quantile(self, q: float) -> float | None:
+        return percentile(self.ttft_ms, q) if self.ttft_ms else None
+
+    def failed(self, exc: BaseException, retry: RetryPolicy) -> float:
+        """Cool down for max(Retry-After, jittered exponential backoff); returns the delay."""
+        self.failures += 1
+        self.consecutive_failures += 1
+        backoff = min(
+            retry.backoff_max_s, retry.backoff_base_s * 2 ** (self.consecutive_failures - 1)
+        )
+        delay = backoff * random.uniform(0.5, 1.0)
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            delay = max(delay, min(exc.retry_after, retry.max_retry_after_s))
+        self.available_at = max(self.available_at, time.perf_counter() + delay)
+        return delay
+
+    def succeeded(self) -> None:
+        self.successes += 1
+        self.consecutive_failures = 0
+
+    def stats(self) -> RouteStats:
+        return RouteStats(
+            name=self.name,
+            provider=self.client.name,
+            model=self.model,
+            tier=self.tier,
+            attempts=self.attempts,
+            successes=self.successes,
+            failures=self.failures,
+            hedges_sent=self.hedges_sent,
+            hedge_wins=self.hedge_wins,
+            cancelled=self.cancelled,
+            ttft_p50_ms=self.ttft_quantile(50),
+            ttft_p90_ms=self.ttft_quantile(90),
+            cooling_down_s=max(0.0, self.available_at - time.perf_counter()),
+        )
+
+
+class _Attempt:
+    __slots__ = ("cancelled", "delivered", "first_token", "hedge", "route", "scope", "start")
+
+    def __init__(self, route: _Route, hedge: bool) -> None:
+        self.route = route
+        self.hedge = hedge
+        self.scope = anyio.CancelScope()
+        self.start = time.perf_counter()
+        self.first_token = False
+        self.cancelled = False
+        self.delivered: list[Action] = []
+
+
+class _Call:
+    """One `complete()`: launches attempts, hedges, falls back, and picks the winner."""
+
+    def __init__(
+        self,
+        pool: LLMPool,
+        requests: dict[str, ChatRequest],
+        primary: list[_Route],
+        fallback: list[_Route],
+        sink: ActionSink,
+        validate: ActionValidator | None,
+        hedge: bool,
+        t0: float,
+        deadline: float,
+    ) -> None:
+        self.pool = pool
+        self.requests = requests
+        self.primary = primary
+        self.order = primary + [r for r in fallback if r not in primary]
+        self.sink = sink
+        self.validate = validate
+        self.hedge_enabled = hedge and pool.hedge.enabled and pool.hedge.max_hedges > 0
+        self.t0 = t0
+        self.deadline = deadline
+        self.running: list[_Attempt] = []
+        self.winner: _Attempt | None = None
+        self.result: ModelReply | None = None
+        self.errors: list[BaseException] = []
+        self.excluded: set[str] = set()
+        self.launched = 0
+        self.retries_left = pool.retry.max_attempts
+        self.hedges = 0
+        self.last_launch: _Attempt | None = None
+        self.failure: LLMError | None = None
+        self._wake = anyio.Event()
+
+    # -- the loop
+
+    async def run(self) -> ModelReply:
+        async with anyio.create_task_group() as tg:
+            while self.result is None and self.failure is None:
+                if not self.running:
+                    if self.winner is not None:
+                        break  # the winner ended without a reply: handled below
+                    await self._launch_next(tg)
+                    continue
+                timeout = math.inf
+                if self._may_hedge():
+                    assert self.last_launch is not None
+                    hedge_at = (
+                        self.last_launch.start
+                        + self.pool.hedge_threshold_ms(self.last_launch.route) / 1000.0
+                    )
+                    timeout = hedge_at - time.perf_counter()
+                    if timeout <= 0:
+                        route = self._hedge_target()
+                        if route is not None:
+                            self._launch(tg, route, hedge=True)
+                            continue
+                        timeout = math.inf
+                self._wake = anyio.Event()
+                with anyio.move_on_after(timeout):
+                    await self._wake.wait()
+            tg.cancel_scope.cancel()
+        if self.result is not None:
+            return self.result
+        raise self.failure or NoProviderAvailableError("no reply", self.errors)
+
+    async def _launch_next(self, tg: anyio.abc.TaskGroup) -> None:
+        if self.retries_left <= 0:
+            self.failure = self._give_up(f"gave up after {self.launched} attempts")
+            return
+        candidates = [r for r in self.order if r.name not in self.excluded]
+        if not candidates:
+            self.failure = self._give_up("no usable provider left")
+            return
+        now = time.perf_counter()
+        route = next((r for r in candidates if r.available_at <= now), None)
+        if route is None:
+            route = min(candidates, key=lambda r: r.available_at)
+            wait = route.available_at - now
+            if route.available_at > self.deadline:
+                self.failure = self._give_up(
+                    f"every provider is cooling down for at least {wait:.2f} s, past the budget"
+                )
+                return
+            await anyio.sleep(wait)
+        self._launch(tg, route, hedge=False)
+
+    def _launch(self, tg: anyio.abc.TaskGroup, route: _Route, *, hedge: bool) -> None:
+        attempt = _Attempt(route, hedge)
+        route.attempts += 1
+        if hedge:
+            self.hedges += 1
+            route.hedges_sent += 1
+            log.debug("hedging to %s after %.0f ms", route.name, (attempt.start - self.t0) * 1e3)
+        else:
+            self.retries_left -= 1
+        self.launched += 1
+        self.last_launch = attempt
+        self.running.append(attempt)
+        tg.start_soon(self._attempt, attempt)
+
+    def _may_hedge(self) -> bool:
+        return (
+            self.hedge_enabled
+            and self.winner is None
+            and self.hedges < self.pool.hedge.max_hedges
+            and self.last_launch is not None
+            and not any(a.first_token for a in self.running)
+            and self._hedge_target() is not None
+        )
+
+    def _hedge_target(self) -> _Route | None:
+        busy = {a.route.name for a in self.running}
+        now = time.perf_counter()
+        for r in self.primary:
+            if r.name not in busy and r.name not in self.excluded and r.available_at <= now:
+                return r
+        return None
+
+    def _give_up(self, why: str) -> LLMError:
+        detail = "; ".join(str(e) for e in self.errors[-4:])
+        return NoProviderAvailableError(f"{why}" + (f": {detail}" if detail else ""), self.errors)
+
+    # -- one attempt
+
+    async def _attempt(self, attempt: _Attempt) -> None:
+        route = attempt.route
+        try:
+            with attempt.scope:
+                try:
+                    await self._stream(attempt)
+                except LLMError as exc:
+                    self._failed(attempt, exc)
+                else:
+                    route.succeeded()
+        finally:
+            self.running.remove(attempt)
+            self._wake.set()
+
+    async def _stream(self, attempt: _Attempt) -> None:
+        route = attempt.route
+        request = self.requests[route.name]
+        async with route.client.stream(request, validate=self.validate, t0=self.t0) as events:
+            async for event in events:
+                if isinstance(event, ContentDelta | ToolCallDelta):
+                    if not attempt.first_token:
+                        attempt.first_token = True
+                        route.ttft_ms.append((time.perf_counter() - attempt.start) * 1000.0)
+                        self._wake.set()
+                elif isinstance(event, ActionReady | Completed):
+                    if self.winner is None:
+                        self._win(attempt)
+                    if self.winner is not attempt:
+                        return  # lost the race; being cancelled
+                    if isinstance(event, ActionReady):
+                        attempt.delivered.append(event.action)
+                        self.sink.put(event.action)
+                    else:
+                        self.result = self._finish(event.reply)
+                        self._wake.set()
+
+    def _win(self, attempt: _Attempt) -> None:
+        """First complete valid action (or complete reply) wins; the others are cancelled."""
+        self.winner = attempt
+        if attempt.hedge:
+            attempt.route.hedge_wins += 1
+        for other in self.running:
+            if other is not attempt:
+                other.scope.cancel()
+                other.cancelled = True
+                other.route.cancelled += 1
+
+    def _failed(self, attempt: _Attempt, exc: LLMError) -> None:
+        route = attempt.route
+        self.errors.append(exc)
+        retryable = not isinstance(exc, ProviderError) or exc.retryable
+        if retryable:
+            delay = route.failed(exc, self.pool.retry)
+            log.info("%s failed (%s); cooling down %.2f s", route.name, exc, delay)
+        else:
+            route.failures += 1
+            self.excluded.add(route.name)
+            log.info("%s failed (%s); not retrying it", route.name, exc)
+        if attempt is self.winner:
+            if self.sink.active and attempt.delivered:
+                # Actions were already handed out: keep them, say what broke.
+                self.result = self._partial(attempt, str(exc))
+            else:
+                self.winner = None  # nobody acted on it yet: retry as if it never won
+
+    # -- results
+
+    def _finish(self, reply: ModelReply) -> ModelReply:
+        assert self.winner is not None
+        reply.provider = self.winner.route.name
+        reply.attempts = self.launched
+        reply.hedged = self.hedges > 0
+        reply.failures = self.failure_notes()
+        return reply
+
+    def failure_notes(self) -> list[str]:
+        return [f"{type(e).__name__}: {e}" for e in self.errors]
+
+    def _partial(self, attempt: _Attempt, error: str) -> ModelReply:
+        actions = list(attempt.delivered)
+        raw: dict[str, Any] = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": a.id,
+                    "type": "function",
+                    "function": {
+                        "name": a.name,
+                        "arguments": msgspec.json.encode(a.arguments).decode(),
+                    },
+                }
+                for a in actions
+            ],
+        }
+        total = (time.perf_counter() - self.t0) * 1000.0
+        return ModelReply(
+            text="",
+            actions=actions,
+            raw=raw,
+            usage=Usage(),
+            timings=CallTimings(total=total),
+            finish_reason="error",
+            provider=attempt.route.name,
+            model=attempt.route.model,
+            attempts=self.launched,
+            hedged=self.hedges > 0,
+            error=error,
+            failures=self.failure_notes(),
+        )
+
+
+def _endpoint_key(c: ProviderConfig) -> tuple[Any, ...]:
+    return (
+        c.base_url,
+        c.secret(),
+        c.http2,
+        c.verify,
+        tuple(sorted(c.headers.items())),
+        c.connect_timeout_s,
+        c.first_token_timeout_s,
+        c.stall_ms,
+        c.max_connections,
+        c.max_keepalive,
+        c.keepalive_expiry_s,
+        c.action_mode,
+        c.stream_usage,
+    )
+
+
+class LLMPool:
+    """Providers and models behind one `complete()`: tiers, retries, fallback, hedging.
+
+    Providers with the same endpoint share one client (one connection pool); each
+    (provider, model, tier) is a route. Routes of the requested tier are tried in the
+    order given and hedge to each other; the other routes serve only as fallback (a
+    tier nobody has means all routes). The pool owns and closes its clients.
+
+    ```
+    async with LLMPool([ProviderConfig.from_env()]) as pool:
+        await pool.warm_up()
+        reply = await pool.complete(messages, on_action=execute, budget_s=20)
+    ```
+    """
+
+    def __init__(
+        self,
+        providers: Sequence[ProviderConfig | LLMClient],
+        *,
+        retry: RetryPolicy | None = None,
+        hedge: HedgePolicy | None = None,
+        budget_s: float = 60.0,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        verify: ssl.SSLContext | None = None,
+    ) -> None:
+        if not providers:
+            raise ConfigurationError("an LLMPool needs at least one provider")
+        self.retry = retry or RetryPolicy()
+        self.hedge = hedge or HedgePolicy()
+        self.budget_s = budget_s
+        self.tools = [dict(t) for t in (tools if tools is not None else default_tools())]
+        clients: dict[tuple[Any, ...], LLMClient] = {}
+        self._clients: list[LLMClient] = []
+        self._routes: list[_Route] = []
+        names: set[str] = set()
+        for p in providers:
+            if isinstance(p, LLMClient):
+                client, config = p, p.config
+                if client not in self._clients:
+                    self._clients.append(client)
+            else:
+                config = p
+                key = _endpoint_key(config)
+                client = clients.get(key)
+                if client is None:
+                    client = clients[key] = LLMClient(config, verify=verify)
+                    self._clients.append(client)
+            name = config.name
+            if name in names:
+                name = f"{config.name}:{config.model}"
+            n = 2
+            while name in names:
+                name, n = f"{config.name}:{config.model}#{n}", n + 1
+            names.add(name)
+            self._routes.append(_Route(name, client, config.model, config.tier))
+        self._closed = False
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> LLMPool:
+        """One provider from the environment (see `ProviderConfig.from_env`); a second,
+        "strong" route on the same endpoint when BROWSER_AGENT_STRONG_MODEL is set."""
+        pool_kw = {k: kwargs.pop(k) for k in ("retry", "hedge", "budget_s") if k in kwargs}
+        fast = ProviderConfig.from_env(**kwargs)
+        providers = [fast]
+        env = kwargs.get("env")
+        strong = (os.environ if env is None else env).get("BROWSER_AGENT_STRONG_MODEL")
+        if strong:
+            providers.append(fast.model_copy(update={"model": strong, "tier": "strong"}))
+        return cls(providers, **pool_kw)
+
+    def __repr__(self) -> str:
+        return f"LLMPool(routes={[r.name for r in self._routes]!r})"
+
+    async def __aenter__(self) -> LLMPool:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            async with anyio.create_task_group() as tg:
+                for c in self._clients:
+                    tg.start_soon(c.aclose)
+
+    @property
+    def clients(self) -> list[LLMClient]:
+        return list(self._clients)
+
+    def tiers(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for r in self._routes:
+            out.setdefault(r.tier, []).append(r.name)
+        return out
+
+    async def warm_up(self, timeout_s: float | None = None) -> dict[str, bool]:
+        """Open every provider's connection concurrently (run it while the browser starts)."""
+        results: dict[str, bool] = {}
+
+        async def one(c: LLMClient) -> None:
+            results[c.name] = await c.warm_up(timeout_s)
+
+        async with anyio.create_task_group() as tg:
+            for c in self._clients:
+                tg.start_soon(one, c)
+        return results
+
+    def hedge_threshold_ms(self, route: str | _Route) -> float:
+        """Fixed `after_ms`, or the route's observed quantile of time to first token."""
+        if isinstance(route, str):
+            route = next(r for r in self._routes if r.name == route)
+        h = self.hedge
+        if h.after_ms is not None:
+            return h.after_ms
+        if len(route.ttft_ms) < h.min_samples:
+            return h.initial_ms
+        return max(h.min_ms, route.ttft_quantile(h.quantile) or h.initial_ms)
+
+    def stats(self) -> dict[str, RouteStats]:
+        return {r.name: r.stats() for r in self._routes}
+
+    async def complete(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        tier: str = "fast",
+        on_action: ActionCallback | None = None,
+        budget_s: float | None = None,
+        valid_refs: Collection[int] | None = None,
+        validate: ActionValidator | None = None,
+        hedge: bool = True,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> ModelReply:
+        """One model decision, as fast as the fastest healthy provider of the tier gives it.
+
+        `on_action` is called (in order, in its own task) for each complete, valid action
+        of the winning attempt while the rest streams. `valid_refs` rejects actions whose
+        `ref` is not on the page (the attempt is then retried). If the stream of the winner
+        breaks after actions were handed out, the reply is partial (`finish_reason ==
+        "error"`) rather than retried, since the caller may already have acted.
+        Raises `BudgetExceededError` or `NoProviderAvailableError`.
+        """
+        t0 = time.perf_counter()
+        budget = self.budget_s if budget_s is None else budget_s
+        primary = [r for r in self._routes if r.tier == tier] or list(self._routes)
+        fallback = [r for r in self._routes if r not in primary]
+        base = ChatRequest(
+            messages=[dict(m) for m in messages],
+            tools=self.tools if tools is None else [dict(t) for t in tools] or None,
+            tool_choice=tool_choice,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            extra_body=dict(extra_body) if extra_body else None,
+        )
+        requests = {
+            r.name: msgspec.structs.replace(base, model=r.model) for r in primary + fallback
+        }
+        check = _validator(valid_refs, validate)
+        async with ActionSink(on_action) as sink:
+            call = _Call(self, requests, primary, fallback, sink, check, hedge, t0, t0 + budget)
+            with anyio.move_on_after(budget) as scope:
+                return await call.run()
+        # Only reached when the budget ran out.
+        if on_action is not None and call.winner is not None and call.winner.delivered:
+            return call._partial(call.winner, f"budget of {budget:g} s exceeded")
+        assert scope.cancelled_caught
+        detail = "; ".join(str(e) for e in call.errors[-4:])
+        raise BudgetExceededError(
+            f"no model reply within {budget:g} s" + (f" ({detail})" if detail else ""),
+            call.errors,
+        )
+
+
+def _validator(
+    valid_refs: Collection[int] | None, validate: ActionValidator | None
+) -> ActionValidator | None:
+    if valid_refs is None:
+        return validate
+    refs = valid_refs if isinstance(valid_refs, set | frozenset | dict) else set(valid_refs)
+
+    def check(action: Action) -> str | None:
+        ref = action.arguments.get("ref")
+        if ref is not None and ref not in refs:
+            return f"{action.name}: ref {ref} is not on the page"
+        return validate(action) if validate is not None else None
+
+    return check
