@@ -1,6 +1,9 @@
 """browser-agent: a runtime for LLM browser agents whose non-model time is close to zero."""
 
+from .actions import ActionResult, ActionSettings
+from .agent import ActionRecord, Agent, AgentResult, StepRecord
 from .browser import Browser
+from .budget import Budget
 from .exceptions import (
     ActionError,
     BrowserAgentError,
@@ -13,19 +16,31 @@ from .exceptions import (
     PageError,
     RefError,
     StaleRefError,
+    ToolError,
     UnknownRefError,
 )
 from .observation import Element, Observation
 from .page import Page
+from .settle import DialogInfo, DownloadInfo, SettleSettings
+from .timing import TimingReport
+from .tools import Tool, tool
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ActionError",
+    "ActionRecord",
+    "ActionResult",
+    "ActionSettings",
+    "Agent",
+    "AgentResult",
     "Browser",
     "BrowserAgentError",
     "BrowserNotFoundError",
+    "Budget",
     "ConfigurationError",
+    "DialogInfo",
+    "DownloadInfo",
     "Element",
     "LLMError",
     "NavigationError",
@@ -35,7 +50,13 @@ __all__ = [
     "PageClosedError",
     "PageError",
     "RefError",
+    "SettleSettings",
     "StaleRefError",
+    "StepRecord",
+    "TimingReport",
+    "Tool",
+    "ToolError",
     "UnknownRefError",
     "__version__",
+    "tool",
 ]

@@ -26,6 +26,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command")
 
+    r = sub.add_parser("run", help="run a task with a model (OpenAI-compatible endpoint)")
+    r.add_argument("task", help="what to do, in plain words")
+    r.add_argument("--url", required=True, help="the page to start from")
+    r.add_argument("--base-url", default=None, help="model endpoint (default: OPENAI_BASE_URL)")
+    r.add_argument("--model", default=None, help="model name (default: BROWSER_AGENT_MODEL)")
+    r.add_argument("--preset", default=None, help="a known provider: groq, cerebras, openai, …")
+    r.add_argument("--budget", type=float, default=300.0, help="wall-clock budget in seconds")
+    r.add_argument("--max-steps", type=int, default=30)
+    r.add_argument("--headed", action="store_true", help="show the browser window")
+    r.add_argument("--cdp", default=None, help="drive a remote browser (CDP or Playwright URL)")
+    r.add_argument("--record", default=None, help="append the session to this JSON-lines file")
+    r.add_argument("--json", action="store_true", help="print one JSON object at the end")
+
     o = sub.add_parser("observe", help="print the serialization of a page and its timing")
     o.add_argument("target", help="URL, or path of an .html file")
     o.add_argument("--json", action="store_true", help="machine-readable output")
@@ -50,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     ba = bsub.add_parser("actions", help="action + settle per kind vs Playwright + fixed 500 ms")
     ba.add_argument("--json", action="store_true")
     ba.add_argument("--quick", action="store_true")
+    bg = bsub.add_parser("agent", help="agent steps on the fixture tasks vs a sequential loop")
+    bg.add_argument("--json", action="store_true")
+    bg.add_argument("--quick", action="store_true")
 
     d = sub.add_parser("demo", help="the main job on the embedded fixture site (no key needed)")
     d.add_argument("--json", action="store_true")
@@ -62,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=False)
     try:
+        if args.command == "run":
+            return anyio.run(_run, args, console)
         if args.command == "observe":
             return anyio.run(_observe, args, console)
         if args.command == "bench":
@@ -82,6 +100,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+
+
+async def _run(args: argparse.Namespace, console: Console) -> int:
+    """`run`: one task with the configured model; live steps, then the timing report."""
+    from pydantic import ValidationError
+
+    from .agent import Agent
+    from .browser import Browser
+    from .budget import Budget
+    from .display import LiveDisplay
+    from .llm import LLMPool, ProviderConfig
+
+    try:
+        config = ProviderConfig.from_env(
+            preset=args.preset, base_url=args.base_url, model=args.model
+        )
+        budget = Budget(session_s=args.budget, max_steps=args.max_steps)
+    except ValidationError as exc:
+        raise ConfigurationError(str(exc).replace("\n", " ")) from None
+    if "://" not in args.url:
+        raise ConfigurationError(f"--url needs a full URL, got {args.url!r}")
+    async with LLMPool([config]) as pool:
+        agent = Agent(
+            args.task,
+            llm=pool,
+            start_url=args.url,
+            budget=budget,
+            record=args.record,
+            headless=not args.headed,
+            on_event=None if args.json else LiveDisplay(console),
+        )
+        if args.cdp:
+            async with Browser.connect(args.cdp) as browser:
+                result = await agent.run(browser)
+        else:
+            result = await agent.run()
+    if args.json:
+        print(result.to_json())
+    else:
+        console.print()
+        console.print(result.report.table())
+        if result.success:
+            console.print(f"[green]✓ done:[/] {result.output}", highlight=False)
+        else:
+            why = result.output if result.reason == "done" else result.detail
+            console.print(f"[red]✗ {result.reason}:[/] {why}", highlight=False)
+    return EXIT_OK if result.success else EXIT_FAILED
 
 
 async def _observe(args: argparse.Namespace, console: Console) -> int:
@@ -162,6 +227,10 @@ async def _bench(args: argparse.Namespace, console: Console) -> int:
         from .bench import actions
 
         await actions.run(json_output=args.json, quick=args.quick)
+    elif args.bench == "agent":
+        from .bench import agent
+
+        await agent.run(json_output=args.json, quick=args.quick)
     return EXIT_OK
 
 

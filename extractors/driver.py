@@ -205,6 +205,7 @@ class InPageSerializer:
                     fs.context = None
                     continue
                 if "Target closed" in msg or "has been closed" in msg:
+                    await self._closed()
                     raise PageClosedError("the page was closed") from exc
                 raise ObservationError(f"serializer call {name} failed: {msg}") from exc
             if "exceptionDetails" in res:
@@ -216,6 +217,13 @@ class InPageSerializer:
                 raise ObservationError(f"serializer {name} threw: {text}")
             return res["result"].get("value")
         raise ObservationError(f"serializer {name}: execution context kept disappearing")
+
+    async def _closed(self) -> None:
+        """Our own connection can learn of a closed page before Playwright does: wait
+        (bounded) until Playwright agrees, so `browser.pages` is consistent."""
+        if not self.page.is_closed():
+            with contextlib.suppress(PlaywrightError):
+                await self.page.wait_for_event("close", timeout=5000)
 
     # ---- main-world fallback (non-Chromium) ----
 
@@ -477,6 +485,7 @@ class InPageSerializer:
             except (PlaywrightError, ObservationError) as exc:
                 msg = str(exc)
                 if "Target closed" in msg or "has been closed" in msg:
+                    await self._closed()
                     raise PageClosedError("the page was closed") from exc
                 if any(s in msg for s in _ACT_GONE):
                     fs.context = None

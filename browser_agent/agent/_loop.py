@@ -1,0 +1,1061 @@
+"""The agent loop: observe → prompt → stream the decision, acting while it streams → repeat.
+
+A step is one decision. Its observation is usually already there (the previous
+action's settle produced it); the prompt is the byte-stable prefix plus the history
+plus that observation; the model's first complete tool call starts executing while
+the rest of the reply streams; page actions run in order, independent user tools
+run concurrently; everything is timed on the session clock and bounded by the
+`Budget`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from pydantic import BaseModel, ValidationError
+
+from ..actions import ActionResult
+from ..browser import Browser
+from ..budget import HARD_STAGES, Budget, Degradation
+from ..exceptions import (
+    BudgetExceededError,
+    ConfigurationError,
+    LLMError,
+    PageClosedError,
+    PageError,
+    RefError,
+    StaleRefError,
+    ToolError,
+)
+from ..llm import (
+    Action,
+    LLMPool,
+    ModelReply,
+    ProviderConfig,
+    load_system_prompt,
+    load_tools,
+    observation_message,
+    step_messages,
+)
+from ..observation import Observation
+from ..page import Page
+from ..settle import SettleSettings
+from ..timing import STAGES, Event, Span, Timeline, TimingReport, otel_available
+from ..tools import Tool, as_tool, validation_message
+from ._result import ActionRecord, AgentResult, StepRecord, StopReason
+
+log = logging.getLogger("browser_agent.agent")
+
+PAGE_ACTIONS = frozenset(
+    {"click", "type", "select", "check", "scroll", "goto", "back", "press", "wait_for", "extract"}
+)
+BUILTIN_TOOLS = PAGE_ACTIONS | {"done"}
+EXTRACT_MAX_CHARS = 8000
+
+
+# ------------------------------------------------------------------------- events
+
+
+class ActionStarted(msgspec.Struct, tag="action_started"):
+    """An action is about to run (its record is filled in when it finishes)."""
+
+    step: int
+    record: ActionRecord
+    url: str = ""
+    """The page the model saw when it chose the action."""
+
+
+class ActionFinished(msgspec.Struct, tag="action_finished"):
+    step: int
+    record: ActionRecord
+
+
+class StepFinished(msgspec.Struct, tag="step_finished"):
+    record: StepRecord
+
+
+class BudgetNotice(msgspec.Struct, tag="budget"):
+    """An overrun or a degradation, the moment it is known."""
+
+    event: Event
+
+
+AgentEvent = ActionStarted | ActionFinished | StepFinished | BudgetNotice
+EventHook = Callable[[AgentEvent], Awaitable[object] | object]
+
+
+# -------------------------------------------------------------------------- agent
+
+
+class Agent:
+    """Runs a task on a page with a model pool, one timed, budgeted decision per step.
+
+    ```
+    agent = Agent("Add the blue kettle to the cart", llm=pool, start_url=url)
+    result = await agent.run()            # or run(browser) / run(page)
+    print(result.success, result.output)
+    result.report.table()                 # p50/p95/p99 per stage
+    ```
+    `llm` is an `LLMPool` (left open), one `ProviderConfig` or a list of them (a pool
+    is made and closed), or None for `LLMPool.from_env()`. `tools` are user tools
+    (`@tool` functions); `output_model` makes `done` return an instance of that
+    pydantic model; `record` appends every step to a JSON-lines file; `on_event` sees
+    actions and steps as they happen (for live displays).
+    """
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        llm: LLMPool | ProviderConfig | Sequence[ProviderConfig] | None = None,
+        start_url: str | None = None,
+        budget: Budget | None = None,
+        tools: Sequence[Tool | Callable[..., Any]] = (),
+        output_model: type[BaseModel] | None = None,
+        record: str | os.PathLike[str] | None = None,
+        tier: str = "fast",
+        allowed_domains: Sequence[str] | None = None,
+        headless: bool = True,
+        on_event: EventHook | None = None,
+        system_prompt: str | None = None,
+        otel: bool | None = None,
+        batch_quiet_ms: float = 10.0,
+    ) -> None:
+        if not task.strip():
+            raise ConfigurationError("the task is empty")
+        self.task = task
+        self.llm = llm
+        self.start_url = start_url
+        self.budget = budget or Budget()
+        self.output_model = output_model
+        self.record = record
+        self.tier = tier
+        self.allowed_domains = allowed_domains
+        self.headless = headless
+        self.on_event = on_event
+        self.system_prompt = system_prompt
+        self.otel = otel
+        self.batch_quiet_ms = batch_quiet_ms
+        """DOM-quiet window (ms) after an action the model already followed with others."""
+        self.tools: dict[str, Tool] = {}
+        for t in tools:
+            self.add_tool(t)
+        self.history: list[dict[str, Any]] = []
+        """The conversation after the system prompt and task, as of the last run."""
+        self.last_prompt: list[dict[str, Any]] = []
+        """The messages of the last model call."""
+
+    # -- tools
+
+    def add_tool(self, fn: Tool | Callable[..., Any]) -> Tool:
+        t = as_tool(fn)
+        if t.name in BUILTIN_TOOLS:
+            raise ConfigurationError(f"tool {t.name!r} would shadow a built-in action")
+        if t.name in self.tools:
+            raise ConfigurationError(f"two tools are called {t.name!r}")
+        self.tools[t.name] = t
+        return t
+
+    def tool(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Any:
+        """Register a user tool: `@agent.tool` or `@agent.tool(name=...)`."""
+
+        def register(f: Callable[..., Any]) -> Tool:
+            ns = dict(sys._getframe(1).f_locals)  # where models next to `f` are defined
+            return self.add_tool(Tool(f, name=name, description=description, localns=ns))
+
+        return register(fn) if fn is not None else register
+
+    def tool_schemas(self) -> list[dict[str, Any]]:
+        """What the model is offered: the page actions, `done`, then the user tools."""
+        tools = load_tools()
+        if self.output_model is not None:
+            for t in tools:
+                fn = t["function"]
+                if fn["name"] == "done":
+                    params = fn["parameters"]
+                    schema = self.output_model.model_json_schema()
+                    defs = schema.pop("$defs", None)
+                    if defs:
+                        params["$defs"] = defs
+                    schema.pop("title", None)
+                    params["properties"]["result"] = {
+                        "anyOf": [schema, {"type": "string"}],
+                        "description": "The answer as this JSON object; when success is "
+                        "false, a sentence saying why.",
+                    }
+        tools += [t.schema() for t in self.tools.values()]
+        return tools
+
+    # -- running
+
+    async def run(self, target: Page | Browser | None = None) -> AgentResult:
+        """Run the task to the end: done, max steps, max failures or the session budget.
+
+        Without a target a headless browser is launched (and closed at the end). The
+        model connection is warmed while the browser starts and the first page loads.
+        Raises only for configuration problems (no model, no browser); everything that
+        goes wrong during the task is in the result.
+        """
+        pool, owned = self._pool()
+        async with contextlib.AsyncExitStack() as stack:
+            if owned:
+                stack.push_async_callback(pool.aclose)
+            run = _Run(self, pool)
+            if self.record is not None:
+                run.recorder = stack.enter_context(_Recorder(Path(self.record)))
+            return await run.go(stack, target)
+
+    def _pool(self) -> tuple[LLMPool, bool]:
+        llm = self.llm
+        if isinstance(llm, LLMPool):
+            return llm, False
+        if llm is None:
+            return LLMPool.from_env(), True
+        configs = [llm] if isinstance(llm, ProviderConfig) else list(llm)
+        return LLMPool(configs), True
+
+
+# ---------------------------------------------------------------------- one run
+
+
+class _Run:
+    """The state of one `Agent.run()`."""
+
+    def __init__(self, agent: Agent, pool: LLMPool) -> None:
+        self.agent = agent
+        self.pool = pool
+        self.budget = agent.budget
+        self.tl = Timeline()
+        self.t_start = time.perf_counter()
+        self.deadline = self.t_start + self.budget.session_s
+        self.page: Page | None = None
+        self.recorder: _Recorder | None = None
+        system = agent.system_prompt if agent.system_prompt is not None else load_system_prompt()
+        self.prefix = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": f"<task>\n{agent.task.strip()}\n</task>"},
+        ]
+        self.prefix_chars = sum(len(m["content"]) for m in self.prefix)
+        self.history: list[dict[str, Any]] = []
+        self.history_chars = 0
+        self.tools = agent.tool_schemas()
+        self.tier = agent.tier
+        self.hedge = self.budget.hedge == "always"
+        self.viewport = False
+        self.applied: set[Degradation] = set()
+        self.steps: list[StepRecord] = []
+        self.obs: Observation | None = None
+        self.obs_current = False
+        """Whether `obs` still is the page as it is (an action's settle produced it)."""
+        self.notes: list[str] = []
+        self.failures = 0
+        self.finished: tuple[bool, Any] | None = None
+        self.stop: tuple[StopReason, str] | None = None
+        self.page_closed = False
+        self.pending: list[AgentEvent] = []
+
+    # -- helpers
+
+    def remaining(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    async def emit(self, event: AgentEvent | None) -> None:
+        """Hand events to the hook: budget notices queued by sync code first."""
+        hook = self.agent.on_event
+        pending, self.pending = self.pending, []
+        if hook is None:
+            return
+        for ev in [*pending, event]:
+            if ev is None:
+                continue
+            try:
+                out = hook(ev)
+                if inspect.isawaitable(out):
+                    await out
+            except Exception:  # a broken display must not break the task
+                log.exception("on_event hook failed")
+
+    # -- start-up
+
+    async def go(
+        self, stack: contextlib.AsyncExitStack, target: Page | Browser | None
+    ) -> AgentResult:
+        tl = self.tl
+        if self.recorder is not None:
+            self.recorder.write(
+                {
+                    "type": "session",
+                    "session_id": tl.session_id,
+                    "task": self.agent.task,
+                    "start_url": self.agent.start_url,
+                    "budget": self.budget.model_dump(mode="json"),
+                    "tools": [t["function"]["name"] for t in self.tools],
+                }
+            )
+        try:
+            with anyio.move_on_after(max(self.remaining(), 0.0)) as scope:
+                await self.start_and_loop(stack, target)
+            if scope.cancelled_caught:
+                limit = self.budget.session_s
+                tl.event(
+                    "overrun",
+                    stage="session",
+                    limit_ms=limit * 1000,
+                    actual_ms=tl.now(),
+                    detail="the session was stopped",
+                )
+                self.stop = ("budget", f"the session's {limit:g} s budget ran out")
+        finally:
+            tl.close()
+        return self.result()
+
+    async def start_and_loop(
+        self, stack: contextlib.AsyncExitStack, target: Page | Browser | None
+    ) -> None:
+        """Warm the model connection while the browser starts and the first page loads.
+
+        The warm-up only overlaps: a first model call that comes sooner opens its own
+        connection, and whatever is left of the warm-up is cancelled with the run.
+        """
+        tl = self.tl
+        error: Exception | None = None
+
+        async def warm() -> None:
+            with tl.span("warm_up"):
+                await self.pool.warm_up()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(warm)
+            try:
+                if await self.start(stack, target):
+                    await self.loop()
+            except Exception as exc:  # raised below, not wrapped in an exception group
+                error = exc
+            finally:
+                tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
+
+    async def start(self, stack: contextlib.AsyncExitStack, target: Page | Browser | None) -> bool:
+        self.page = page = await self.open_page(stack, target)
+        tl = self.tl
+        if self.budget.settle_s is not None:
+            page.settle_settings.timeout = self.budget.settle_s
+        try:
+            url = self.agent.start_url
+            if url:
+                with tl.span("load", url=url):
+                    await page.goto(url)
+            with tl.span("first_observe"):
+                self.obs = await page.observe()
+            self.obs_current = True
+        except PageError as exc:
+            self.stop = ("page_closed" if isinstance(exc, PageClosedError) else "error", str(exc))
+            tl.event("error", detail=str(exc))
+            return False
+        return True
+
+    async def open_page(
+        self, stack: contextlib.AsyncExitStack, target: Page | Browser | None
+    ) -> Page:
+        if isinstance(target, Page):
+            return target
+        with self.tl.span("launch"):
+            if isinstance(target, Browser):
+                return await target.new_page()
+            browser = await stack.enter_async_context(
+                Browser.launch(
+                    headless=self.agent.headless, allowed_domains=self.agent.allowed_domains
+                )
+            )
+            return await browser.new_page()
+
+    # -- the loop
+
+    async def loop(self) -> None:
+        b = self.budget
+        n = 0
+        while self.stop is None:
+            if self.finished is not None:
+                ok = "succeeded" if self.finished[0] else "reported failure"
+                self.stop = ("done", f"the model called done ({ok})")
+            elif self.page_closed:
+                self.stop = ("page_closed", "the page was closed")
+            elif n >= b.max_steps:
+                self.stop = ("max_steps", f"reached the {b.max_steps}-step limit")
+            elif self.failures >= b.max_failures:
+                self.stop = (
+                    "max_failures",
+                    f"{self.failures} consecutive steps failed: {self.last_error()}",
+                )
+            else:
+                n += 1
+                await self.step(n)
+
+    def last_error(self) -> str:
+        for s in reversed(self.steps):
+            if s.errors:
+                return s.errors[-1]
+            for a in s.actions:
+                if a.error and not a.skipped:
+                    return a.error
+        return "no action succeeded"
+
+    async def step(self, n: int) -> None:
+        tl = self.tl
+        rec = StepRecord(n=n, tier=self.tier)
+        span = tl.begin("step", parent=tl.root, step=n)
+        limit = min(self.budget.decision_s, max(self.remaining(), 0.0))
+        try:
+            with anyio.move_on_after(limit) as scope:
+                obs = await self.observe(rec, span)
+                if obs is not None:
+                    messages = self.prompt(obs, rec, span)
+                    await self.decide(messages, obs, rec, span)
+            if scope.cancelled_caught:
+                self.obs_current = False
+                rec.errors.append(f"the step did not finish within its {limit:g} s budget")
+                self.notes.append(
+                    "Note: your previous step was stopped at its time limit; its actions may "
+                    "have run only in part. Check the page before going on."
+                )
+                self.overrun("decision", rec, limit * 1000, tl.now() - span.start_ms)
+        finally:
+            tl.end(span)
+            self.finish_step(rec, span)
+        if self.recorder is not None:
+            self.recorder.write({"type": "step", **rec.to_dict()})
+        await self.emit(StepFinished(rec))
+
+    def finish_step(self, rec: StepRecord, span: Span) -> None:
+        reply_end = span.start_ms
+        for s in self.tl.spans[span.id + 1 :]:  # a step's spans come after its own
+            if s.step != rec.n or s.name not in STAGES or s.end_ms is None:
+                continue
+            if s.name == "llm_total":
+                reply_end = s.end_ms
+            rec.spans_ms[s.name] = rec.spans_ms.get(s.name, 0.0) + s.ms
+            if s.name not in rec.happened:
+                rec.happened.append(s.name)
+        rec.spans_ms["total"] = span.ms
+        rec.happened.append("total")
+        rec.spans_ms = {k: rec.spans_ms.get(k, 0.0) for k in STAGES}
+        rec.page_wait_ms = _page_wait(rec.actions, reply_end)
+        if rec.ok or (self.finished is not None and self.finished[0]):
+            self.failures = 0
+        else:
+            self.failures += 1
+        self.steps.append(rec)
+
+    # -- stages
+
+    async def observe(self, rec: StepRecord, parent: Span) -> Observation | None:
+        tl = self.tl
+        page = self.page
+        assert page is not None
+        with tl.span("observe", parent=parent, step=rec.n) as s:
+            if self.obs is not None and self.obs_current:
+                s.attrs["reused"] = True
+                obs: Observation | None = self.obs
+            else:
+                obs = await self.fresh_observation(rec, page)
+        if obs is None:
+            return None
+        self.obs, self.obs_current = obs, True
+        rec.observation_version = obs.version
+        rec.url, rec.title = obs.url, obs.title
+        rec.observation_chars = len(obs.text)
+        return obs
+
+    async def fresh_observation(self, rec: StepRecord, page: Page) -> Observation | None:
+        limit = self.budget.observe_s
+        for attempt in range(2):
+            small = self.budget.viewport_chars if self.viewport else None
+            t0 = time.perf_counter()
+            try:
+                with anyio.move_on_after(limit) as scope:
+                    return await page.observe(full=attempt > 0, max_chars=small)
+            except PageClosedError as exc:
+                self.page_closed = True
+                rec.errors.append(str(exc))
+                return None
+            except PageError as exc:
+                rec.errors.append(f"observation failed: {exc}")
+                return None
+            if scope.cancelled_caught:
+                self.overrun("observe", rec, limit * 1000, (time.perf_counter() - t0) * 1000)
+        rec.errors.append(f"no observation within {limit:g} s")
+        return None
+
+    def prompt(self, obs: Observation, rec: StepRecord, parent: Span) -> list[dict[str, Any]]:
+        with self.tl.span("prompt", parent=parent, step=rec.n) as s:
+            note = "\n".join(self.notes) or None
+            self.notes.clear()
+            msg = observation_message(obs.text, url=obs.url, title=obs.title, note=note)
+            messages = [*self.prefix, *self.history, msg]
+            rec.prompt_chars = self.prefix_chars + self.history_chars + len(msg["content"])
+            rec.prompt_messages = len(messages)
+        self.agent.last_prompt = messages
+        limit = self.budget.prompt_s
+        if s.ms > limit * 1000:
+            self.overrun("prompt", rec, limit * 1000, s.ms)
+        return messages
+
+    async def decide(
+        self, messages: list[dict[str, Any]], obs: Observation, rec: StepRecord, parent: Span
+    ) -> None:
+        tl = self.tl
+        batch = _Batch(self, rec, parent, obs)
+        llm_limit = min(self.budget.llm_s, max(self.remaining(), 0.001))
+        reply: ModelReply | None = None
+        error: LLMError | None = None
+        send, receive = anyio.create_memory_object_stream[Action](math.inf)
+        t0 = time.perf_counter()
+        t1 = t0
+        async with anyio.create_task_group() as tg:
+            batch.tg = tg
+            tg.start_soon(batch.execute, receive)
+            try:
+                with send:
+                    batch.queue = send
+                    reply = await self.pool.complete(
+                        messages,
+                        tools=self.tools,
+                        tier=self.tier,
+                        on_action=batch.on_action,
+                        budget_s=llm_limit,
+                        hedge=self.hedge,
+                    )
+            except LLMError as exc:
+                error = exc
+            t1 = time.perf_counter()
+            # The executor drains the actions still queued, then the task group ends.
+        start = tl.at(t0)
+        if reply is None:
+            tl.add("llm_total", start, tl.at(t1), parent=parent, step=rec.n, error=str(error))
+            rec.errors.append(f"model call failed: {error}")
+            if isinstance(error, BudgetExceededError):
+                self.overrun("llm_total", rec, llm_limit * 1000, (t1 - t0) * 1000)
+            for e in getattr(error, "errors", ()):
+                detail = f"{type(e).__name__}: {e}"
+                rec.events.append(tl.event("retry", stage="llm_total", step=rec.n, detail=detail))
+            return
+        rec.reply = reply
+        self.llm_spans(reply, start, tl.at(t1), rec, parent)
+        if reply.error:
+            rec.errors.append(f"the reply broke off: {reply.error}")
+        if not reply.actions:
+            rec.errors.append("the reply had no tool call")
+            self.notes.append(
+                "Your last reply had no tool call. Act only through tool calls; "
+                "call done when the task is complete."
+            )
+        results: dict[str, str] = {}
+        for action in reply.actions:
+            r = batch.records.get(action.id)
+            if r is None:  # never handed to us (cannot happen with a callback): say so
+                r = batch.skip(action, "not run")
+            results[action.id] = r.result
+        new = step_messages(reply, results)
+        self.history.extend(new)
+        self.history_chars += sum(len(str(m.get("content") or "")) for m in new)
+        self.history_chars += sum(
+            len(tc["function"]["arguments"]) for m in new for tc in m.get("tool_calls", ())
+        )
+        self.agent.history = self.history
+
+    def llm_spans(
+        self, reply: ModelReply, start: float, returned: float, rec: StepRecord, parent: Span
+    ) -> None:
+        tl, b, t = self.tl, self.budget, reply.timings
+        end = min(start + t.total, returned)
+        llm = tl.add(
+            "llm_total",
+            start,
+            end,
+            parent=parent,
+            step=rec.n,
+            provider=reply.provider,
+            attempts=reply.attempts,
+            hedged=reply.hedged,
+        )
+        for name, at in (("llm_ttft", t.ttft), ("llm_first_action", t.first_action)):
+            if at is not None:
+                tl.add(name, start, min(start + at, end), parent=llm, step=rec.n)
+        for failure in reply.failures:
+            ev = tl.event("retry", stage="llm_total", step=rec.n, detail=failure)
+            rec.events.append(ev)
+        if reply.hedged:
+            ev = tl.event("hedge", stage="llm_total", step=rec.n, detail=f"won by {reply.provider}")
+            rec.events.append(ev)
+        if t.ttft is not None and t.ttft > b.llm_ttft_s * 1000:
+            self.overrun("llm_ttft", rec, b.llm_ttft_s * 1000, t.ttft)
+        if t.first_action is not None and t.first_action > b.llm_first_action_s * 1000:
+            self.overrun("llm_first_action", rec, b.llm_first_action_s * 1000, t.first_action)
+
+    # -- budgets
+
+    def overrun(
+        self,
+        stage: str,
+        rec: StepRecord | None,
+        limit_ms: float,
+        actual_ms: float,
+        detail: str = "",
+    ) -> None:
+        """Report an overrun and apply the first degradation that can still help."""
+        if not detail:
+            detail = "cut at the limit" if stage in HARD_STAGES else "reported"
+        ev = self.tl.event(
+            "overrun",
+            stage=stage,
+            step=rec.n if rec else None,
+            limit_ms=limit_ms,
+            actual_ms=actual_ms,
+            detail=detail,
+        )
+        if rec is not None:
+            rec.events.append(ev)
+        self._notice(ev)
+        for remedy in self.budget.remedies(stage):
+            if remedy not in self.applied and self.degrade(remedy, stage, rec):
+                break
+
+    def degrade(self, remedy: Degradation, stage: str, rec: StepRecord | None) -> bool:
+        tiers = self.pool.tiers()
+        if remedy == "viewport":
+            self.viewport = True
+            self.obs_current = False  # the next observation is the smaller one
+            what = f"observations cut to ~{self.budget.viewport_chars} chars around the viewport"
+            self.notes.append(
+                "Note: to save time the page is now shown around the viewport only; "
+                "scroll to see more."
+            )
+        elif remedy == "fast_tier":
+            if self.tier == "fast" or "fast" not in tiers:
+                return False
+            what = f"decisions moved from the {self.tier!r} tier to 'fast'"
+            self.tier = "fast"
+        else:
+            if self.hedge or len(tiers.get(self.tier, [])) < 2:
+                return False
+            self.hedge = True
+            what = f"model calls hedged across {', '.join(tiers[self.tier])}"
+        self.applied.add(remedy)
+        ev = self.tl.event("degrade", stage=stage, step=rec.n if rec else None, detail=what)
+        if rec is not None:
+            rec.events.append(ev)
+        self._notice(ev)
+        return True
+
+    def _notice(self, ev: Event) -> None:
+        # Noticed in sync code: delivered with the next event (at the latest, the step's).
+        if self.agent.on_event is not None:
+            self.pending.append(BudgetNotice(ev))
+
+    # -- the end
+
+    def result(self) -> AgentResult:
+        tl = self.tl
+        reason, detail = self.stop or ("error", "stopped")
+        if self.stop is not None and reason != "done":
+            tl.event("stop", detail=f"{reason}: {detail}")
+        report = TimingReport.build(tl, [s.timing() for s in self.steps])
+        if self.agent.otel or (self.agent.otel is None and otel_available()):
+            report.export_otel()
+        success, output = self.finished if self.finished is not None else (False, None)
+        result = AgentResult(
+            task=self.agent.task,
+            success=success,
+            output=output,
+            reason=reason,
+            detail=detail,
+            steps=self.steps,
+            report=report,
+            session_id=tl.session_id,
+        )
+        if self.recorder is not None:
+            data = result.to_dict()
+            data.pop("steps")
+            self.recorder.write({"type": "result", **data})
+        return result
+
+
+# ------------------------------------------------------------------ one reply
+
+
+class _Batch:
+    """The actions of one reply, executed as they stream in.
+
+    The stream's callback only queues: page actions (and tools that take the page)
+    run in order in the executor task, independent user tools start at once in the
+    step's task group and run concurrently. An action followed by others already
+    decided needs no full settle (its observation would not be read): it gets a light
+    one (`Agent.batch_quiet_ms`), which still sees navigations and network requests
+    it set off. Once the page changed under the reply (navigation, a stale target),
+    an action failed, or `done` was called, the remaining actions are dropped and the
+    model is told why.
+    """
+
+    def __init__(self, run: _Run, rec: StepRecord, parent: Span, obs: Observation) -> None:
+        self.run = run
+        self.rec = rec
+        self.parent = parent
+        self.obs = obs
+        self.tg: anyio.abc.TaskGroup | None = None
+        self.queue: MemoryObjectSendStream[Action] | None = None
+        self.records: dict[str, ActionRecord] = {}
+        self.stopped: str | None = None
+        self.running: ActionRecord | None = None
+        """The page action in progress, while a light settle would still do for it."""
+        self.full_settle: SettleSettings | None = None
+
+    def record(self, action: Action) -> ActionRecord:
+        run = self.run
+        name = action.name
+        if name == "done":
+            kind = "done"
+        elif name in PAGE_ACTIONS:
+            kind = "page"
+        elif name in run.agent.tools:
+            kind = "tool"
+        else:
+            kind = "unknown"
+        r = ActionRecord(
+            id=action.id,
+            name=name,
+            args=dict(action.arguments),
+            kind=kind,  # type: ignore[arg-type]
+            label=self.label(action),
+        )
+        self.records[action.id] = r
+        self.rec.actions.append(r)
+        return r
+
+    def label(self, action: Action) -> str:
+        args = action.arguments
+        ref = args.get("ref")
+        if isinstance(ref, int):
+            el = self.obs.elements.get(ref)
+            if el is None and self.run.page is not None:
+                el = self.run.page.seen.get(ref)
+            return f"[{ref}] {el.label}" if el is not None else f"[{ref}]"
+        if action.name == "goto":
+            return str(args.get("url", ""))
+        if action.name == "press":
+            return str(args.get("key", ""))
+        if action.name == "wait_for":
+            return json.dumps(args.get("text", "")) if args.get("text") else ""
+        return ""
+
+    def skip(self, action: Action, why: str) -> ActionRecord:
+        r = self.records.get(action.id) or self.record(action)
+        r.skipped, r.ok = True, False
+        r.error = f"skipped: {why}"
+        r.result = f"skipped: {why}; look at the new observation and decide again"
+        return r
+
+    def on_action(self, action: Action) -> None:
+        """Called by the pool for each complete action while the reply still streams."""
+        if self.stopped is not None:
+            self.skip(action, self.stopped)
+            return
+        r = self.record(action)
+        if r.kind == "tool" and not self.run.agent.tools[r.name].takes_page:
+            assert self.tg is not None
+            self.tg.start_soon(self.tool, self.run.agent.tools[r.name], r)
+        else:
+            assert self.queue is not None
+            self.queue.send_nowait(action)
+            if self.running is not None:
+                self.lighten(self.running)  # its settle has not begun: it reads this
+
+    def lighten(self, r: ActionRecord) -> None:
+        """Give the running action a light settle: the model already decided what follows."""
+        page, full = self.run.page, self.full_settle
+        if page is None or full is None or "light_settle" in r.timings:
+            return
+        quiet = self.run.agent.batch_quiet_ms
+        if quiet < full.quiet_ms:
+            page.settle_settings = full.model_copy(update={"quiet_ms": quiet})
+            r.timings["light_settle"] = 1.0
+
+    async def execute(self, receive: MemoryObjectReceiveStream[Action]) -> None:
+        """Run the ordered actions as they arrive, until the reply is complete."""
+        run = self.run
+        async with receive:
+            async for action in receive:
+                r = self.records[action.id]
+                if self.stopped is not None:
+                    self.skip(action, self.stopped)
+                    continue
+                more = receive.statistics().current_buffer_used > 0
+                if r.kind == "tool":
+                    await self.tool(run.agent.tools[r.name], r)
+                    continue
+                await run.emit(ActionStarted(self.rec.n, r, self.obs.url))
+                r.start_ms = run.tl.now()
+                if r.kind == "done":
+                    self.done(r)
+                elif r.kind == "page":
+                    await self.page_action(r, light=more and _can_settle_light(r))
+                else:
+                    self.fail(r, f"unknown tool {r.name!r}")
+                await run.emit(ActionFinished(self.rec.n, r))
+
+    def fail(self, r: ActionRecord, error: str, *, drop: bool = True, why: str = "") -> None:
+        """Mark the action failed; unless `drop` is False the rest of the reply is dropped."""
+        r.ok = False
+        r.error = error
+        r.result = f"error: {error}"
+        if drop and self.stopped is None:
+            self.stopped = why or f"the earlier action {r.name} {r.label} failed".replace("  ", " ")
+        r.end_ms = r.end_ms or self.run.tl.now()
+
+    # -- done
+
+    def done(self, r: ActionRecord) -> None:
+        run = self.run
+        success = bool(r.args.get("success", True))
+        raw = r.args.get("result", "")
+        model = run.agent.output_model
+        output: Any = raw
+        if model is not None and success:
+            try:
+                value = json.loads(raw) if isinstance(raw, str) else raw
+                output = model.model_validate(value)
+            except (ValidationError, ValueError) as exc:
+                why = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
+                self.fail(r, f"done: result does not match the output schema: {why}")
+                return
+        elif not isinstance(raw, str):
+            output = json.dumps(raw)
+        run.finished = (success, output)
+        r.result = "ok: finished"
+        r.end_ms = run.tl.now()
+        self.stopped = "done was called before it"
+
+    # -- user tools
+
+    async def tool(self, t: Tool, r: ActionRecord) -> None:
+        """A user tool. Synchronous tools run in a worker thread and cannot be cut short."""
+        run = self.run
+        await run.emit(ActionStarted(self.rec.n, r, self.obs.url))
+        r.start_ms = run.tl.now()
+        limit = run.budget.act_s
+        drop = t.takes_page  # an independent tool's failure does not stop the page work
+        t0 = time.perf_counter()
+        try:
+            with anyio.move_on_after(limit) as scope:
+                r.result = await t.call(r.args, run.page if t.takes_page else None)
+            if scope.cancelled_caught:
+                self.fail(r, f"{t.name} did not finish within {limit:g} s", drop=drop)
+                run.overrun("act", self.rec, limit * 1000, (time.perf_counter() - t0) * 1000)
+        except ValidationError as exc:
+            self.fail(r, f"invalid arguments for {t.name}: {validation_message(exc)}", drop=drop)
+        except ToolError as exc:
+            self.fail(r, str(exc), drop=drop)
+        except Exception as exc:
+            self.fail(r, f"{t.name} failed: {type(exc).__name__}: {exc}", drop=drop)
+        r.end_ms = run.tl.now()
+        if t.takes_page:
+            run.obs_current = False  # it may have changed the page
+        run.tl.add("tool", r.start_ms, r.end_ms, parent=self.parent, step=self.rec.n, tool=t.name)
+        await run.emit(ActionFinished(self.rec.n, r))
+
+    # -- page actions
+
+    async def page_action(self, r: ActionRecord, *, light: bool = False) -> None:
+        run = self.run
+        page = run.page
+        assert page is not None
+        tl = run.tl
+        limit = min(run.budget.act_s, max(run.remaining(), 0.001))
+        t0 = time.perf_counter()
+        result: ActionResult | str | None = None
+        self.full_settle = full = page.settle_settings
+        if _can_settle_light(r):
+            self.running = r
+            if light:
+                self.lighten(r)
+        try:
+            with anyio.move_on_after(limit) as scope:
+                try:
+                    result = await _dispatch(page, r.name, r.args)
+                finally:
+                    page.settle_settings = full
+                    self.running = self.full_settle = None
+        except StaleRefError as exc:
+            run.obs_current = False
+            self.fail(r, str(exc), why=f"the page changed under the reply ({exc})")
+        except RefError as exc:
+            run.obs_current = False
+            self.fail(r, str(exc))
+        except PageClosedError as exc:
+            run.page_closed = True
+            self.fail(r, str(exc), why="the page was closed")
+        except PageError as exc:
+            run.obs_current = False
+            self.fail(r, str(exc))
+        t1 = time.perf_counter()
+        start, end = tl.at(t0), tl.at(t1)
+        r.end_ms = end
+        if result is None:
+            if scope.cancelled_caught:
+                run.obs_current = False
+                self.fail(r, f"{r.name} did not finish within {limit:g} s")
+                run.overrun("act", self.rec, limit * 1000, (t1 - t0) * 1000)
+            tl.add("act", start, end, parent=self.parent, step=self.rec.n, action=r.name)
+            return
+        if isinstance(result, str):  # extract: the page did not change
+            r.result = result
+            tl.add("act", start, end, parent=self.parent, step=self.rec.n, action=r.name)
+            return
+        t = result.timings
+        r.timings.update(t)
+        acted = min(end, start + t.get("resolve", 0.0) + t.get("act", 0.0))
+        tl.add("act", start, acted, parent=self.parent, step=self.rec.n, action=r.name)
+        tl.add("settle", acted, end, parent=self.parent, step=self.rec.n, action=r.name)
+        r.ok, r.error = result.ok, result.error
+        r.navigated, r.url = result.navigated, result.url
+        r.result = _describe(result)
+        if result.observation is not None:
+            # After a light settle the page may still move: observe again if it was last.
+            run.obs, run.obs_current = result.observation, "light_settle" not in r.timings
+        else:
+            run.obs_current = False
+        if not result.settled:
+            limit_ms = page.settle_settings.timeout * 1000
+            settle_ms = t.get("settle", 0.0)
+            run.overrun("settle", self.rec, limit_ms, settle_ms, "the page kept changing")
+        if result.closed:
+            run.page_closed = True
+            self.stopped = "the page was closed"
+        elif result.navigated:
+            self.stopped = f"the page navigated to {result.url} after {r.name} {r.label}".rstrip()
+        elif not result.ok:
+            self.stopped = f"the earlier action {r.name} {r.label} failed"
+
+
+def _page_wait(actions: Sequence[ActionRecord], reply_end: float) -> float:
+    """Time spent in settle waits after the reply ended (before that they cost nothing)."""
+    total = 0.0
+    for a in actions:
+        t = a.timings
+        if "settle" not in t:
+            continue
+        start = a.start_ms + t.get("resolve", 0.0) + t.get("act", 0.0)
+        end = start + t["settle"]
+        total += max(0.0, end - max(start, reply_end))
+    return total
+
+
+def _can_settle_light(r: ActionRecord) -> bool:
+    """Actions that cannot navigate by themselves (a click or Enter can)."""
+    if r.name == "type":
+        return not r.args.get("submit")
+    return r.name in ("select", "check", "scroll")
+
+
+async def _dispatch(page: Page, name: str, a: dict[str, Any]) -> ActionResult | str:
+    """One built-in page action by name, with the arguments of prompts/tools.json."""
+    if name == "click":
+        return await page.click(a["ref"])
+    if name == "type":
+        return await page.type(a["ref"], str(a.get("text", "")), submit=bool(a.get("submit")))
+    if name == "select":
+        return await page.select(a["ref"], a["option"])
+    if name == "check":
+        return await page.check(a["ref"], bool(a.get("on", True)))
+    if name == "scroll":
+        return await page.scroll(a.get("direction", "down"), a.get("ref"))
+    if name == "goto":
+        return await page.goto(str(a["url"]), observe=True)
+    if name == "back":
+        return await page.back()
+    if name == "press":
+        return await page.press(str(a["key"]), ref=a.get("ref"))
+    if name == "wait_for":
+        return await page.wait_for(a.get("text") or None)
+    if name == "extract":
+        fmt = "text" if a.get("format") == "text" else "markdown"
+        text = await page.extract(fmt)
+        if len(text) > EXTRACT_MAX_CHARS:
+            more = len(text) - EXTRACT_MAX_CHARS
+            text = text[:EXTRACT_MAX_CHARS] + f"\n… ({more} more characters)"
+        return text
+    raise PageError(f"unknown page action {name!r}")
+
+
+def _describe(result: ActionResult) -> str:
+    """The tool result the model reads: what happened, in one line."""
+    parts = ["ok" if result.ok else f"error: {result.error}"]
+    if result.note:
+        parts.append(result.note)
+    if result.target is not None and result.ref is not None and result.target != result.ref:
+        parts.append(f"acted on [{result.target}], the re-rendered element")
+    if result.navigated:
+        parts.append(f"navigated to {result.url}")
+    if result.new_pages:
+        parts.append("opened " + ", ".join(result.new_pages))
+    if result.dialog is not None:
+        d = result.dialog
+        parts.append(f'{d.type} "{d.message}" {"accepted" if d.accepted else "dismissed"}')
+    if result.download is not None:
+        parts.append(f"downloaded {result.download.suggested_filename}")
+    if not result.settled:
+        parts.append("the page was still changing when observed")
+    if result.closed:
+        parts.append("the page closed")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------- recording
+
+
+class _Recorder:
+    """Appends the session as JSON lines: a header, one line per step, the result."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: Any = None
+
+    def __enter__(self) -> _Recorder:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("ab")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._file.write(msgspec.json.encode(data, enc_hook=_enc) + b"\n")
+        self._file.flush()
+
+
+def _enc(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    raise NotImplementedError(type(obj).__name__)

@@ -1,0 +1,279 @@
+"""`bench agent`: what an agent step costs beyond the model, against a plain sequential loop.
+
+Both loops run the same fixture tasks (bundled cassettes on the loopback shop) against
+the same local model server at a fast provider's pace (~150 ms to first token, ~1000
+tokens/s), through the same warm connection pool, in one run.
+
+* agent: `Agent` — streamed actions start while the reply streams, settle and the
+  next observation are one stage, a light settle between actions of one reply.
+* sequential: observe (full) → call the model → wait for the whole reply → act →
+  sleep 500 ms, per action (the loop most agents start from).
+
+Per step: wall time, the model's time (`llm_total`, all of it on the critical path),
+and the difference ("non-model"); for the agent the non-model time is split into the
+wait for the page to settle and the runtime's own overhead. Target: non-model time
+on the critical path p95 ≤ 30 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import anyio
+from rich.console import Console
+from rich.table import Table
+
+from browser_agent.agent import Agent
+from browser_agent.agent._loop import _dispatch
+from browser_agent.browser import Browser
+from browser_agent.budget import Budget
+from browser_agent.demo import FAST_PROVIDER, TASK, load_cassette
+from browser_agent.exceptions import PageError
+from browser_agent.llm import (
+    LLMPool,
+    LocalModelServer,
+    ProviderConfig,
+    build_messages,
+    step_messages,
+)
+from browser_agent.page import Page
+from browser_agent.settle import SettleSettings
+from browser_agent.stats import percentile
+from fixtures.server import FixtureServer
+
+TARGET_NON_MODEL_P95_MS = 30.0
+SLEEP_S = 0.5
+MAX_STEPS = 15
+
+TASKS: list[tuple[str, str]] = [
+    ("shop_checkout", TASK),
+    ("shop_price", "How much does the Green Teapot cost on the Kitchen Corner shop?"),
+    (
+        "shop_two_items",
+        "Put a Red Mug and a Steel Water Bottle in the cart, then show the cart.",
+    ),
+]
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0, "n": 0}
+    return {
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
+async def _fresh_page(browser: Browser, start: str) -> Page:
+    page = await browser.new_page()
+    await page.goto(start)
+    await page.playwright_page.evaluate("localStorage.clear()")  # an empty cart each time
+    return page
+
+
+async def _agent_task(
+    browser: Browser, pool: LLMPool, start: str, name: str, task: str
+) -> tuple[list[dict[str, Any]], float, bool]:
+    page = await _fresh_page(browser, start)
+    try:
+        agent = Agent(task, llm=pool, start_url=start, budget=Budget(max_steps=MAX_STEPS))
+        t0 = time.perf_counter()
+        result = await agent.run(page)
+        wall = (time.perf_counter() - t0) * 1000
+    finally:
+        await page.close()
+    steps = [
+        {
+            "task": name,
+            "n": s.n,
+            "wall_ms": s.spans_ms["total"],
+            "model_ms": s.spans_ms["llm_total"],
+            "non_model_ms": s.non_model_ms,
+            "page_wait_ms": s.page_wait_ms,
+            "overhead_ms": s.overhead_ms,
+            "actions": len(s.actions),
+        }
+        for s in result.steps
+    ]
+    return steps, wall, result.success
+
+
+async def _sequential_task(
+    browser: Browser, pool: LLMPool, start: str, name: str, task: str
+) -> tuple[list[dict[str, Any]], float, bool]:
+    """observe(full) → model, whole reply → act → sleep 500 ms; no overlap anywhere."""
+    page = await _fresh_page(browser, start)
+    # Plain acting: no DOM-quiet or network wait (navigations still commit), then a sleep.
+    page.settle_settings = SettleSettings(quiet_ms=0, network=False, popups=False)
+    history: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
+    success = False
+    t_task = time.perf_counter()
+    try:
+        for n in range(1, MAX_STEPS + 1):
+            t0 = time.perf_counter()
+            obs = await page.observe(full=True)
+            messages = build_messages(task, obs.text, history, url=obs.url, title=obs.title)
+            t1 = time.perf_counter()
+            reply = await pool.complete(messages)
+            t2 = time.perf_counter()
+            results: dict[str, str] = {}
+            done = False
+            waited = 0.0
+            for action in reply.actions:
+                if action.name == "done":
+                    done = True
+                    success = bool(action.arguments.get("success"))
+                    results[action.id] = "ok"
+                    break
+                try:
+                    res = await _dispatch(page, action.name, action.arguments)
+                    results[action.id] = "ok" if isinstance(res, str) or res.ok else "error"
+                    if not isinstance(res, str):
+                        waited += res.timings.get("settle", 0.0)
+                except PageError as exc:
+                    results[action.id] = f"error: {exc}"
+                tb = time.perf_counter()
+                await anyio.sleep(SLEEP_S)
+                waited += (time.perf_counter() - tb) * 1000
+            t3 = time.perf_counter()
+            history.extend(step_messages(reply, results))
+            wall = (t3 - t0) * 1000
+            model = (t2 - t1) * 1000
+            steps.append(
+                {
+                    "task": name,
+                    "n": n,
+                    "wall_ms": wall,
+                    "model_ms": model,
+                    "non_model_ms": wall - model,
+                    "page_wait_ms": waited,
+                    "overhead_ms": max(0.0, wall - model - waited),
+                    "actions": len(reply.actions),
+                }
+            )
+            if done:
+                break
+    finally:
+        await page.close()
+    return steps, (time.perf_counter() - t_task) * 1000, success
+
+
+async def run(json_output: bool = False, quick: bool = False) -> dict[str, Any]:
+    """Run both loops over the fixture tasks; print a table (or JSON) and return the figures."""
+    rounds = 1 if quick else 3
+    loops = {"agent": _agent_task, "sequential": _sequential_task}
+    per_step: dict[str, list[dict[str, Any]]] = {k: [] for k in loops}
+    task_wall: dict[str, dict[str, list[float]]] = {k: {} for k in loops}
+    successes: dict[str, list[bool]] = {k: [] for k in loops}
+    console = Console(stderr=True)
+    with (
+        FixtureServer() as site,
+        LocalModelServer(latency=FAST_PROVIDER, seed=7) as model,
+    ):
+        start = site.url("/shop/index.html")
+        config = ProviderConfig(name="local", base_url=model.base_url, model="local-model")
+        async with (
+            LLMPool([config]) as pool,
+            Browser.launch(allowed_domains=["127.0.0.1"]) as browser,
+        ):
+            await pool.warm_up()
+            for r in range(rounds):
+                order = list(loops) if r % 2 == 0 else list(reversed(loops))
+                for name, task in TASKS:
+                    model.cassette = load_cassette(name)
+                    for loop in order:
+                        if not json_output:
+                            console.print(f"[dim]round {r + 1}/{rounds} · {loop} · {name}[/]")
+                            console.file.flush()
+                        steps, wall, ok = await loops[loop](browser, pool, start, name, task)
+                        for s in steps:
+                            s["round"] = r + 1
+                        per_step[loop] += steps
+                        task_wall[loop].setdefault(name, []).append(wall)
+                        successes[loop].append(ok)
+    result: dict[str, Any] = {
+        "profile": {
+            "ttft_ms": FAST_PROVIDER.ttft_ms,
+            "tokens_per_s": FAST_PROVIDER.tokens_per_s,
+        },
+        "rounds": rounds,
+        "tasks": [name for name, _ in TASKS],
+        "target_non_model_p95_ms": TARGET_NON_MODEL_P95_MS,
+    }
+    for loop, steps in per_step.items():
+        result[loop] = {
+            "steps": len(steps),
+            "success": f"{sum(successes[loop])}/{len(successes[loop])}",
+            **{
+                key: _stats([s[key] for s in steps])
+                for key in ("wall_ms", "model_ms", "non_model_ms", "page_wait_ms", "overhead_ms")
+            },
+            "task_wall_ms": {k: percentile(v, 50) for k, v in task_wall[loop].items()},
+        }
+    a, s = result["agent"], result["sequential"]
+    result["target_met"] = a["non_model_ms"]["p95"] <= TARGET_NON_MODEL_P95_MS
+    result["overhead_target_met"] = a["overhead_ms"]["p95"] <= TARGET_NON_MODEL_P95_MS
+    result["task_speedup"] = {
+        name: s["task_wall_ms"][name] / a["task_wall_ms"][name] for name in a["task_wall_ms"]
+    }
+    result["per_step"] = {loop: steps for loop, steps in per_step.items()}
+    if json_output:
+        print(json.dumps(result))
+    else:
+        _print(Console(), result)
+    return result
+
+
+def _print(console: Console, result: dict[str, Any]) -> None:
+    p = result["profile"]
+    a, s = result["agent"], result["sequential"]
+    table = Table(
+        title=f"bench agent: ms per step ({a['steps']} steps each; model ~{p['ttft_ms']:.0f} ms "
+        f"to first token, {p['tokens_per_s']:.0f} tokens/s)",
+        title_justify="left",
+    )
+    for col in ("per step", "agent p50", "agent p95", "sequential p50", "sequential p95"):
+        table.add_column(col, justify="left" if col == "per step" else "right")
+    rows = (
+        ("wall time", "wall_ms"),
+        ("model (llm_total)", "model_ms"),
+        ("non-model", "non_model_ms"),
+        ("  waiting on the page", "page_wait_ms"),
+        ("  runtime overhead", "overhead_ms"),
+    )
+    for label, key in rows:
+        table.add_row(
+            label,
+            f"{a[key]['p50']:.1f}",
+            f"{a[key]['p95']:.1f}",
+            f"{s[key]['p50']:.1f}",
+            f"{s[key]['p95']:.1f}",
+            style="bold" if key == "non_model_ms" else None,
+        )
+    console.print(table)
+    tasks = Table(title="task wall time, median ms", title_justify="left")
+    for col in ("task", "agent", "sequential", "speed-up"):
+        tasks.add_column(col, justify="left" if col == "task" else "right")
+    for name in result["tasks"]:
+        tasks.add_row(
+            name,
+            f"{a['task_wall_ms'][name]:.0f}",
+            f"{s['task_wall_ms'][name]:.0f}",
+            f"{result['task_speedup'][name]:.1f}×",
+        )
+    console.print(tasks)
+    target = result["target_non_model_p95_ms"]
+    nm, oh = a["non_model_ms"]["p95"], a["overhead_ms"]["p95"]
+    verdict = "[green]met[/]" if result["target_met"] else "[red]not met[/]"
+    console.print(
+        f"target: non-model p95 ≤ {target:.0f} ms — {verdict} ({nm:.1f} ms; the runtime's "
+        f"own overhead p95 {oh:.1f} ms, the rest is waiting for pages to settle)",
+        highlight=False,
+    )
+    console.print(f"success: agent {a['success']}, sequential {s['success']}", highlight=False)

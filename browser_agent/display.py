@@ -1,0 +1,83 @@
+"""A live view of an agent run for the terminal: actions as they finish, stage times per step."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from rich.console import Console
+from rich.markup import escape
+
+from .agent import ActionFinished, ActionStarted, AgentEvent, BudgetNotice, StepFinished
+from .agent._result import ActionRecord, StepRecord
+
+
+class LiveDisplay:
+    """An `on_event` hook for `Agent`: a header per step, a line per action, stage times.
+
+    Printing is synchronous and short; it happens between actions and steps, and its
+    microseconds are part of the step totals like any other work.
+    """
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+        self._step = 0
+
+    def __call__(self, event: AgentEvent) -> None:
+        if isinstance(event, ActionStarted):
+            self._header(event.step, event.url)
+        elif isinstance(event, ActionFinished):
+            self._header(event.step, "")
+            self.console.print(self._action_line(event.record), highlight=False)
+        elif isinstance(event, StepFinished):
+            self._header(event.record.n, event.record.url)
+            self.console.print(self._step_line(event.record), highlight=False)
+        elif isinstance(event, BudgetNotice):
+            self.console.print(f"  [yellow]⚠ {escape(event.event.describe())}[/]", highlight=False)
+
+    def _header(self, n: int, url: str) -> None:
+        if n != self._step:
+            self._step = n
+            where = urlsplit(url)
+            path = where.path + (f"?{where.query}" if where.query else "")
+            self.console.print(f"[bold]step {n}[/] [dim]{escape(path)}[/]", highlight=False)
+
+    @staticmethod
+    def _action_line(r: ActionRecord) -> str:
+        if r.skipped:
+            mark = "[dim]–[/]"
+        elif r.ok:
+            mark = "[green]✓[/]"
+        else:
+            mark = "[red]✗[/]"
+        what = f"{r.name} {r.label}".strip()
+        if r.name in ("type", "select"):
+            what += f" ← {r.args.get('text', r.args.get('option', ''))!r}"
+        elif r.name == "done":
+            what += f" {r.args.get('result', '')!r}"
+        t = r.timings
+        times = ""
+        if "act" in t:
+            act = t.get("resolve", 0.0) + t.get("act", 0.0)
+            settle = t.get("settle", 0.0) + t.get("observe", 0.0)
+            times = f"  [dim]{act:.0f}+{settle:.0f} ms[/]"
+        elif r.kind == "tool" and r.end_ms > r.start_ms:
+            times = f"  [dim]{r.end_ms - r.start_ms:.0f} ms[/]"
+        line = f"  {mark} {escape(what)}{times}"
+        if r.error and not r.skipped:
+            line += f"\n      [red]{escape(r.error)}[/]"
+        return line
+
+    @staticmethod
+    def _step_line(rec: StepRecord) -> str:
+        s = rec.spans_ms
+        line = (
+            f"  [dim]model {s['llm_total']:.0f} ms (first token {s['llm_ttft']:.0f}) · "
+            f"outside the model {rec.non_model_ms:.0f} ms · step {s['total']:.0f} ms[/]"
+        )
+        r = rec.reply
+        if r is not None and (r.attempts > 1 or r.hedged):
+            how = "hedged" if r.hedged else f"{r.attempts} attempts"
+            line += f"  [yellow]{how}, answered by {escape(r.provider)}[/]"
+        for err in rec.errors:
+            line += f"\n  [red]{escape(err)}[/]"
+        return line

@@ -1,0 +1,402 @@
+"""Spans, budget events and the timing report of an agent session.
+
+Every step of an agent is a tree of monotonic spans (`step` → observe, prompt,
+llm_total → llm_ttft/llm_first_action, act, settle) on one session clock, so a report
+can say where each millisecond went and how much the overlap of stages saved. Spans
+can also be exported to OpenTelemetry when `opentelemetry-api` is installed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import msgspec
+from rich.table import Table
+
+from .stats import percentile
+
+STAGES = (
+    "observe",
+    "prompt",
+    "llm_ttft",
+    "llm_first_action",
+    "llm_total",
+    "act",
+    "settle",
+    "total",
+)
+"""Per-step stages, in the order of the report."""
+
+SERIAL_STAGES = ("observe", "prompt", "llm_total", "act", "settle")
+"""Stages that would add up to the step's wall time if nothing overlapped."""
+
+
+class Span(msgspec.Struct, kw_only=True):
+    """One timed stage; times are ms on the session's monotonic clock."""
+
+    id: int
+    name: str
+    start_ms: float
+    end_ms: float | None = None
+    parent: int | None = None
+    step: int | None = None
+    session: str = ""
+    attrs: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    @property
+    def ms(self) -> float:
+        """Duration; 0 while the span is still open."""
+        return 0.0 if self.end_ms is None else self.end_ms - self.start_ms
+
+
+class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Something the report must mention: an overrun, a degradation, a retry, a stop."""
+
+    kind: str
+    """"overrun", "degrade", "retry", "hedge", "error" or "stop"."""
+    at_ms: float
+    stage: str = ""
+    step: int | None = None
+    limit_ms: float | None = None
+    actual_ms: float | None = None
+    detail: str = ""
+
+    def describe(self) -> str:
+        where = f"step {self.step} " if self.step is not None else ""
+        if self.kind == "overrun":
+            actual = f"{self.actual_ms:.0f}" if self.actual_ms is not None else "?"
+            limit = f"{self.limit_ms:.0f}" if self.limit_ms is not None else "?"
+            text = f"{where}{self.stage} overran: {actual} ms > {limit} ms"
+            return text + (f" ({self.detail})" if self.detail else "")
+        return f"{where}{self.kind}{' ' + self.stage if self.stage else ''}: {self.detail}".strip()
+
+
+class Timeline:
+    """The clock of one session: spans and events, all relative to its start.
+
+    Spans are plain records (start and end stamps), so one can open in one task and
+    close in another; nothing here awaits.
+    """
+
+    def __init__(self, session_id: str | None = None) -> None:
+        self.session_id = session_id or uuid.uuid4().hex[:12]
+        self.t0 = time.perf_counter()
+        self.epoch_ns = time.time_ns()
+        self.spans: list[Span] = []
+        self.events: list[Event] = []
+        self.root = self.begin("session")
+
+    def now(self) -> float:
+        return (time.perf_counter() - self.t0) * 1000.0
+
+    def at(self, perf: float) -> float:
+        """A `time.perf_counter()` stamp on this clock (ms)."""
+        return (perf - self.t0) * 1000.0
+
+    def begin(
+        self,
+        name: str,
+        *,
+        parent: Span | None = None,
+        step: int | None = None,
+        start_ms: float | None = None,
+        **attrs: Any,
+    ) -> Span:
+        span = Span(
+            id=len(self.spans),
+            name=name,
+            start_ms=self.now() if start_ms is None else start_ms,
+            parent=None if parent is None else parent.id,
+            step=step,
+            session=self.session_id,
+            attrs=attrs,
+        )
+        self.spans.append(span)
+        return span
+
+    def end(self, span: Span, end_ms: float | None = None) -> Span:
+        span.end_ms = max(span.start_ms, self.now() if end_ms is None else end_ms)
+        return span
+
+    def add(
+        self,
+        name: str,
+        start_ms: float,
+        end_ms: float,
+        *,
+        parent: Span | None = None,
+        step: int | None = None,
+        **attrs: Any,
+    ) -> Span:
+        """A span measured elsewhere (e.g. from an action's own timings)."""
+        span = self.begin(name, parent=parent, step=step, start_ms=start_ms, **attrs)
+        return self.end(span, end_ms)
+
+    @contextmanager
+    def span(
+        self, name: str, *, parent: Span | None = None, step: int | None = None, **attrs: Any
+    ) -> Iterator[Span]:
+        s = self.begin(name, parent=parent or self.root, step=step, **attrs)
+        try:
+            yield s
+        finally:
+            self.end(s)
+
+    def event(self, kind: str, **fields: Any) -> Event:
+        ev = Event(kind=kind, at_ms=self.now(), **fields)
+        self.events.append(ev)
+        return ev
+
+    def close(self) -> None:
+        if self.root.end_ms is None:
+            self.end(self.root)
+        for s in self.spans:  # nothing is left open in a finished session
+            if s.end_ms is None:
+                self.end(s)
+
+    def children(self, span: Span) -> list[Span]:
+        return [s for s in self.spans if s.parent == span.id]
+
+
+# --------------------------------------------------------------------------- report
+
+
+class StageStats(msgspec.Struct):
+    """Percentiles of one stage over the steps where it happened (ms)."""
+
+    p50: float
+    p95: float
+    p99: float
+    max: float
+    n: int
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> StageStats:
+        data = sorted(values)
+        if not data:
+            return cls(0.0, 0.0, 0.0, 0.0, 0)
+        return cls(
+            percentile(data, 50), percentile(data, 95), percentile(data, 99), data[-1], len(data)
+        )
+
+
+class StepTiming(msgspec.Struct):
+    """What the report needs of one step: its stage times and which stages happened."""
+
+    n: int
+    spans_ms: dict[str, float]
+    happened: list[str]
+    page_wait_ms: float = 0.0
+    """Part of the non-model time spent waiting for the page to settle after the reply."""
+
+    @property
+    def overhead_ms(self) -> float:
+        """Non-model time that is the runtime's own work: observing, prompting, dispatching,
+        acting and the scheduling in between (everything but waiting on the page)."""
+        return max(0.0, self.non_model_ms - self.page_wait_ms)
+
+    @property
+    def non_model_ms(self) -> float:
+        """Step time outside the model: the step's wall time minus the model's time on its
+        critical path (a step cannot end before its reply does, so all of `llm_total`)."""
+        total = self.spans_ms.get("total", 0.0)
+        return max(0.0, total - min(self.spans_ms.get("llm_total", 0.0), total))
+
+    @property
+    def overlap_ms(self) -> float:
+        """Sum of the serial stages minus the wall time: what running them together saved."""
+        serial = sum(self.spans_ms.get(s, 0.0) for s in SERIAL_STAGES)
+        return serial - self.spans_ms.get("total", 0.0)
+
+
+class TimingReport(msgspec.Struct, kw_only=True):
+    """p50/p95/p99/max per stage, time outside the model, overlap saved, budget events."""
+
+    session_id: str
+    epoch_ns: int
+    """Wall-clock time (ns since the epoch) of the session clock's zero."""
+    stages: dict[str, StageStats]
+    non_model_ms: StageStats
+    overhead_ms: StageStats
+    """Non-model time minus the wait for pages to settle: what the runtime itself costs."""
+    page_wait_ms: StageStats
+    non_model_share: float
+    """Share of all step time spent outside the model (0..1)."""
+    overlap_saved_ms: float
+    """Sum over steps of (sum of stage times - step wall time)."""
+    model_ms: float
+    steps_ms: float
+    session: dict[str, float]
+    """Session-level spans (warm_up, launch, load, total)."""
+    events: list[Event]
+    spans: list[Span]
+
+    @classmethod
+    def build(cls, timeline: Timeline, steps: Sequence[StepTiming]) -> TimingReport:
+        stages = {
+            stage: StageStats.of(s.spans_ms[stage] for s in steps if stage in s.happened)
+            for stage in STAGES
+        }
+        non_model = [s.non_model_ms for s in steps]
+        total = sum(s.spans_ms.get("total", 0.0) for s in steps)
+        session: dict[str, float] = {}
+        for span in timeline.spans:
+            if span.parent == timeline.root.id and span.step is None:
+                session[span.name] = session.get(span.name, 0.0) + span.ms
+        session["total"] = timeline.root.ms if timeline.root.end_ms is not None else timeline.now()
+        return cls(
+            session_id=timeline.session_id,
+            epoch_ns=timeline.epoch_ns,
+            stages=stages,
+            non_model_ms=StageStats.of(non_model),
+            overhead_ms=StageStats.of(s.overhead_ms for s in steps),
+            page_wait_ms=StageStats.of(s.page_wait_ms for s in steps),
+            non_model_share=(sum(non_model) / total) if total > 0 else 0.0,
+            overlap_saved_ms=sum(s.overlap_ms for s in steps),
+            model_ms=sum(s.spans_ms.get("llm_total", 0.0) for s in steps),
+            steps_ms=total,
+            session=session,
+            events=list(timeline.events),
+            spans=list(timeline.spans),
+        )
+
+    # -- output
+
+    def stages_dict(self) -> dict[str, dict[str, float]]:
+        """`{stage: {p50, p95, p99, max}}` for the stages that happened at least once."""
+        return {
+            name: {"p50": st.p50, "p95": st.p95, "p99": st.p99, "max": st.max}
+            for name, st in self.stages.items()
+            if st.n
+        }
+
+    def to_dict(self, *, spans: bool = True) -> dict[str, Any]:
+        out = msgspec.to_builtins(self)
+        if not spans:
+            out.pop("spans")
+        return out
+
+    def to_json(self, *, spans: bool = True) -> bytes:
+        return msgspec.json.encode(self.to_dict(spans=spans))
+
+    def table(self, title: str = "timing report") -> Table:
+        """The stages as a rich table, with the summary in the caption."""
+        t = Table(title=title, title_justify="left")
+        t.add_column("stage")
+        for col in ("n", "p50 ms", "p95 ms", "p99 ms", "max ms"):
+            t.add_column(col, justify="right")
+        rows = [(name, st) for name, st in self.stages.items() if st.n]
+        rows.append(("non-model", self.non_model_ms))
+        rows.append(("  page wait", self.page_wait_ms))
+        rows.append(("  overhead", self.overhead_ms))
+        for name, st in rows:
+            t.add_row(
+                name,
+                str(st.n),
+                f"{st.p50:.1f}",
+                f"{st.p95:.1f}",
+                f"{st.p99:.1f}",
+                f"{st.max:.1f}",
+                style="bold" if name in ("total", "non-model") else None,
+            )
+        parts = [
+            f"outside the model: {self.non_model_share:.1%} of step time",
+            f"overlap saved {self.overlap_saved_ms:.0f} ms",
+        ]
+        parts += [f"{k} {v:.0f} ms" for k, v in self.session.items() if k != "total"]
+        overruns = sum(1 for e in self.events if e.kind == "overrun")
+        if overruns:
+            parts.append(f"{overruns} overrun(s)")
+        t.caption = " · ".join(parts)
+        return t
+
+    def export_otel(self, tracer: Any = None) -> int:
+        """Send the spans to OpenTelemetry; returns how many were sent (0 without the API)."""
+        return export_otel(self.spans, self.session_id, self.epoch_ns, tracer=tracer)
+
+
+# --------------------------------------------------------------------- OpenTelemetry
+
+
+def otel_available() -> bool:
+    try:
+        import opentelemetry.trace  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def export_otel(
+    spans: Sequence[Span],
+    session_id: str,
+    epoch_ns: int,
+    *,
+    tracer: Any = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> int:
+    """Replay finished spans into OpenTelemetry with their real start and end times.
+
+    `epoch_ns` is the wall-clock time of the session clock's zero. Without an SDK
+    configured the API's tracer is a no-op, so this costs next to nothing.
+    """
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return 0
+    tracer = tracer or trace.get_tracer("browser_agent")
+    made: dict[int, Any] = {}
+    sent = 0
+    for s in sorted(spans, key=lambda s: (s.start_ms, s.id)):
+        if s.end_ms is None:
+            continue
+        parent = made.get(s.parent) if s.parent is not None else None
+        ctx = trace.set_span_in_context(parent) if parent is not None else None
+        attrs: dict[str, Any] = {"browser_agent.session": session_id, **(attributes or {})}
+        if s.step is not None:
+            attrs["browser_agent.step"] = s.step
+        for k, v in s.attrs.items():
+            if isinstance(v, str | bool | int | float):
+                attrs[f"browser_agent.{k}"] = v
+        otel_span = tracer.start_span(
+            s.name,
+            context=ctx,
+            start_time=epoch_ns + int(s.start_ms * 1e6),
+            attributes=attrs,
+        )
+        made[s.id] = otel_span
+    for s in spans:
+        otel_span = made.get(s.id)
+        if otel_span is not None and s.end_ms is not None:
+            otel_span.end(end_time=epoch_ns + int(s.end_ms * 1e6))
+            sent += 1
+    return sent
+
+
+def check_spans(spans: Sequence[Span], *, slack_ms: float = 0.5) -> list[str]:
+    """What is wrong with a span tree: open or negative spans, children outside parents."""
+    by_id = {s.id: s for s in spans}
+    problems: list[str] = []
+    for s in spans:
+        if s.end_ms is None:
+            problems.append(f"{s.name}#{s.id} is still open")
+            continue
+        if s.end_ms < s.start_ms or math.isnan(s.start_ms) or math.isnan(s.end_ms):
+            problems.append(f"{s.name}#{s.id} has a negative duration")
+        p = by_id.get(s.parent) if s.parent is not None else None
+        if s.parent is not None and p is None:
+            problems.append(f"{s.name}#{s.id} has an unknown parent {s.parent}")
+        if (
+            p is not None
+            and p.end_ms is not None
+            and (s.start_ms < p.start_ms - slack_ms or s.end_ms > p.end_ms + slack_ms)
+        ):
+            problems.append(
+                f"{s.name}#{s.id} [{s.start_ms:.2f}, {s.end_ms:.2f}] is outside its parent "
+                f"{p.name}#{p.id} [{p.start_ms:.2f}, {p.end_ms:.2f}]"
+            )
+    return problems
