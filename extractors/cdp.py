@@ -10,20 +10,26 @@ nothing outlives the call and every wait is bounded.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import anyio
+import msgspec
 from playwright.async_api import Error as PlaywrightError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 Handler = Callable[[dict[str, Any]], None]
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
 
 
 class CDPError(PlaywrightError):
     """A CDP call failed; it is a Playwright error so callers handle both alike."""
+
+
+class CDPConnectionError(CDPError):
+    """The websocket itself failed (closed, timed out), not the call."""
 
 
 class DirectCDP:
@@ -53,19 +59,21 @@ class DirectCDP:
             ident = self._next_id
             try:
                 with anyio.fail_after(self._timeout):
+                    # DevTools only reads text frames.
                     await self._ws.send(
-                        json.dumps({"id": ident, "method": method, "params": params or {}})
+                        _encode({"id": ident, "method": method, "params": params or {}}),
+                        text=True,
                     )
                     while True:
-                        msg = json.loads(await self._ws.recv())
+                        msg = _decode(await self._ws.recv(decode=False))
                         if msg.get("id") == ident:
                             break
                         if "method" in msg:
                             self._dispatch(msg)
             except WebSocketException as exc:
-                raise CDPError(f"Target closed: {exc}") from exc
+                raise CDPConnectionError(f"Target closed: {exc}") from exc
             except TimeoutError as exc:
-                raise CDPError(f"{method} timed out after {self._timeout} s") from exc
+                raise CDPConnectionError(f"{method} timed out after {self._timeout} s") from exc
         if "error" in msg:
             raise CDPError(msg["error"].get("message", str(msg["error"])))
         return msg.get("result", {})

@@ -21,7 +21,7 @@ from playwright.async_api import Page as PWPage
 from browser_agent.exceptions import ObservationError, PageClosedError
 from browser_agent.observation import Element, Observation
 
-from .cdp import CDPError, DirectCDP
+from .cdp import CDPConnectionError, CDPError, DirectCDP
 from .mirror import FRAME_SLOT, Mirror, decode
 
 WORLD = "__browser_agent__"
@@ -186,9 +186,9 @@ class InPageSerializer:
 
     async def _call(self, fs: _FrameState, name: str, arg: Any) -> Any:
         assert self._cdp is not None
-        channel = self._fast or self._cdp
-        for attempt in range(2):
+        for attempt in range(3):
             ctx = await self._ensure_context(fs)
+            channel = self._fast or self._cdp
             try:
                 res = await channel.send(
                     "Runtime.callFunctionOn",
@@ -201,7 +201,9 @@ class InPageSerializer:
                 )
             except PlaywrightError as exc:
                 msg = str(exc)
-                if any(s in msg for s in _GONE) and attempt == 0:
+                if isinstance(exc, CDPConnectionError) and await self._fast_failed():
+                    continue
+                if any(s in msg for s in _GONE) and attempt < 2:
                     fs.context = None
                     continue
                 if "Target closed" in msg or "has been closed" in msg:
@@ -217,6 +219,26 @@ class InPageSerializer:
                 raise ObservationError(f"serializer {name} threw: {text}")
             return res["result"].get("value")
         raise ObservationError(f"serializer {name}: execution context kept disappearing")
+
+    async def _fast_failed(self) -> bool:
+        """The direct connection broke (e.g. the renderer was swapped by a cross-site
+        navigation) while the page lives on: reconnect once, else use Playwright's."""
+        fast, self._fast = self._fast, None
+        if fast is not None:
+            with contextlib.suppress(Exception):
+                await fast.close()
+        if self.page.is_closed() or self._cdp is None:
+            return False
+        if fast is not None and self.endpoint:
+            with contextlib.suppress(OSError, TimeoutError, PlaywrightError):
+                info = await self._cdp.send("Target.getTargetInfo")
+                target = info["targetInfo"]["targetId"]
+                self._fast = await DirectCDP.open(
+                    f"ws://{self.endpoint}/devtools/page/{target}", timeout=10
+                )
+            if self._fast is None:
+                self.endpoint = None  # the port is gone: Playwright's session from now on
+        return True
 
     async def _closed(self) -> None:
         """Our own connection can learn of a closed page before Playwright does: wait
@@ -484,6 +506,8 @@ class InPageSerializer:
                 )
             except (PlaywrightError, ObservationError) as exc:
                 msg = str(exc)
+                if isinstance(exc, CDPConnectionError) and await self._fast_failed():
+                    continue
                 if "Target closed" in msg or "has been closed" in msg:
                     await self._closed()
                     raise PageClosedError("the page was closed") from exc
