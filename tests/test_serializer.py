@@ -114,7 +114,7 @@ MUTATIONS = [
 
 
 @pytest.mark.parametrize("path", ["/spa.html", "/form.html", "/gen/1000.html", "/shadow.html"])
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_incremental_equals_full(
     page: Page, site: FixtureServer, path: str, seed: int
 ) -> None:
@@ -138,7 +138,7 @@ async def test_incremental_equals_full(
         assert inc.elements == fresh.elements
     # Most steps really were deltas; full passes only for stylesheets or top-level changes.
     # shadow.html has four top-level elements: most random edits land on <body>.
-    assert deltas >= (5 if path == "/shadow.html" else 13) and set(reasons) <= {
+    assert deltas >= (5 if path == "/shadow.html" else 10) and set(reasons) <= {
         "",
         "style",
         "unanchored",

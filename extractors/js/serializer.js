@@ -852,6 +852,14 @@
   function deltaPass() {
     const roots = [];
     for (const n of state.dirty) {
+      // A removed node's removal is recorded on its (connected) parent.
+      if (!n.isConnected) continue;
+      if (!state.info.has(n)) {
+        // Inside a subtree that renders nothing (display:none, opacity 0) a
+        // change cannot show; hiding the subtree itself dirties its root.
+        const p = parentOf(n);
+        if (p && p.nodeType === 1 && !p.checkVisibility({ opacityProperty: true })) continue;
+      }
       const hit = escalate(n);
       if (!hit) return lost("unanchored");
       roots.push(hit.el);
@@ -866,6 +874,7 @@
       if (!inside) tops.push(r);
     }
     const ops = [];
+    const probes = [];
     const oldSeen = new Map();
     const newSeen = new Map();
     const newData = new Map();
@@ -913,13 +922,15 @@
         w.below += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
       } else if (i >= w.start && i + old.length <= w.end) {
         ops.push([i - w.start, old.length, lines.map(lineText)]);
+        nearestElement(i - 1, -1, probes);
+        nearestElement(i + lines.length, 1, probes);
         w.end += d;
         for (const rec of old) if (rec.r && rec.e && !newSeen.has(rec.r)) oldSeen.set(rec.r, rec.t);
         for (const rec of lines) if (rec.r && rec.e) { newSeen.set(rec.r, rec.t); newData.set(rec.r, rec.e); }
       } else return lost("window-edge");
     }
     if (!refit(ops, oldSeen, newSeen, newData)) return lost("window-moved");
-    if (tops.length) remeasure(newData);
+    if (tops.length && probesMoved(probes, newData)) remeasure(newData);
     const added = [];
     const removed = [];
     const changed = [];
@@ -941,6 +952,34 @@
       }
     }
     return { full: false, ops, elements, added, removed, changed };
+  }
+
+  function moved(rec) {
+    const g = geom(rec.n.getBoundingClientRect(), rec.e[10] === 1);
+    const e = rec.e;
+    return g[0] !== e[6] || g[1] !== e[7] || g[2] !== e[8] || g[3] !== e[9];
+  }
+
+  function nearestElement(i, step, probes) {
+    const flat = state.flat;
+    for (let n = 0; n < 32 && i >= 0 && i < flat.length; n++, i += step) {
+      const rec = flat[i];
+      if (rec.e && !rec.f) {
+        probes.push(rec);
+        return;
+      }
+    }
+  }
+
+  // Layout moves neighbours first: if the nearest elements before and after
+  // each changed region stayed put, nothing else moved either (checked
+  // against full passes by the tests), so the window is not re-measured.
+  function probesMoved(probes, newData) {
+    for (const rec of probes) {
+      if (newData.has(rec.r) || !rec.n.isConnected) continue;
+      if (moved(rec)) return true;
+    }
+    return false;
   }
 
   // A change can move everything after it without touching it: re-read the
