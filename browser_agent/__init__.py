@@ -13,14 +13,18 @@ from .exceptions import (
     NavigationError,
     ObservationError,
     PageClosedError,
+    PageCrashedError,
     PageError,
+    PolicyBlockedError,
     RefError,
+    SecretError,
     StaleRefError,
     ToolError,
     UnknownRefError,
 )
 from .observation import Element, Observation
 from .page import Page
+from .secrets import Secret, Secrets
 from .settle import DialogInfo, DownloadInfo, SettleSettings
 from .timing import TimingReport
 from .tools import Tool, tool
@@ -48,8 +52,13 @@ __all__ = [
     "ObservationError",
     "Page",
     "PageClosedError",
+    "PageCrashedError",
     "PageError",
+    "PolicyBlockedError",
     "RefError",
+    "Secret",
+    "SecretError",
+    "Secrets",
     "SettleSettings",
     "StaleRefError",
     "StepRecord",

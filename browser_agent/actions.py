@@ -39,6 +39,7 @@ from .exceptions import (
     NavigationError,
     ObservationError,
     PageClosedError,
+    PolicyBlockedError,
     StaleRefError,
     UnknownRefError,
 )
@@ -575,7 +576,11 @@ async def navigate(
         except PlaywrightError as exc:
             if page.playwright_page.is_closed():
                 raise PageClosedError("the page was closed") from exc
-            raise NavigationError(f"{action} failed: {exc.message}") from exc
+            browser = page.browser
+            if "ERR_BLOCKED_BY_CLIENT" in exc.message and browser is not None and browser.blocked:
+                why = browser.blocked_reason(browser.blocked[-1])
+                raise PolicyBlockedError(f"{action} failed: {why}; choose another way") from exc
+            raise NavigationError(f"{action} failed: {exc.message.splitlines()[0]}") from exc
         if res is None and action in ("back", "forward"):
             raise NavigationError(f"no {'previous' if action == 'back' else 'next'} page")
 

@@ -9,10 +9,10 @@ import socket
 from collections.abc import Generator, Sequence
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from playwright.async_api import Browser as PWBrowser
-from playwright.async_api import BrowserContext, Playwright, Route, async_playwright
+from playwright.async_api import BrowserContext, Playwright, Route, WebSocketRoute, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from .discovery import LAUNCH_ARGS, find_chromium
@@ -31,6 +31,37 @@ def host_allowed(url: str, allowed: Sequence[str] | None, blocked: Sequence[str]
     if allowed is None:
         return True
     return any(_host_match(host, pat) for pat in allowed)
+
+
+def blocked_reason(url: str, allowed: Sequence[str] | None, blocked: Sequence[str] = ()) -> str:
+    """Why the domain policy refuses `url`, in words the model can act on."""
+    host = (urlsplit(url).hostname or "").lower() or url
+    if any(_host_match(host, pat) for pat in blocked):
+        return f"{host} is blocked by the domain policy (blocked_domains)"
+    return f"{host} is not in the allowed domains ({', '.join(allowed or ())})"
+
+
+def resolver_rules(allowed: Sequence[str] | None, blocked: Sequence[str] = ()) -> str | None:
+    """A Chromium `--host-resolver-rules` value that makes disallowed host names unresolvable.
+
+    Defence in depth below the request router: it also covers what Playwright's routing
+    misses (redirect hops, WebSockets, workers), so evil.example is never even looked up.
+    IP literals are not resolved, so they are left to the router.
+    """
+    if allowed is None and not blocked:
+        return None
+    rules = [f"MAP {_bare(p)} ~NOTFOUND" for p in blocked]
+    if allowed is not None:
+        rules.append("MAP * ~NOTFOUND")
+        rules += [f"EXCLUDE {_bare(p)}" for p in allowed]
+    return ", ".join(rules)
+
+
+def _bare(pattern: str) -> str:
+    pattern = pattern.lower().strip()
+    if "://" in pattern:
+        pattern = urlsplit(pattern).hostname or ""
+    return pattern
 
 
 def _host_match(host: str, pattern: str) -> bool:
@@ -68,6 +99,10 @@ class Browser:
         self.is_local = is_local
         """Whether the browser shares our file system (uploads can pass paths)."""
         self._pages: dict[Any, Page] = {}
+        self.resolver_rules: str | None = None
+        """The --host-resolver-rules this browser was launched with (None if connected)."""
+        self.blocked: list[str] = []
+        """URLs the domain policy refused, latest last (the 50 most recent)."""
         context.on("page", self._on_page)
 
     # ---- construction ----
@@ -89,6 +124,9 @@ class Browser:
         async def open_() -> Browser:
             path = find_chromium(executable_path)
             extra = list(args)
+            rules = resolver_rules(allowed_domains, blocked_domains)
+            if rules is not None:
+                extra.append(f"--host-resolver-rules={rules}")
             endpoint = None
             if direct_cdp:
                 # A loopback debugging port lets the serializer skip Playwright's relay.
@@ -114,6 +152,7 @@ class Browser:
                 blocked_domains=blocked_domains,
                 debug_endpoint=endpoint,
             )
+            self.resolver_rules = rules
             await self._install_policy()
             return self
 
@@ -169,16 +208,61 @@ class Browser:
 
     # ---- policy ----
 
+    @property
+    def has_policy(self) -> bool:
+        return self.allowed_domains is not None or bool(self.blocked_domains)
+
+    def allows(self, url: str) -> bool:
+        """Whether the domain policy lets the browser reach `url`."""
+        return host_allowed(url, self.allowed_domains, self.blocked_domains)
+
+    def blocked_reason(self, url: str) -> str:
+        return blocked_reason(url, self.allowed_domains, self.blocked_domains)
+
     async def _install_policy(self) -> None:
-        if self.allowed_domains is None and not self.blocked_domains:
+        if not self.has_policy:
             return
         await self._context.route("**/*", self._route)
+        await self._context.route_web_socket(lambda _url: True, self._route_ws)
 
     async def _route(self, route: Route) -> None:
-        if host_allowed(route.request.url, self.allowed_domains, self.blocked_domains):
-            await route.fallback()
-        else:
+        request = route.request
+        if not self.allows(request.url):
+            self._refused(request.url)
             await route.abort("blockedbyclient")
+            return
+        if request.resource_type != "document" or request.method not in ("GET", "HEAD"):
+            # Other hops are left to the resolver rules (a form's file parts do not
+            # survive a re-fetch through Playwright).
+            await route.fallback()
+            return
+        # Playwright does not route redirect hops: fetch documents ourselves without
+        # following redirects and refuse a hop that leaves the policy (fail closed).
+        try:
+            response = await route.fetch(max_redirects=0)
+        except PlaywrightError:
+            with contextlib.suppress(PlaywrightError):
+                await route.abort("failed")
+            return
+        location = response.headers.get("location")
+        if 300 <= response.status < 400 and location:
+            target = urljoin(request.url, location)
+            if not self.allows(target):
+                self._refused(target)
+                await route.abort("blockedbyclient")
+                return
+        await route.fulfill(response=response)
+
+    async def _route_ws(self, ws: WebSocketRoute) -> None:
+        if self.allows(ws.url):
+            ws.connect_to_server()
+        else:
+            self._refused(ws.url)
+            await ws.close(code=1008, reason="blocked by the domain policy")
+
+    def _refused(self, url: str) -> None:
+        self.blocked.append(url)
+        del self.blocked[:-50]
 
     # ---- pages ----
 

@@ -44,6 +44,10 @@ class Budget(BaseModel):
     decision_s: float = Field(120.0, gt=0)
     """One step: observation, prompt, model call and its actions until the page settled."""
     max_steps: int = Field(30, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+    """Prompt plus completion tokens over the whole session; the run stops once reached."""
+    max_observation_chars: int | None = Field(None, ge=500)
+    """Cap of every observation (the serializer cuts it with "… N more elements below")."""
     max_failures: int = Field(3, ge=1)
     """Consecutive failed steps (no reply, or every action failed) before giving up."""
 

@@ -24,6 +24,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="browser-agent",
         description="A runtime for LLM browser agents whose non-model time is close to zero.",
     )
+    p.add_argument("--url", default=None, help="interactive session: the page to start on")
+    p.add_argument("--base-url", default=None, help="interactive session: model endpoint")
+    p.add_argument("--model", default=None, help="interactive session: model name")
+    p.add_argument("--preset", default=None, help="interactive session: a known provider")
+    p.add_argument("--headed", action="store_true", help="interactive session: show the browser")
+    p.add_argument("--record", default=None, help="interactive session: record tasks here")
     sub = p.add_subparsers(dest="command")
 
     r = sub.add_parser("run", help="run a task with a model (OpenAI-compatible endpoint)")
@@ -38,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--cdp", default=None, help="drive a remote browser (CDP or Playwright URL)")
     r.add_argument("--record", default=None, help="append the session to this JSON-lines file")
     r.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    r.add_argument(
+        "--allowed-domains",
+        default=None,
+        help="comma-separated hosts the browser may reach (wildcards: *.example.com); "
+        "everything else is blocked",
+    )
+    r.add_argument("--blocked-domains", default="", help="comma-separated hosts always blocked")
 
     o = sub.add_parser("observe", help="print the serialization of a page and its timing")
     o.add_argument("target", help="URL, or path of an .html file")
@@ -71,6 +84,40 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true")
 
     sub.add_parser("setup", help="install a system Chromium if none is found (needs root)")
+
+    rp = sub.add_parser("replay", help="re-run a recording without a model, or show it")
+    rp.add_argument("file", type=Path, help="a recording written by --record / record=")
+    how = rp.add_mutually_exclusive_group()
+    how.add_argument("--rerun", action="store_true", help="re-execute it on a live browser")
+    how.add_argument("--show", action="store_true", help="print the timeline (the default)")
+    how.add_argument("--html", type=Path, default=None, metavar="OUT", help="write an HTML report")
+    rp.add_argument("--url", default=None, help="--rerun: start here instead of the recorded URL")
+    rp.add_argument(
+        "--fallback-model",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="MODEL",
+        help="--rerun: hand divergent steps to the model (default: BROWSER_AGENT_MODEL)",
+    )
+    rp.add_argument("--base-url", default=None, help="--fallback-model endpoint")
+    rp.add_argument("--headed", action="store_true")
+    rp.add_argument("--cdp", default=None, help="--rerun on a remote browser")
+    rp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    bt = sub.add_parser("batch", help="run many tasks over a pool of browser contexts")
+    bt.add_argument("tasks", type=Path, help='JSON lines: {"task": ..., "url": ..., "id": ...}')
+    bt.add_argument("--concurrency", type=int, default=4)
+    bt.add_argument(
+        "--cdp", action="append", default=[], help="a remote browser endpoint (repeatable)"
+    )
+    bt.add_argument("--base-url", default=None)
+    bt.add_argument("--model", default=None)
+    bt.add_argument("--preset", default=None)
+    bt.add_argument("--budget", type=float, default=300.0, help="seconds per task")
+    bt.add_argument("--max-steps", type=int, default=30)
+    bt.add_argument("--record-dir", type=Path, default=Path("recordings"))
+    bt.add_argument("--json", action="store_true")
     return p
 
 
@@ -90,6 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return anyio.run(run_demo, args.json, console)
         if args.command == "setup":
             return _setup(console)
+        if args.command == "replay":
+            from .replay import replay_command
+
+            return anyio.run(replay_command, args, console)
+        if args.command == "batch":
+            return anyio.run(_batch, args, console)
+        if args.command is None:
+            return anyio.run(_interactive, args, console)
         _parser().print_help()
         return EXIT_USAGE
     except ConfigurationError as exc:
@@ -100,6 +155,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+
+
+def _domains(value: str | None) -> list[str] | None:
+    """`a.com, *.b.com` -> ["a.com", "*.b.com"]; None stays None (no allowlist)."""
+    if value is None:
+        return None
+    return [d.strip() for d in value.split(",") if d.strip()]
 
 
 async def _run(args: argparse.Namespace, console: Console) -> int:
@@ -130,9 +192,15 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
             record=args.record,
             headless=not args.headed,
             on_event=None if args.json else LiveDisplay(console),
+            allowed_domains=_domains(args.allowed_domains),
+            blocked_domains=_domains(args.blocked_domains) or (),
         )
         if args.cdp:
-            async with Browser.connect(args.cdp) as browser:
+            async with Browser.connect(
+                args.cdp,
+                allowed_domains=_domains(args.allowed_domains),
+                blocked_domains=_domains(args.blocked_domains) or (),
+            ) as browser:
                 result = await agent.run(browser)
         else:
             result = await agent.run()
@@ -147,6 +215,63 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
             why = result.output if result.reason == "done" else result.detail
             console.print(f"[red]✗ {result.reason}:[/] {why}", highlight=False)
     return EXIT_OK if result.success else EXIT_FAILED
+
+
+def _config(args: argparse.Namespace) -> object:
+    from pydantic import ValidationError
+
+    from .llm import ProviderConfig
+
+    try:
+        return ProviderConfig.from_env(
+            preset=getattr(args, "preset", None), base_url=args.base_url, model=args.model
+        )
+    except ValidationError as exc:
+        raise ConfigurationError(str(exc).replace("\n", " ")) from None
+
+
+async def _interactive(args: argparse.Namespace, console: Console) -> int:
+    """No command: the interactive session."""
+    from .interactive import run_interactive
+
+    config = _config(args)
+    return await run_interactive(
+        config,  # type: ignore[arg-type]
+        url=args.url,
+        headless=not args.headed,
+        record=args.record,
+        console=console,
+    )
+
+
+async def _batch(args: argparse.Namespace, console: Console) -> int:
+    from .batch import load_tasks, run_batch, summary_table
+    from .budget import Budget
+    from .llm import LLMPool
+
+    tasks = load_tasks(args.tasks)
+    config = _config(args)
+    if args.concurrency < 1:
+        raise ConfigurationError("--concurrency must be at least 1")
+    budget = Budget(session_s=args.budget, max_steps=args.max_steps)
+    async with LLMPool([config]) as pool:  # type: ignore[list-item]
+        report = await run_batch(
+            tasks,
+            pool,
+            concurrency=args.concurrency,
+            endpoints=args.cdp,
+            record_dir=args.record_dir,
+            budget=budget,
+            console=Console(stderr=True) if args.json else console,
+            progress=not args.json,
+        )
+    if args.json:
+        import msgspec
+
+        print(msgspec.json.encode(report).decode())
+    else:
+        console.print(summary_table(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 async def _observe(args: argparse.Namespace, console: Console) -> int:

@@ -145,3 +145,20 @@ class BudgetExceededError(LLMError):
 
 class ToolError(BrowserAgentError):
     """Raised by a user tool to hand the model a clean error message (no traceback)."""
+
+
+# --- security and limits (browser_agent.secrets, browser_agent.browser) below this line ---
+
+
+class SecretError(ActionError):
+    """A `{{placeholder}}` names no secret, or its secret may not be used on this host.
+
+    The message names the placeholder and the host, never the value."""
+
+
+class PolicyBlockedError(NavigationError):
+    """The domain policy refused a navigation (allowed_domains / blocked_domains)."""
+
+
+class PageCrashedError(PageClosedError):
+    """The page's renderer crashed; the agent reopens the page in a new tab and says so."""

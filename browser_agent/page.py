@@ -14,7 +14,7 @@ from extractors.readable import extract as extract_readable
 
 from . import actions as _actions
 from .actions import ActionResult, ActionSettings, Direction, Target, UrlMatch
-from .exceptions import ObservationError, PageClosedError
+from .exceptions import ObservationError, PageClosedError, PageCrashedError
 from .observation import Element, Observation
 from .settle import DialogInfo, PageEvents, QuietFn, SettleSettings
 
@@ -47,6 +47,12 @@ class Page:
         self._lock = anyio.Lock()
         self._events = PageEvents(self)
         self._hooked: object = None
+        self.crashed = False
+        """The renderer crashed: the page is dead; open a new one (the agent does)."""
+        pw_page.on("crash", self._on_crash)
+
+    def _on_crash(self, _page: object) -> None:
+        self.crashed = True
 
     async def _attach(self) -> None:
         await self.serializer.attach()
@@ -74,6 +80,8 @@ class Page:
 
     async def observe(self, full: bool = False, *, max_chars: int | None = None) -> Observation:
         """The complete current page; after the first call only changes cross the wire."""
+        if self.crashed:
+            raise PageCrashedError("the page crashed (its renderer is gone)")
         if self._page.is_closed():
             raise PageClosedError("the page was closed")
         obs = await self.serializer.observe(full=full, max_chars=max_chars)

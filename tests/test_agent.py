@@ -466,7 +466,8 @@ async def test_the_agent_launches_its_own_browser_and_records_the_session(
     session = {s.name for s in result.report.spans if s.parent == 0}
     assert {"warm_up", "launch", "load", "first_observe"} <= session
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [line["type"] for line in lines] == ["session", "step", "step", "step", "result"]
+    kinds = ["header", "prefix", "step", "step", "step", "footer"]
+    assert [line["type"] for line in lines] == kinds  # browser_agent.recording
     assert lines[-1]["success"] is True
 
 

@@ -88,8 +88,8 @@ def test_run_json_prints_one_object_and_records(
     assert parsed.success and len(parsed.steps) == 3
     assert set(parsed.report) >= {"llm_total", "total"}
     lines = record.read_text().splitlines()
-    assert json.loads(lines[0])["type"] == "session"
-    assert json.loads(lines[-1])["type"] == "result"
+    assert json.loads(lines[0])["type"] == "header"
+    assert json.loads(lines[-1])["type"] == "footer"
 
 
 def test_run_shows_steps_live_and_the_report(

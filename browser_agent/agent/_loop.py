@@ -35,6 +35,7 @@ from ..exceptions import (
     ConfigurationError,
     LLMError,
     PageClosedError,
+    PageCrashedError,
     PageError,
     RefError,
     StaleRefError,
@@ -52,6 +53,8 @@ from ..llm import (
 )
 from ..observation import Observation
 from ..page import Page
+from ..recording import RecordingWriter, runtime_header
+from ..secrets import Secrets, SecretsLike
 from ..settle import SettleSettings
 from ..timing import STAGES, Event, Span, Timeline, TimingReport, otel_available
 from ..tools import Tool, as_tool, validation_message
@@ -133,6 +136,8 @@ class Agent:
         system_prompt: str | None = None,
         otel: bool | None = None,
         batch_quiet_ms: float = 10.0,
+        secrets: SecretsLike | Secrets | None = None,
+        blocked_domains: Sequence[str] = (),
     ) -> None:
         if not task.strip():
             raise ConfigurationError("the task is empty")
@@ -149,6 +154,9 @@ class Agent:
         self.system_prompt = system_prompt
         self.otel = otel
         self.batch_quiet_ms = batch_quiet_ms
+        self.secrets = Secrets(secrets)
+        """The model sees only `{{name}}`; values are typed on allowed hosts only."""
+        self.blocked_domains = list(blocked_domains)
         """DOM-quiet window (ms) after an action the model already followed with others."""
         self.tools: dict[str, Tool] = {}
         for t in tools:
@@ -221,7 +229,13 @@ class Agent:
                 stack.push_async_callback(pool.aclose)
             run = _Run(self, pool)
             if self.record is not None:
-                run.recorder = stack.enter_context(_Recorder(Path(self.record)))
+                secrets = [
+                    c.config.api_key.get_secret_value()
+                    for c in getattr(pool, "_clients", ())
+                    if getattr(c.config, "api_key", None) is not None
+                ] + self.secrets.values()
+                writer = RecordingWriter(Path(self.record), secrets=secrets)
+                run.recorder = stack.enter_context(writer)
             return await run.go(stack, target)
 
     def _pool(self) -> tuple[LLMPool, bool]:
@@ -248,11 +262,18 @@ class _Run:
         self.t_start = time.perf_counter()
         self.deadline = self.t_start + self.budget.session_s
         self.page: Page | None = None
-        self.recorder: _Recorder | None = None
+        self.recorder: RecordingWriter | None = None
+        self.step_obs: Observation | None = None
+        self.step_messages: list[dict[str, Any]] = []
+        self.step_note: str | None = None
         system = agent.system_prompt if agent.system_prompt is not None else load_system_prompt()
+        self.secrets = agent.secrets
+        task = agent.task.strip()
+        if self.secrets:
+            task += "\n\n" + self.secrets.prompt_note()
         self.prefix = [
             {"role": "system", "content": system},
-            {"role": "user", "content": f"<task>\n{agent.task.strip()}\n</task>"},
+            {"role": "user", "content": f"<task>\n{task}\n</task>"},
         ]
         self.prefix_chars = sum(len(m["content"]) for m in self.prefix)
         self.history: list[dict[str, Any]] = []
@@ -272,6 +293,8 @@ class _Run:
         self.stop: tuple[StopReason, str] | None = None
         self.page_closed = False
         self.pending: list[AgentEvent] = []
+        self.tokens = 0
+        """Prompt plus completion tokens of every model call so far (Budget.max_tokens)."""
 
     # -- helpers
 
@@ -301,15 +324,21 @@ class _Run:
     ) -> AgentResult:
         tl = self.tl
         if self.recorder is not None:
-            self.recorder.write(
-                {
-                    "type": "session",
-                    "session_id": tl.session_id,
-                    "task": self.agent.task,
-                    "start_url": self.agent.start_url,
-                    "budget": self.budget.model_dump(mode="json"),
-                    "tools": [t["function"]["name"] for t in self.tools],
-                }
+            browser = target.browser if isinstance(target, Page) else target
+            self.recorder.header(
+                runtime_header(
+                    self.agent.task,
+                    start_url=self.agent.start_url,
+                    session_id=tl.session_id,
+                    browser=browser.version if browser is not None else "",
+                    settings={
+                        "budget": self.budget.model_dump(mode="json"),
+                        "tier": self.tier,
+                        "tools": [t["function"]["name"] for t in self.tools],
+                        "allowed_domains": list(self.agent.allowed_domains or []) or None,
+                        "headless": self.agent.headless,
+                    },
+                )
             )
         try:
             with anyio.move_on_after(max(self.remaining(), 0.0)) as scope:
@@ -366,11 +395,19 @@ class _Run:
                 with tl.span("load", url=url):
                     await page.goto(url)
             with tl.span("first_observe"):
-                self.obs = await page.observe()
+                cap = self.budget.max_observation_chars
+                try:
+                    self.obs = await page.observe(max_chars=cap)
+                except PageCrashedError:
+                    new = await self.recover(StepRecord(n=0), page)
+                    if new is None:
+                        raise
+                    self.obs = await new.observe(max_chars=cap)
             self.obs_current = True
         except PageError as exc:
-            self.stop = ("page_closed" if isinstance(exc, PageClosedError) else "error", str(exc))
-            tl.event("error", detail=str(exc))
+            why = self.secrets.redact(str(exc))
+            self.stop = ("page_closed" if isinstance(exc, PageClosedError) else "error", why)
+            tl.event("error", detail=why)
             return False
         return True
 
@@ -384,7 +421,9 @@ class _Run:
                 return await target.new_page()
             browser = await stack.enter_async_context(
                 Browser.launch(
-                    headless=self.agent.headless, allowed_domains=self.agent.allowed_domains
+                    headless=self.agent.headless,
+                    allowed_domains=self.agent.allowed_domains,
+                    blocked_domains=self.agent.blocked_domains,
                 )
             )
             return await browser.new_page()
@@ -402,6 +441,11 @@ class _Run:
                 self.stop = ("page_closed", "the page was closed")
             elif n >= b.max_steps:
                 self.stop = ("max_steps", f"reached the {b.max_steps}-step limit")
+            elif b.max_tokens is not None and self.tokens >= b.max_tokens:
+                self.stop = (
+                    "max_tokens",
+                    f"used {self.tokens} model tokens, over the {b.max_tokens}-token limit",
+                )
             elif self.failures >= b.max_failures:
                 self.stop = (
                     "max_failures",
@@ -423,6 +467,7 @@ class _Run:
     async def step(self, n: int) -> None:
         tl = self.tl
         rec = StepRecord(n=n, tier=self.tier)
+        self.step_obs, self.step_messages, self.step_note = None, [], None
         span = tl.begin("step", parent=tl.root, step=n)
         limit = min(self.budget.decision_s, max(self.remaining(), 0.0))
         try:
@@ -443,7 +488,14 @@ class _Run:
             tl.end(span)
             self.finish_step(rec, span)
         if self.recorder is not None:
-            self.recorder.write({"type": "step", **rec.to_dict()})
+            self.recorder.step(
+                rec,
+                self.step_obs,
+                self.step_messages,
+                prefix_len=len(self.prefix),
+                note=self.step_note,
+                seen=self.page.seen if self.page is not None else None,
+            )
         await self.emit(StepFinished(rec))
 
     def finish_step(self, rec: StepRecord, span: Span) -> None:
@@ -460,6 +512,13 @@ class _Run:
         rec.happened.append("total")
         rec.spans_ms = {k: rec.spans_ms.get(k, 0.0) for k in STAGES}
         rec.page_wait_ms = _page_wait(rec.actions, reply_end)
+        if self.secrets:
+            redact = self.secrets.redact
+            rec.errors = [redact(e) for e in rec.errors]
+            rec.url, rec.title = redact(rec.url), redact(rec.title)
+            for a in rec.actions:
+                a.result, a.label = redact(a.result), redact(a.label)
+                a.error = redact(a.error) if a.error else a.error
         if rec.ok or (self.finished is not None and self.finished[0]):
             self.failures = 0
         else:
@@ -481,19 +540,39 @@ class _Run:
         if obs is None:
             return None
         self.obs, self.obs_current = obs, True
+        self.step_obs = obs
         rec.observation_version = obs.version
         rec.url, rec.title = obs.url, obs.title
         rec.observation_chars = len(obs.text)
+        if obs.truncated:
+            rec.events.append(
+                self.tl.event(
+                    "limit",
+                    stage="observe",
+                    step=rec.n,
+                    detail=f"the observation was cut to {len(obs.text)} characters",
+                )
+            )
         return obs
 
     async def fresh_observation(self, rec: StepRecord, page: Page) -> Observation | None:
         limit = self.budget.observe_s
         for attempt in range(2):
             small = self.budget.viewport_chars if self.viewport else None
+            cap = self.budget.max_observation_chars
+            small = min(small, cap) if small and cap else small or cap
             t0 = time.perf_counter()
             try:
                 with anyio.move_on_after(limit) as scope:
                     return await page.observe(full=attempt > 0, max_chars=small)
+            except PageCrashedError as exc:
+                rec.errors.append(str(exc))
+                recovered = await self.recover(rec, page)
+                if recovered is None:
+                    self.page_closed = True
+                    return None
+                page = recovered
+                continue
             except PageClosedError as exc:
                 self.page_closed = True
                 rec.errors.append(str(exc))
@@ -506,15 +585,46 @@ class _Run:
         rec.errors.append(f"no observation within {limit:g} s")
         return None
 
+    async def recover(self, rec: StepRecord, page: Page) -> Page | None:
+        """After a renderer crash: a new tab at the last URL, and a note for the model."""
+        browser = page.browser
+        if browser is None:
+            return None
+        last = page.last_observation
+        url = last.url if last is not None else self.agent.start_url
+        new = await browser.new_page()
+        if self.budget.settle_s is not None:
+            new.settle_settings.timeout = self.budget.settle_s
+        if url and url.startswith(("http:", "https:")):
+            try:
+                await new.goto(url)
+            except PageError as exc:
+                rec.errors.append(f"reopening {url} after the crash failed: {exc}")
+        with contextlib.suppress(Exception):
+            await page.close()
+        self.page = new
+        rec.events.append(
+            self.tl.event("recover", stage="observe", step=rec.n, detail=f"reopened {url}")
+        )
+        self.notes.append(
+            f"Note: the page crashed and was reopened in a new tab at {url}; anything typed "
+            "or opened since it last loaded is lost. Refs start over."
+        )
+        return new
+
     def prompt(self, obs: Observation, rec: StepRecord, parent: Span) -> list[dict[str, Any]]:
         with self.tl.span("prompt", parent=parent, step=rec.n) as s:
             note = "\n".join(self.notes) or None
             self.notes.clear()
-            msg = observation_message(obs.text, url=obs.url, title=obs.title, note=note)
+            red = self.secrets.redact
+            msg = observation_message(
+                red(obs.text), url=red(obs.url), title=red(obs.title), note=note
+            )
             messages = [*self.prefix, *self.history, msg]
             rec.prompt_chars = self.prefix_chars + self.history_chars + len(msg["content"])
             rec.prompt_messages = len(messages)
         self.agent.last_prompt = messages
+        self.step_messages, self.step_note = messages, note
         limit = self.budget.prompt_s
         if s.ms > limit * 1000:
             self.overrun("prompt", rec, limit * 1000, s.ms)
@@ -560,6 +670,7 @@ class _Run:
                 rec.events.append(tl.event("retry", stage="llm_total", step=rec.n, detail=detail))
             return
         rec.reply = reply
+        self.tokens += reply.usage.prompt_tokens + reply.usage.completion_tokens
         self.llm_spans(reply, start, tl.at(t1), rec, parent)
         if reply.error:
             rec.errors.append(f"the reply broke off: {reply.error}")
@@ -694,9 +805,8 @@ class _Run:
             session_id=tl.session_id,
         )
         if self.recorder is not None:
-            data = result.to_dict()
-            data.pop("steps")
-            self.recorder.write({"type": "result", **data})
+            browser = self.page.browser if self.page is not None else None
+            self.recorder.footer(result, browser=browser.version if browser is not None else "")
         return result
 
 
@@ -900,7 +1010,7 @@ class _Batch:
         try:
             with anyio.move_on_after(limit) as scope:
                 try:
-                    result = await _dispatch(page, r.name, r.args)
+                    result = await _dispatch(page, r.name, r.args, run.secrets)
                 finally:
                     page.settle_settings = full
                     self.running = self.full_settle = None
@@ -911,8 +1021,12 @@ class _Batch:
             run.obs_current = False
             self.fail(r, str(exc))
         except PageClosedError as exc:
-            run.page_closed = True
-            self.fail(r, str(exc), why="the page was closed")
+            if page.crashed:  # the next observation reopens it
+                run.obs_current = False
+                self.fail(r, "the page crashed", why="the page crashed")
+            else:
+                run.page_closed = True
+                self.fail(r, str(exc), why="the page was closed")
         except PageError as exc:
             run.obs_current = False
             self.fail(r, str(exc))
@@ -947,7 +1061,10 @@ class _Batch:
             limit_ms = page.settle_settings.timeout * 1000
             settle_ms = t.get("settle", 0.0)
             run.overrun("settle", self.rec, limit_ms, settle_ms, "the page kept changing")
-        if result.closed:
+        if page.crashed:
+            run.obs_current = False
+            self.stopped = "the page crashed"
+        elif result.closed:
             run.page_closed = True
             self.stopped = "the page was closed"
         elif result.navigated:
@@ -976,12 +1093,17 @@ def _can_settle_light(r: ActionRecord) -> bool:
     return r.name in ("select", "check", "scroll")
 
 
-async def _dispatch(page: Page, name: str, a: dict[str, Any]) -> ActionResult | str:
+async def _dispatch(
+    page: Page, name: str, a: dict[str, Any], secrets: Secrets | None = None
+) -> ActionResult | str:
     """One built-in page action by name, with the arguments of prompts/tools.json."""
     if name == "click":
         return await page.click(a["ref"])
     if name == "type":
-        return await page.type(a["ref"], str(a.get("text", "")), submit=bool(a.get("submit")))
+        text = str(a.get("text", ""))
+        if secrets:  # the value exists only here, on its way into the page
+            text = secrets.substitute(text, page.url, policy=page.browser)
+        return await page.type(a["ref"], text, submit=bool(a.get("submit")))
     if name == "select":
         return await page.select(a["ref"], a["option"])
     if name == "check":
@@ -1027,35 +1149,3 @@ def _describe(result: ActionResult) -> str:
     if result.closed:
         parts.append("the page closed")
     return "; ".join(parts)
-
-
-# --------------------------------------------------------------------- recording
-
-
-class _Recorder:
-    """Appends the session as JSON lines: a header, one line per step, the result."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: Any = None
-
-    def __enter__(self) -> _Recorder:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("ab")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            self._file.close()
-
-    def write(self, data: dict[str, Any]) -> None:
-        self._file.write(msgspec.json.encode(data, enc_hook=_enc) + b"\n")
-        self._file.flush()
-
-
-def _enc(obj: Any) -> Any:
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    raise NotImplementedError(type(obj).__name__)

@@ -10,7 +10,9 @@ from pydantic import BaseModel
 from ..llm import ModelReply
 from ..timing import STAGES, Event, StepTiming, TimingReport
 
-StopReason = Literal["done", "max_steps", "max_failures", "budget", "page_closed", "error"]
+StopReason = Literal[
+    "done", "max_steps", "max_failures", "max_tokens", "budget", "page_closed", "error"
+]
 
 
 class ActionRecord(msgspec.Struct, kw_only=True):

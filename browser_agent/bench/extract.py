@@ -100,7 +100,7 @@ async def run_extract(
                     try:
                         await page.goto(server.url("/" + name), timeout=30)
                     except Exception as exc:  # a broken corpus page is skipped, and said
-                        console.print(f"[yellow]skip {name}: {exc}")
+                        Console(stderr=True).print(f"[yellow]skip {name}: {exc}")
                         continue
                     row = await measure_page(page, repeat)
                     row["page"] = name

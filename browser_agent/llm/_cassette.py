@@ -84,9 +84,35 @@ class Cassette(msgspec.Struct, omit_defaults=True):
 
     @classmethod
     def load(cls, path: str | Path) -> Cassette:
+        """A cassette file, or a recording (`record=`) served as its script."""
         p = Path(path)
-        c = cls.loads(p.read_bytes(), jsonl=p.suffix == ".jsonl")
+        data = p.read_bytes()
+        from ..recording import is_recording
+
+        if is_recording(data):
+            return cls.from_recording(p)
+        c = cls.loads(data, jsonl=p.suffix == ".jsonl")
         return c if c.name else msgspec.structs.replace(c, name=p.stem)
+
+    @classmethod
+    def from_recording(cls, source: Any, *, session: int = 0) -> Cassette:
+        """The model's side of a recorded session: one step per recorded reply, its
+        actions named by their targets' role and name so refs may differ on replay.
+
+        `source` is a path or a `browser_agent.recording.Recording`. Actions that were
+        skipped when recorded are left out; steps are chosen by turn (no `match`).
+        """
+        from ..recording import Recording, read
+
+        rec = source if isinstance(source, Recording) else read(source).sessions[session]
+        steps: list[StepLike] = []
+        for s in rec.steps:
+            if s.line.reply is None:
+                continue
+            actions = [_command(a) for a in s.actions if not a.skipped]
+            text = str((s.line.reply.get("message") or {}).get("content") or "")
+            steps.append(Step(actions=actions, text=text))
+        return cls(steps=steps, name=Path(str(rec.header.session_id or "recording")).name)
 
     def dumps(self) -> bytes:
         return msgspec.json.encode(self)
@@ -279,3 +305,48 @@ def parse_command(command: str, page: Page, *, step: int | None = None) -> ToolC
     except CassetteError as exc:
         raise CassetteError(f"step {step}: {exc}") from None
     raise CassetteError(f"step {step}: unknown command {verb!r} in {command!r}")
+
+
+def _command(a: Any) -> str | ToolCall:
+    """A recorded action (`recording.ActionLine`) as a cassette command."""
+    args = a.args
+    fp = a.target
+
+    def target() -> str:
+        if fp is not None and fp.role and fp.name:
+            return f"{fp.role} {json.dumps(fp.name, ensure_ascii=False)}"
+        return f"[{args.get('ref')}]"
+
+    def q(v: Any) -> str:
+        return json.dumps(str(v), ensure_ascii=False)
+
+    name = a.name
+    if name == "click":
+        return f"click {target()}"
+    if name == "type":
+        return f"type {target()} {q(args.get('text', ''))}" + (
+            " submit" if args.get("submit") else ""
+        )
+    if name == "select":
+        return f"select {target()} {q(args.get('option', ''))}"
+    if name == "check":
+        return f"check {target()}" + ("" if args.get("on", True) else " off")
+    if name == "scroll":
+        where = f" {target()}" if args.get("ref") is not None else ""
+        return f"scroll {args.get('direction', 'down')}{where}"
+    if name == "goto":
+        return f"goto {q(args.get('url', ''))}"
+    if name == "back":
+        return "back"
+    if name == "press" and "ref" not in args:
+        return f"press {q(args.get('key', ''))}"
+    if name == "wait_for":
+        return f"wait_for {q(args['text'])}" if args.get("text") else "wait_for"
+    if name == "extract":
+        return f"extract {args.get('format', 'markdown')}"
+    if name == "done":
+        result = args.get("result", "")
+        if not isinstance(result, str):
+            result = json.dumps(result)
+        return f"done {q(result)}" + ("" if args.get("success", True) else " fail")
+    return ToolCall(name, dict(args))

@@ -1,0 +1,569 @@
+"""Recorded sessions: an append-only, versioned JSON-lines log of everything an agent did.
+
+A file holds one or more sessions (an interactive session appends one per task). Each
+session is a `Header` line, a `Prefix` line per distinct stable prompt prefix (stored
+once, referenced by hash), one `StepLine` per step (flushed when the step ends, so a
+crash loses at most the step in flight) and a `Footer` with the outcome:
+
+    {"type":"header","format":"browser-agent-recording","version":1,"task":...}
+    {"type":"prefix","hash":"9f2c…","messages":[{"role":"system",...},...]}
+    {"type":"step","n":1,"observation":{"full":true,"text":"..."},"request":{...},...}
+    {"type":"footer","success":true,"output":"...","reason":"done",...}
+
+Observations are stored whole on a full pass and as a line delta against the previous
+recorded observation otherwise. Each action's target carries a `Fingerprint` (role,
+name, tag, text, path) so `replay` can find it again when refs differ. Values typed into
+password-like fields and known secrets are masked before a line reaches the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import msgspec
+
+from .exceptions import ConfigurationError
+from .llm._redact import MASK, redact
+from .observation import Element, Observation
+
+if TYPE_CHECKING:
+    from .agent import AgentResult, StepRecord
+
+FORMAT = "browser-agent-recording"
+VERSION = 1
+
+_PASSWORDISH = re.compile(r"(?i)pass(word|code|phrase)?\b|\bpin\b|secret|token|api[ -_]?key|otp")
+_PATH_ROLE = re.compile(r"[^a-z0-9_-]")
+
+
+class RecordingError(ConfigurationError):
+    """A file is not a readable recording (wrong format, corrupt line before the end)."""
+
+
+# --------------------------------------------------------------------------- lines
+
+
+class Fingerprint(msgspec.Struct, omit_defaults=True):
+    """How to find an action's target again when refs differ: role + name, then text,
+    then path (`frame>role:k`, the k-th element of that role in page order)."""
+
+    ref: int
+    role: str = ""
+    name: str = ""
+    tag: str = ""
+    text: str = ""
+    path: str = ""
+    nth: int = 0
+    """Index among elements with the same role and name (for duplicates)."""
+
+
+class ObservationDelta(msgspec.Struct, omit_defaults=True):
+    """Lines `head` (kept from the start) + `lines` + `tail` (kept from the end)."""
+
+    head: int
+    tail: int
+    lines: list[str] = msgspec.field(default_factory=list)
+
+
+class ObservationLine(msgspec.Struct, omit_defaults=True):
+    full: bool
+    version: int = 0
+    url: str = ""
+    title: str = ""
+    text: str | None = None
+    """The complete text on a full pass (or the first recorded observation)."""
+    delta: ObservationDelta | None = None
+    chars: int = 0
+
+
+class Request(msgspec.Struct, omit_defaults=True):
+    """The messages of a model call: `prefix` (hash) + history + the observation message.
+
+    `history` messages already recorded by earlier steps are not repeated: `added` holds
+    only the ones appended since (`history_len` is the total before them). The final
+    observation message is rebuilt from the step's observation and `note`.
+    """
+
+    prefix: str
+    history_len: int = 0
+    added: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    note: str | None = None
+    tier: str = ""
+
+
+class ActionLine(msgspec.Struct, omit_defaults=True):
+    name: str
+    args: dict[str, Any]
+    id: str = ""
+    kind: str = "page"
+    label: str = ""
+    target: Fingerprint | None = None
+    ok: bool = True
+    error: str | None = None
+    skipped: bool = False
+    result: str = ""
+    navigated: bool = False
+    url: str = ""
+    start_ms: float = 0.0
+    end_ms: float = 0.0
+    timings: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+class Header(msgspec.Struct, tag="header", tag_field="type"):
+    task: str
+    format: str = FORMAT
+    version: int = VERSION
+    runtime: str = ""
+    browser: str = ""
+    python: str = ""
+    session_id: str = ""
+    started_at: float = 0.0
+    start_url: str | None = None
+    settings: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class Prefix(msgspec.Struct, tag="prefix", tag_field="type"):
+    hash: str
+    messages: list[dict[str, Any]]
+
+
+class StepLine(msgspec.Struct, tag="step", tag_field="type", omit_defaults=True):
+    n: int
+    url: str = ""
+    title: str = ""
+    observation: ObservationLine | None = None
+    request: Request | None = None
+    reply: dict[str, Any] | None = None
+    """The raw assistant message (content, tool_calls) plus provider, model, usage."""
+    actions: list[ActionLine] = msgspec.field(default_factory=list)
+    spans_ms: dict[str, float] = msgspec.field(default_factory=dict)
+    events: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    errors: list[str] = msgspec.field(default_factory=list)
+
+
+class Footer(msgspec.Struct, tag="footer", tag_field="type", omit_defaults=True):
+    success: bool
+    reason: str
+    output: Any = None
+    detail: str = ""
+    steps: int = 0
+    session_ms: float = 0.0
+    browser: str = ""
+    """The browser's version (the header may not know it: the browser starts later)."""
+    report: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+Line = Header | Prefix | StepLine | Footer
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+def prefix_hash(messages: Sequence[dict[str, Any]]) -> str:
+    return hashlib.sha256(msgspec.json.encode(list(messages))).hexdigest()[:16]
+
+
+def fingerprint(obs: Observation, ref: int, fallback: Element | None = None) -> Fingerprint:
+    """The target `ref` as it was in `obs` (or `fallback`, an element seen earlier)."""
+    el = obs.elements.get(ref) or fallback
+    if el is None:
+        return Fingerprint(ref=ref)
+    same_role = 0
+    nth = 0
+    for other in obs.elements.values():
+        if other.ref == ref:
+            break
+        if other.role == el.role and other.frame == el.frame:
+            same_role += 1
+            if other.name == el.name:
+                nth += 1
+    return Fingerprint(
+        ref=ref,
+        role=el.role,
+        name=el.name,
+        tag=el.tag,
+        text=_line_of(obs.text, ref),
+        path=f"{el.frame}>{_PATH_ROLE.sub('', el.role)}:{same_role}",
+        nth=nth,
+    )
+
+
+def _line_of(text: str, ref: int) -> str:
+    """The element's line in the observation, without its ref and indentation."""
+    m = re.search(rf"^[ \t]*\[{ref}\][ \t]+(.*)$", text, re.MULTILINE)
+    return m.group(1).strip() if m else ""
+
+
+def line_delta(old: str, new: str) -> ObservationDelta:
+    a, b = old.split("\n"), new.split("\n")
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return ObservationDelta(head=head, tail=tail, lines=b[head : len(b) - tail])
+
+
+def apply_delta(old: str, d: ObservationDelta) -> str:
+    a = old.split("\n")
+    return "\n".join(a[: d.head] + d.lines + (a[len(a) - d.tail :] if d.tail else []))
+
+
+def is_password_like(el: Element | None) -> bool:
+    """A field whose typed value must never be written: a password or key by its label
+    (the serializer shows filled password inputs as `•••`)."""
+    if el is None:
+        return False
+    return el.value == "•••" or bool(_PASSWORDISH.search(el.name))
+
+
+# -------------------------------------------------------------------------- writer
+
+
+class RecordingWriter:
+    """Appends one session to a recording file; every line is flushed as it is written.
+
+    ```
+    with RecordingWriter(path, secrets=[api_key]) as w:
+        w.header(Header(task=...))
+        w.step(step_record, obs, messages, prefix_len=2)
+        w.footer(result)
+    ```
+    """
+
+    def __init__(self, path: str | Path, *, secrets: Iterable[str | None] = ()) -> None:
+        self.path = Path(path)
+        self.secrets = [s for s in secrets if s]
+        self._file: IO[bytes] | None = None
+        self._prefixes: set[str] = set()
+        self._last_text: str | None = None
+        self._history_len = 0
+        self._masked: list[str] = []
+        self._t0 = 0.0
+
+    def __enter__(self) -> RecordingWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("ab")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def write(self, line: Line) -> None:
+        assert self._file is not None, "use RecordingWriter as a context manager"
+        text = msgspec.json.encode(line, enc_hook=_enc).decode()
+        text = redact(text, [*self.secrets, *self._masked_json()])
+        self._file.write(text.encode() + b"\n")
+        self._file.flush()
+
+    def _masked_json(self) -> list[str]:
+        # Values as they appear inside a JSON string (quotes and backslashes escaped).
+        return [msgspec.json.encode(v).decode()[1:-1] for v in self._masked]
+
+    def header(self, header: Header) -> None:
+        self._t0 = time.perf_counter()
+        self.write(header)
+
+    def step(
+        self,
+        rec: StepRecord,
+        obs: Observation | None,
+        messages: Sequence[dict[str, Any]] = (),
+        *,
+        prefix_len: int = 0,
+        note: str | None = None,
+        seen: dict[int, Element] | None = None,
+    ) -> None:
+        """One finished step: its observation, request, reply, actions and times."""
+        obs_line = None
+        if obs is not None:
+            obs_line = ObservationLine(
+                full=obs.full,
+                version=obs.version,
+                url=obs.url,
+                title=obs.title,
+                chars=len(obs.text),
+            )
+            if obs.full or self._last_text is None:
+                obs_line.text = obs.text
+            else:
+                obs_line.delta = line_delta(self._last_text, obs.text)
+            self._last_text = obs.text
+        request = None
+        if messages:
+            prefix = list(messages[:prefix_len])
+            h = prefix_hash(prefix)
+            if h not in self._prefixes:
+                self._prefixes.add(h)
+                self.write(Prefix(hash=h, messages=prefix))
+            history = list(messages[prefix_len:-1])
+            added = history[self._history_len :] if len(history) >= self._history_len else history
+            start = len(history) - len(added)
+            request = Request(
+                prefix=h, history_len=start, added=added, note=note, tier=rec.tier or ""
+            )
+            self._history_len = len(history)
+        actions = []
+        for a in rec.actions:
+            target = None
+            ref = a.args.get("ref")
+            if isinstance(ref, int) and obs is not None:
+                el = obs.elements.get(ref) or (seen or {}).get(ref)
+                target = fingerprint(obs, ref, el)
+                if a.name == "type" and (is_password_like(el) or "type=password" in target.text):
+                    value = str(a.args.get("text", ""))
+                    if value and value not in self._masked:
+                        self._masked.append(value)
+            actions.append(
+                ActionLine(
+                    name=a.name,
+                    args=dict(a.args),
+                    id=a.id,
+                    kind=a.kind,
+                    label=a.label,
+                    target=target,
+                    ok=a.ok,
+                    error=a.error,
+                    skipped=a.skipped,
+                    result=a.result,
+                    navigated=a.navigated,
+                    url=a.url,
+                    start_ms=a.start_ms,
+                    end_ms=a.end_ms,
+                    timings=dict(a.timings),
+                )
+            )
+        reply = None
+        if rec.reply is not None:
+            r = rec.reply
+            reply = {
+                "message": r.raw,
+                "provider": r.provider,
+                "model": r.model,
+                "finish_reason": r.finish_reason,
+                "usage": msgspec.to_builtins(r.usage),
+                "timings": msgspec.to_builtins(r.timings),
+            }
+        self.write(
+            StepLine(
+                n=rec.n,
+                url=rec.url,
+                title=rec.title,
+                observation=obs_line,
+                request=request,
+                reply=reply,
+                actions=actions,
+                spans_ms=dict(rec.spans_ms),
+                events=[msgspec.to_builtins(e) for e in rec.events],
+                errors=list(rec.errors),
+            )
+        )
+
+    def footer(self, result: AgentResult, *, browser: str = "") -> None:
+        data = result.to_dict()
+        self.write(
+            Footer(
+                success=result.success,
+                reason=result.reason,
+                output=data["output"],
+                detail=result.detail,
+                steps=len(result.steps),
+                session_ms=(time.perf_counter() - self._t0) * 1000 if self._t0 else 0.0,
+                browser=browser,
+                report=data["report"],
+            )
+        )
+
+
+def _enc(obj: Any) -> Any:
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, tuple | set | frozenset):
+        return list(obj)
+    raise NotImplementedError(type(obj).__name__)
+
+
+def runtime_header(
+    task: str,
+    *,
+    start_url: str | None,
+    session_id: str,
+    browser: str = "",
+    settings: dict[str, Any] | None = None,
+) -> Header:
+    from . import __version__
+
+    return Header(
+        task=task,
+        runtime=__version__,
+        browser=browser,
+        python=platform.python_version(),
+        session_id=session_id,
+        started_at=time.time(),
+        start_url=start_url,
+        settings=settings or {},
+    )
+
+
+# -------------------------------------------------------------------------- reader
+
+
+class Step(msgspec.Struct):
+    """A recorded step with its observation text rebuilt."""
+
+    line: StepLine
+    text: str
+    """The complete observation the model saw at this step ("" if none was recorded)."""
+
+    @property
+    def n(self) -> int:
+        return self.line.n
+
+    @property
+    def actions(self) -> list[ActionLine]:
+        return self.line.actions
+
+
+class Recording(msgspec.Struct):
+    """One recorded session."""
+
+    header: Header
+    steps: list[Step] = msgspec.field(default_factory=list)
+    prefixes: dict[str, list[dict[str, Any]]] = msgspec.field(default_factory=dict)
+    footer: Footer | None = None
+    torn: bool = False
+    """The file ended in a partial line (the process died while writing it)."""
+
+    @property
+    def complete(self) -> bool:
+        return self.footer is not None
+
+    @property
+    def recorded_ms(self) -> float:
+        if self.footer is not None and self.footer.session_ms:
+            return self.footer.session_ms
+        return sum(s.line.spans_ms.get("total", 0.0) for s in self.steps)
+
+    def messages(self, step: Step) -> list[dict[str, Any]]:
+        """The exact messages of a step's model call, rebuilt from the file."""
+        from .llm import observation_message
+
+        req = step.line.request
+        if req is None:
+            return []
+        history: list[dict[str, Any]] = []
+        for s in self.steps:
+            if s.n > step.n or s.line.request is None:
+                continue
+            r = s.line.request
+            del history[r.history_len :]
+            history.extend(r.added)
+        obs = step.line.observation
+        msg = observation_message(
+            step.text, url=obs.url if obs else None, title=obs.title if obs else None, note=req.note
+        )
+        return [*self.prefixes.get(req.prefix, []), *history, msg]
+
+
+class RecordingFile(msgspec.Struct):
+    sessions: list[Recording]
+    torn: bool = False
+    torn_line: int | None = None
+
+
+_decoder = msgspec.json.Decoder(Line)
+
+
+def _lines(data: bytes) -> Iterator[tuple[int, bytes, bool]]:
+    lines = data.split(b"\n")
+    last = len(lines) - 1
+    for i, ln in enumerate(lines):
+        if ln.strip():
+            yield i + 1, ln, i == last
+
+
+def read(path: str | Path) -> RecordingFile:
+    """Every session in a file. A torn last line is dropped and reported (`torn`);
+    an unreadable line anywhere else raises RecordingError."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise RecordingError(f"cannot read {p}: {exc.strerror}") from None
+    sessions: list[Recording] = []
+    torn, torn_line = False, None
+    current: Recording | None = None
+    last_text = ""
+    for no, raw, is_last in _lines(data):
+        try:
+            line = _decoder.decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            if is_last and not data.endswith(b"\n"):
+                torn, torn_line = True, no
+                break
+            raise RecordingError(f"{p}:{no}: not a recording line: {exc}") from None
+        if isinstance(line, Header):
+            if line.format != FORMAT or line.version > VERSION:
+                raise RecordingError(f"{p}: unsupported format {line.format} v{line.version}")
+            current = Recording(header=line)
+            sessions.append(current)
+            last_text = ""
+            continue
+        if current is None:
+            raise RecordingError(f"{p}:{no}: a {type(line).__name__} line before any header")
+        if isinstance(line, Prefix):
+            current.prefixes[line.hash] = line.messages
+        elif isinstance(line, StepLine):
+            o = line.observation
+            if o is not None:
+                if o.text is not None:
+                    last_text = o.text
+                elif o.delta is not None:
+                    last_text = apply_delta(last_text, o.delta)
+            current.steps.append(Step(line=line, text=last_text if o is not None else ""))
+        else:
+            current.footer = line
+    if not sessions:
+        raise RecordingError(f"{p}: no recorded session in the file")
+    if torn:
+        sessions[-1].torn = True
+    return RecordingFile(sessions=sessions, torn=torn, torn_line=torn_line)
+
+
+def load(path: str | Path) -> Recording:
+    """The first session of a recording file."""
+    return read(path).sessions[0]
+
+
+def is_recording(data: bytes) -> bool:
+    head = data.lstrip()[:200]
+    return head.startswith(b"{") and FORMAT.encode() in head.split(b"\n", 1)[0]
+
+
+__all__ = [
+    "FORMAT",
+    "MASK",
+    "VERSION",
+    "ActionLine",
+    "Fingerprint",
+    "Footer",
+    "Header",
+    "Recording",
+    "RecordingError",
+    "RecordingFile",
+    "RecordingWriter",
+    "Step",
+    "StepLine",
+    "fingerprint",
+    "load",
+    "read",
+]

@@ -1,0 +1,289 @@
+"""Security under hostile input: the domain policy (every way out of the allowed hosts),
+secrets the model never sees, prompt injection, the serializer's isolation, and limits.
+
+`localhost` stands in for a foreign host: it reaches the same fixture server as
+127.0.0.1, so a request that slipped past the policy would show up in `site.requests`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from browser_agent import Agent, Browser, Budget, Page
+from browser_agent.browser import host_allowed, resolver_rules
+from browser_agent.exceptions import NavigationError, SecretError
+from browser_agent.llm import Fault, LLMPool, LocalModelServer, ProviderConfig, RetryPolicy
+from browser_agent.secrets import Secret, Secrets
+from fixtures.server import FixtureServer
+
+pytestmark = [pytest.mark.anyio, pytest.mark.faults]
+
+SECRET = "hunter2-Sup3r-S3cret"
+
+
+def foreign(site: FixtureServer, path: str) -> str:
+    """The same fixture server under a host name the policy does not allow."""
+    port = site.origin.rsplit(":", 1)[1]
+    return f"http://localhost:{port}/{path.lstrip('/')}"
+
+
+def hits(site: FixtureServer, prefix: str) -> list[str]:
+    """Requests the server received whose target starts with `prefix`."""
+    return [r for r in site.requests if r.startswith(prefix)]
+
+
+async def until(predicate: Any, timeout: float = 3.0) -> bool:
+    """Poll a condition (bounded); no fixed sleeps."""
+    with anyio.move_on_after(timeout):
+        while not predicate():
+            await anyio.sleep(0.02)
+        return True
+    return False
+
+
+@pytest.fixture
+def model() -> Iterator[LocalModelServer]:
+    with LocalModelServer() as srv:
+        yield srv
+
+
+def pool(srv: LocalModelServer) -> LLMPool:
+    cfg = ProviderConfig(name="local", base_url=srv.base_url, model="m", stall_ms=2000)
+    return LLMPool([cfg], retry=RetryPolicy(max_attempts=2, backoff_base_s=0.01))
+
+
+# ------------------------------------------------------------------ domain policy
+
+
+def test_wildcards_and_fail_closed() -> None:
+    allowed = ["*.shop.example", "127.0.0.1"]
+    assert host_allowed("https://a.shop.example/x", allowed)
+    assert host_allowed("https://shop.example/x", allowed)
+    assert not host_allowed("https://shop.example.evil.example/", allowed)
+    assert not host_allowed("http://evil.example/steal", allowed)
+    assert not host_allowed("http://127.0.0.1/", allowed, ["127.0.0.1"])  # block wins
+    assert not host_allowed("http:///nohost", allowed)  # no host: not allowed
+    rules = resolver_rules(["127.0.0.1"], ["evil.example"])
+    assert rules == "MAP evil.example ~NOTFOUND, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+    assert resolver_rules(None) is None
+
+
+async def test_navigation_and_redirect_are_blocked_and_explained(
+    page: Page, site: FixtureServer
+) -> None:
+    with pytest.raises(NavigationError, match="not in the allowed domains"):
+        await page.goto(foreign(site, "/index.html?nav-direct"))
+    with pytest.raises(NavigationError, match="localhost is not in the allowed domains"):
+        await page.goto(site.url(f"/redirect/to?url={foreign(site, '/form.html?nav-redir')}"))
+    assert hits(site, "/index.html?nav-direct") == [] and hits(site, "/form.html?nav") == []
+    with pytest.raises(NavigationError, match=r"evil\.example"):
+        await page.goto("http://evil.example/steal")
+
+
+async def test_subresources_iframes_popups_websockets_beacons_are_blocked(
+    page: Page, site: FixtureServer
+) -> None:
+    await page.goto(site.url("/index.html"))
+    pw = page.playwright_page
+    script = """(u) => {
+        navigator.sendBeacon(u + 'beacon-x', 'data');
+        fetch(u + 'fetch-x').catch(() => 0);
+        const img = new Image(); img.src = u + 'img-x';
+        const f = document.createElement('iframe'); f.src = u + 'frame-x';
+        document.body.append(f);
+        try { new WebSocket(u.replace('http', 'ws') + 'ws-x'); } catch (e) {}
+        window.open(u + 'popup-x');
+    }"""
+    await pw.evaluate(script, foreign(site, "/"))
+    # A same-origin marker request sent last proves the others had their chance.
+    await pw.evaluate("(u) => fetch(u).catch(() => 0)", site.url("/api/echo?value=after"))
+    assert await until(lambda: hits(site, "/api/echo?value=after"))
+    for marker in ("beacon-x", "fetch-x", "img-x", "frame-x", "ws-x", "popup-x"):
+        assert hits(site, "/" + marker) == [], marker
+    browser = page.browser
+    assert browser is not None
+    assert await until(lambda: len({u for u in browser.blocked if "-x" in u}) >= 5)
+
+
+async def test_evil_example_is_never_resolved(page: Page, site: FixtureServer) -> None:
+    """The resolver rules answer NOTFOUND for any host outside the allowlist."""
+    await page.goto(site.url("/index.html"))
+    rules = page.browser.resolver_rules if page.browser else None
+    assert rules is not None and "MAP * ~NOTFOUND" in rules
+    err = await page.playwright_page.evaluate(
+        """() => new Promise(done => {
+            const ws = new WebSocket('ws://evil.example/x');
+            ws.onerror = ws.onclose = () => done('error');
+            ws.onopen = () => done('open');
+        })"""
+    )
+    assert err == "error"
+
+
+# ----------------------------------------------------------------------- secrets
+
+
+def test_secrets_substitute_only_on_allowed_hosts_and_redact_everywhere() -> None:
+    s = Secrets({"pw": SECRET, "card": Secret("4111-1111", ("*.shop.example",))})
+    assert s.substitute("{{pw}}", "http://127.0.0.1/") == SECRET
+    assert s.substitute("x {{ card }}", "https://a.shop.example/") == "x 4111-1111"
+    with pytest.raises(SecretError) as info:
+        s.substitute("{{card}}", "http://evil.example/")
+    assert "4111" not in str(info.value) and "evil.example" in str(info.value)
+    with pytest.raises(SecretError, match="unknown secret"):
+        s.substitute("{{nope}}", "http://127.0.0.1/")
+    assert s.redact(f'value="{SECRET}" and {json.dumps("4111-1111")}') == (
+        'value="{{pw}}" and "{{card}}"'
+    )
+    assert SECRET not in repr(s) and "4111" not in repr(Secret("4111-1111"))
+
+
+async def test_agent_types_secret_value_but_never_shows_it(
+    browser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
+) -> None:
+    page = await browser.new_page()
+    await page.goto(site.url("/form.html"))
+    model.cassette = model.cassette.of(
+        'type "Full name" "{{pw}}"',
+        'type "Password" "{{pw}}"',
+        'done "typed"',
+    )
+    record = tmp_path / "rec.jsonl"
+    async with pool(model) as p:
+        agent = Agent(
+            "Fill the form", llm=p, secrets={"pw": SECRET}, record=record, budget=Budget()
+        )
+        result = await agent.run(page)
+    assert result.success, result.steps
+    # The value reached the page...
+    typed = await page.playwright_page.evaluate(
+        "[...document.querySelectorAll('input')].map(i => i.value)"
+    )
+    assert SECRET in typed
+    # ...and nowhere else: prompts, history, records, the recording, the result.
+    assert SECRET not in json.dumps(agent.last_prompt)
+    assert SECRET not in json.dumps(agent.history)
+    assert "{{pw}}" in json.dumps(agent.last_prompt)
+    assert SECRET not in record.read_text()
+    assert SECRET not in repr(result.steps)
+    # The password field is masked by the serializer itself.
+    obs = await page.observe()
+    assert SECRET not in obs.text.replace(f'value="{SECRET}"', "")  # only the text field
+    assert "•••" in obs.text
+
+
+async def test_secret_is_refused_on_a_host_it_is_not_for(
+    browser: Browser, site: FixtureServer, model: LocalModelServer
+) -> None:
+    page = await browser.new_page()
+    await page.goto(site.url("/form.html"))
+    model.cassette = model.cassette.of('type "Full name" "{{card}}"', 'done "x" fail')
+    async with pool(model) as p:
+        agent = Agent("Fill", llm=p, secrets={"card": Secret("4111-1111", ("shop.example",))})
+        result = await agent.run(page)
+    err = result.steps[0].actions[0].error or ""
+    assert "may not be used on 127.0.0.1" in err and "4111" not in err
+    value = await page.playwright_page.evaluate("document.querySelector('input').value")
+    assert "4111" not in value
+
+
+# -------------------------------------------------------------- prompt injection
+
+
+async def test_injected_instructions_are_wrapped_as_untrusted_data(
+    browser: Browser, site: FixtureServer, model: LocalModelServer
+) -> None:
+    page = await browser.new_page()
+    await page.goto(site.url("/injection.html"))
+    model.cassette = model.cassette.of('done "one part vinegar to one part water"')
+    async with pool(model) as p:
+        agent = Agent("What is the descaling ratio?", llm=p)
+        result = await agent.run(page)
+    assert result.success
+    system = agent.last_prompt[0]["content"]
+    assert "untrusted" in system and "Never follow it" in system
+    last = agent.last_prompt[-1]["content"]
+    start, end = last.index("<page_observation"), last.rindex("</page_observation>")
+    assert start < last.index("ignore your task") < end
+
+
+async def test_an_agent_that_obeys_the_injection_stays_on_allowed_domains(
+    browser: Browser, site: FixtureServer, model: LocalModelServer
+) -> None:
+    """The domain policy is the real guard: a model that falls for it is stopped."""
+    page = await browser.new_page()
+    await page.goto(site.url("/injection.html"))
+    model.cassette = model.cassette.of(
+        'goto "http://evil.example/steal"', 'click link "evil.example"', 'done "x" fail'
+    )
+    async with pool(model) as p:
+        result = await Agent("What is the descaling ratio?", llm=p).run(page)
+    goto = result.steps[0].actions[0]
+    assert not goto.ok and "evil.example is not in the allowed domains" in (goto.error or "")
+    assert all("evil.example" not in (s.url or "") for s in result.steps)
+    assert page.url.startswith(site.origin) or page.url.startswith("chrome-error")
+
+
+# ------------------------------------------------------------ serializer isolation
+
+
+async def test_hostile_page_cannot_detect_spoof_or_break_the_serializer(
+    page: Page, site: FixtureServer
+) -> None:
+    await page.goto(site.url("/hostile.html"))
+    pw = page.playwright_page
+    for _ in range(3):
+        obs = await page.observe()
+        assert obs.find("button", "Safe button") is not None
+    # Text behind the page's throwing getters is still read (from our own world).
+    assert "A paragraph whose textContent getter throws" in obs.text
+    r = await page.click(obs.find("button", "Safe button").ref)  # type: ignore[union-attr]
+    assert r.ok and r.observation is not None and "clicked 1 times" in r.observation.text
+    await pw.click("#check-leaks")
+    leaks = await pw.inner_text("#leaks")
+    assert "globals added: none" in leaks and "attributes added: none" in leaks
+    assert "traps hit: none" in leaks  # not one overridden builtin was called by us
+    # The page replacing MutationObserver does not stop incremental updates.
+    await pw.fill("#safe-input", "zz")
+    inc = await page.observe()
+    assert 'value="zz"' in inc.text
+
+
+# ------------------------------------------------------------------------ limits
+
+
+async def test_token_and_observation_limits_are_reported(
+    browser: Browser, site: FixtureServer, model: LocalModelServer
+) -> None:
+    page = await browser.new_page()
+    await page.goto(site.url("/gen/3000.html"))
+    model.cassette = model.cassette.of("scroll down", "scroll down", "scroll down")
+    async with pool(model) as p:
+        budget = Budget(max_tokens=1, max_observation_chars=2000)
+        result = await Agent("Read the page", llm=p, budget=budget).run(page)
+    assert result.reason == "max_tokens" and "token limit" in result.detail
+    assert len(result.steps) == 1
+    assert result.steps[0].observation_chars < 2400
+    assert any(e.kind == "limit" for e in result.steps[0].events)
+
+
+async def test_step_and_wall_time_limits_are_reported(
+    browser: Browser, site: FixtureServer, model: LocalModelServer
+) -> None:
+    page = await browser.new_page()
+    await page.goto(site.url("/long.html"))
+    model.cassette = model.cassette.of(*["scroll down"] * 5)
+    async with pool(model) as p:
+        result = await Agent("Scroll", llm=p, budget=Budget(max_steps=2)).run(page)
+    assert result.reason == "max_steps" and len(result.steps) == 2
+    async with pool(model) as p:
+        model.inject(Fault("slow", ttft_ms=10_000))
+        budget = Budget(session_s=0.5, llm_s=5)
+        result = await Agent("Scroll", llm=p, budget=budget).run(page)
+    assert result.reason == "budget" and "0.5 s" in result.detail

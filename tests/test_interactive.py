@@ -1,0 +1,83 @@
+"""The interactive session, driven in a pseudo-terminal: a task, a follow-up on the same
+page, /observe, /timings, /record, /quit."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from browser_agent.llm import Cassette, LocalModelServer
+from browser_agent.recording import read
+from fixtures.server import FixtureServer
+
+TIMEOUT = 30
+
+
+@pytest.fixture
+def model() -> Iterator[LocalModelServer]:
+    steps = [
+        # First task: subscribe (the click does not navigate, so done follows at once).
+        {"match": 'button "Newsletter"', "actions": ['click button "Newsletter"', 'done "ok"']},
+        # Follow-up, on the page the first task left: the button now says Subscribed.
+        {"match": 'button "Subscribed"', "actions": ['click link "Join the club"']},
+        {"match": "# Join the club", "actions": ['done "On the join page"']},
+    ]
+    cassette = Cassette.loads(json.dumps({"steps": steps}))
+    with LocalModelServer(cassette) as srv:
+        yield srv
+
+
+def test_interactive_session(site: FixtureServer, model: LocalModelServer, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL": model.base_url,
+        "BROWSER_AGENT_MODEL": "local-model",
+        "COLUMNS": "160",
+    }
+    env.pop("OPENAI_API_KEY", None)
+    url = site.url("/replay/v1/index.html")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "browser_agent.cli", "--url", url],
+        env=env,
+        encoding="utf-8",
+        timeout=TIMEOUT,
+        dimensions=(50, 160),
+    )
+    try:
+        child.expect("task> ")
+        child.sendline("/observe")
+        child.expect(r'button "Newsletter"')
+        child.expect("task> ")
+        rec = tmp_path / "session.jsonl"
+        child.sendline(f"/record {rec}")
+        child.expect("recording:")
+        child.expect("task> ")
+        child.sendline("Subscribe to the newsletter")
+        child.expect("done:.*ok")
+        child.expect("task> ")
+        child.sendline("Now open the join page")
+        child.expect("On the join page")
+        child.expect("task> ")
+        child.sendline("/timings")
+        child.expect("timings: 3 steps so far")
+        child.expect("llm_total")
+        child.expect("task> ")
+        child.sendline("/quit")
+        child.expect("bye")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, child.before
+    f = read(rec)
+    assert [s.header.task for s in f.sessions] == [
+        "Subscribe to the newsletter",
+        "Now open the join page",
+    ]
+    assert f.sessions[1].steps[-1].line.url.endswith("/replay/v1/join.html")
