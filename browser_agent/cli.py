@@ -79,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     bg = bsub.add_parser("agent", help="agent steps on the fixture tasks vs a sequential loop")
     bg.add_argument("--json", action="store_true")
     bg.add_argument("--quick", action="store_true")
+    bl2 = bsub.add_parser("load", help="1, 4 and 8 concurrent agents for a fixed time each")
+    bl2.add_argument("--json", action="store_true")
+    bl2.add_argument("--quick", action="store_true")
+    bl2.add_argument("--seconds", type=float, default=None, help="time per level")
+    bl2.add_argument("--agents", type=int, nargs="+", default=None, help="levels to run")
 
     d = sub.add_parser("demo", help="the main job on the embedded fixture site (no key needed)")
     d.add_argument("--json", action="store_true")
@@ -356,6 +361,11 @@ async def _bench(args: argparse.Namespace, console: Console) -> int:
         from .bench import agent
 
         await agent.run(json_output=args.json, quick=args.quick)
+    elif args.bench == "load":
+        from .bench import load
+
+        levels = tuple(args.agents) if args.agents else load.LEVELS
+        await load.run(json_output=args.json, quick=args.quick, levels=levels, seconds=args.seconds)
     return EXIT_OK
 
 

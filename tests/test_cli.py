@@ -143,3 +143,17 @@ def test_bench_agent_is_wired(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench_agent, "run", fake_run)
     assert main(["bench", "agent", "--json", "--quick"]) == EXIT_OK
     assert calls == [{"json_output": True, "quick": True}]
+
+
+def test_bench_load_runs_agents_concurrently(capsys: pytest.CaptureFixture[str]) -> None:
+    """A short real run: two agents on the shop with the local model server, as JSON."""
+    code = main(["bench", "load", "--json", "--agents", "1", "2", "--seconds", "1.5"])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out[-2000:]
+    data = json.loads(out)
+    assert [row["agents"] for row in data["levels"]] == [1, 2]
+    for row in data["levels"]:
+        assert row["completed"] >= 1, row
+        assert row["errors"] == 0, row["error_samples"]
+        assert row["steps"] >= row["completed"]
+        assert row["overhead_p95_ms"] >= row["overhead_p50_ms"] > 0
