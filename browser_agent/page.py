@@ -16,7 +16,7 @@ from . import actions as _actions
 from .actions import ActionResult, ActionSettings, Direction, Target, UrlMatch
 from .exceptions import ObservationError, PageClosedError, PageCrashedError
 from .observation import Element, Observation
-from .settle import DialogInfo, PageEvents, QuietFn, SettleSettings
+from .settle import DialogInfo, PageEvents, QuietFn, SettleSettings, settle
 
 if TYPE_CHECKING:
     from .browser import Browser
@@ -91,6 +91,24 @@ class Page:
         self.seen.update(obs.elements)
         self.last_observation = obs
         return obs
+
+    async def confirm(self, seen: Observation) -> bool:
+        """Finish the settle an early observation skipped; whether the page moved since.
+
+        An agent may start its next model call on an observation taken after a short
+        quiet window (`seen`), then call this while the model thinks: it waits for the
+        full `settle_settings` window and compares what the model would see now. True
+        means the call is on a stale page and must be made again.
+        """
+        if self.crashed:
+            raise PageCrashedError("the page crashed (its renderer is gone)")
+        async with self._lock:
+            with self._events.watch() as watch:
+                await settle(watch, self._quiet_fn(None), self.settle_settings)
+            if watch.navigated:
+                return True
+            now = await self.observe()
+        return now.url != seen.url or now.text != seen.text
 
     async def extract(self, format: Literal["markdown", "text"] = "markdown") -> str:
         """The readable main content of the page (navigation and chrome stripped)."""
@@ -264,11 +282,17 @@ class Page:
         frame: str | None = None,
         await_promise: bool = False,
         by_value: bool = True,
+        retry_gone: bool = True,
     ) -> Any:
         if self._hooked is None:
             await self._attach()
         return await self.serializer.call_actions(
-            name, arg, frame_id=frame, await_promise=await_promise, by_value=by_value
+            name,
+            arg,
+            frame_id=frame,
+            await_promise=await_promise,
+            by_value=by_value,
+            retry_gone=retry_gone,
         )
 
     def _quiet_fn(self, target: Target | None) -> QuietFn:
@@ -276,20 +300,31 @@ class Page:
         frames: list[str | None] = [None]
         if target is not None and target.frame is not None:
             frames.append(target.frame)
+        seen_nav = 0.0  # the last navigation the main document announced (wall-clock ms)
 
-        async def quiet(quiet_ms: float, limit_ms: float) -> bool:
+        async def quiet(quiet_ms: float, limit_ms: float) -> bool | None:
+            nonlocal seen_nav
             calm: list[bool] = []
             failed: list[ObservationError] = []
+            leaving: list[float] = []
 
             async def one(frame: str | None) -> None:
                 arg = {"quietMs": quiet_ms, "timeoutMs": limit_ms}
+                if frame is None:
+                    arg["navSince"] = seen_nav
                 try:
-                    res = await self._js("settle", arg, frame=frame, await_promise=True)
+                    # Not retried in a new document: a quiet window that began on the
+                    # old one says nothing of it, and settle must first wait for its load.
+                    res = await self._js(
+                        "settle", arg, frame=frame, await_promise=True, retry_gone=False
+                    )
                 except ObservationError as exc:
                     if frame is None:
                         failed.append(exc)  # re-raised below, outside the task group
                         return
                     res = {"quiet": True}  # the child frame went away: nothing to wait for
+                if frame is None and res and res.get("navigating"):
+                    leaving.append(float(res["navigating"]))
                 calm.append(bool(res and res["quiet"]))
 
             if len(frames) == 1:
@@ -300,6 +335,9 @@ class Page:
                         tg.start_soon(one, f)
             if failed:
                 raise failed[0]
+            if leaving:
+                seen_nav = leaving[0]
+                return None
             return all(calm)
 
         return quiet

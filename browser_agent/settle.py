@@ -249,14 +249,21 @@ class PageEvents:
             pass  # the page went away with its dialog
 
 
-QuietFn = Callable[[float, float], Awaitable[bool]]
+QuietFn = Callable[[float, float], Awaitable[bool | None]]
+"""`quiet(quiet_ms, limit_ms)`: True once the DOM was calm that long, False at the limit,
+None when the document announced that a navigation is replacing it."""
+
+NAV_GRACE_S = 1.0
+"""How long an announced navigation may take to reach the network (or be dropped,
+e.g. answered by a 204) before settle stops waiting for it and times the quiet window."""
 
 
 async def settle(watch: Watch, quiet: QuietFn, settings: SettleSettings) -> tuple[bool, float]:
     """Wait until `watch` is idle and `quiet(quiet_ms, limit_ms)` reports a calm DOM.
 
     Returns (settled, elapsed ms). The DOM check runs only once the network and
-    navigation are idle, and is repeated if anything happened meanwhile.
+    navigation are idle, and is repeated if anything happened meanwhile. A document
+    that announces it is being replaced is not timed: settle waits for its successor.
     """
     t0 = time.perf_counter()
     deadline = t0 + settings.timeout
@@ -277,6 +284,11 @@ async def settle(watch: Watch, quiet: QuietFn, settings: SettleSettings) -> tupl
             except PageClosedError:
                 settled = True
                 break
+            if calm is None:
+                if watch.generation == generation:
+                    with anyio.move_on_after(NAV_GRACE_S):
+                        await watch.changed()
+                continue
             if not calm:
                 break
             if watch.generation == generation and watch.idle(settings.network):

@@ -475,11 +475,13 @@ class InPageSerializer:
         frame_id: str | None = None,
         await_promise: bool = False,
         by_value: bool = True,
+        retry_gone: bool = True,
     ) -> Any:
         """Call an actions.js entry point in the frame `frame_id` (default: main frame).
 
         With `by_value=False` the CDP RemoteObject is returned (e.g. for an objectId).
-        Raises ContextGoneError when the document went away under the call.
+        Raises ContextGoneError when the document went away under the call; unless
+        `retry_gone` is False, the call is first retried once in the new document.
         """
         if not self.isolated:
             return await self._actions_handle_call(name, arg)
@@ -513,7 +515,7 @@ class InPageSerializer:
                     raise PageClosedError("the page was closed") from exc
                 if any(s in msg for s in _ACT_GONE):
                     fs.context = None
-                    if attempt < 1:
+                    if attempt < 1 and retry_gone:
                         continue
                     raise ContextGoneError(f"actions {name}: {msg}") from exc
                 raise ObservationError(f"actions call {name} failed: {msg}") from exc

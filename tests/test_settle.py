@@ -157,3 +157,48 @@ async def test_the_observation_after_an_action_is_a_delta(page: Page, site: Fixt
     added = [r.observation.elements[ref].name for ref in r.observation.added]
     assert added == ["Pick Item 4"]
     assert page.last_observation is r.observation
+
+
+# A quiet window far shorter than the time a navigation takes to reach the network:
+# settle must know from the page itself that a navigation is on its way.
+
+
+async def test_a_link_to_a_slow_page_is_awaited_with_a_tiny_quiet_window(
+    page: Page, site: FixtureServer
+) -> None:
+    obs = await open_page(page, site, "/actions/settle_cases.html")
+    page.settle_settings.quiet_ms = 1
+    r = await page.click(ref_of(obs, "Slow link"))
+    assert r.settled and r.navigated
+    assert "Delayed 300 ms" in text(r.observation)
+
+
+async def test_a_form_submitted_with_enter_is_awaited_with_a_tiny_quiet_window(
+    page: Page, site: FixtureServer
+) -> None:
+    obs = await open_page(page, site, "/actions/settle_cases.html")
+    page.settle_settings.quiet_ms = 1
+    r = await page.type(ref_of(obs, "Slow search"), "kettle", submit=True)
+    assert r.settled and r.navigated
+    assert "q=kettle" in r.url
+    assert "Delayed 300 ms" in text(r.observation)
+
+
+async def test_a_navigation_the_page_cancels_is_not_awaited(
+    page: Page, site: FixtureServer
+) -> None:
+    obs = await open_page(page, site, "/actions/settle_cases.html")
+    page.settle_settings.quiet_ms = 1
+    before = len(site.requests)
+    r = await page.click(ref_of(obs, "Cancelled link"))
+    assert r.settled and not r.navigated
+    assert "Settle cases" in text(r.observation)
+    assert not any("cancelled=1" in p for p in site.requests[before:])
+
+
+async def test_a_same_document_link_keeps_the_document(page: Page, site: FixtureServer) -> None:
+    obs = await open_page(page, site, "/actions/settle_cases.html")
+    r = await page.click(ref_of(obs, "Hash link"))
+    assert r.settled
+    assert r.url.endswith("#events")
+    assert "Settle cases" in text(r.observation)

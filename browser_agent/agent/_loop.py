@@ -138,6 +138,7 @@ class Agent:
         batch_quiet_ms: float = 10.0,
         secrets: SecretsLike | Secrets | None = None,
         blocked_domains: Sequence[str] = (),
+        speculate: bool = True,
     ) -> None:
         if not task.strip():
             raise ConfigurationError("the task is empty")
@@ -154,10 +155,15 @@ class Agent:
         self.system_prompt = system_prompt
         self.otel = otel
         self.batch_quiet_ms = batch_quiet_ms
+        """DOM-quiet window (ms) after an action the model already followed with others,
+        and (with `speculate`) after the last action of a reply."""
+        self.speculate = speculate
+        """Start the next model call once the page is loaded and briefly quiet, and wait
+        out the rest of the settle while the model thinks: a page that still moves
+        cancels the call before any of its actions ran, and it is made again."""
         self.secrets = Secrets(secrets)
         """The model sees only `{{name}}`; values are typed on allowed hosts only."""
         self.blocked_domains = list(blocked_domains)
-        """DOM-quiet window (ms) after an action the model already followed with others."""
         self.tools: dict[str, Tool] = {}
         for t in tools:
             self.add_tool(t)
@@ -287,6 +293,8 @@ class _Run:
         self.obs: Observation | None = None
         self.obs_current = False
         """Whether `obs` still is the page as it is (an action's settle produced it)."""
+        self.obs_early = False
+        """`obs` came from a short settle: confirm it while the next call runs."""
         self.notes: list[str] = []
         self.failures = 0
         self.finished: tuple[bool, Any] | None = None
@@ -536,9 +544,15 @@ class _Run:
                 s.attrs["reused"] = True
                 obs: Observation | None = self.obs
             else:
+                self.obs_early = False
                 obs = await self.fresh_observation(rec, page)
         if obs is None:
             return None
+        self.adopt(obs, rec)
+        return obs
+
+    def adopt(self, obs: Observation, rec: StepRecord) -> None:
+        """Make `obs` the step's observation (what the prompt and the recording show)."""
         self.obs, self.obs_current = obs, True
         self.step_obs = obs
         rec.observation_version = obs.version
@@ -553,7 +567,6 @@ class _Run:
                     detail=f"the observation was cut to {len(obs.text)} characters",
                 )
             )
-        return obs
 
     async def fresh_observation(self, rec: StepRecord, page: Page) -> Observation | None:
         limit = self.budget.observe_s
@@ -633,32 +646,98 @@ class _Run:
     async def decide(
         self, messages: list[dict[str, Any]], obs: Observation, rec: StepRecord, parent: Span
     ) -> None:
+        early, self.obs_early = self.obs_early, False
+        if not await self.call(messages, obs, rec, parent, confirm=early):
+            return
+        # The page moved after the early observation: look again and call again.
+        page = self.page
+        assert page is not None
+        with self.tl.span("observe", parent=parent, step=rec.n):
+            fresh = await self.fresh_observation(rec, page)
+        if fresh is None:
+            return
+        self.adopt(fresh, rec)
+        messages = self.prompt(fresh, rec, parent)
+        await self.call(messages, fresh, rec, parent, confirm=False)
+
+    async def call(
+        self,
+        messages: list[dict[str, Any]],
+        obs: Observation,
+        rec: StepRecord,
+        parent: Span,
+        *,
+        confirm: bool,
+    ) -> bool:
+        """One model call, its actions run as they stream in.
+
+        With `confirm`, `obs` is early (see `Agent.speculate`): the page finishes
+        settling beside the call and every action waits for that verdict. Returns True
+        when the page moved, in which case the call was cancelled and nothing ran.
+        """
         tl = self.tl
         batch = _Batch(self, rec, parent, obs)
         llm_limit = min(self.budget.llm_s, max(self.remaining(), 0.001))
         reply: ModelReply | None = None
         error: LLMError | None = None
         send, receive = anyio.create_memory_object_stream[Action](math.inf)
+        call_scope = anyio.CancelScope()
+        moved = False
+
+        async def check(page: Page) -> None:
+            nonlocal moved
+            with tl.span("confirm", parent=parent, step=rec.n) as span:
+                with anyio.CancelScope() as scope:
+                    batch.confirming = scope
+                    try:
+                        moved = await page.confirm(obs)
+                    except PageError as exc:  # crashed or closed: the fresh look deals with it
+                        moved = True
+                        span.attrs["error"] = str(exc)
+                batch.confirming = None
+                span.attrs["moved"] = moved
+                span.attrs["abandoned"] = scope.cancelled_caught
+            if moved:
+                call_scope.cancel()
+
         t0 = time.perf_counter()
         t1 = t0
-        async with anyio.create_task_group() as tg:
-            batch.tg = tg
-            tg.start_soon(batch.execute, receive)
-            try:
-                with send:
-                    batch.queue = send
-                    reply = await self.pool.complete(
-                        messages,
-                        tools=self.tools,
-                        tier=self.tier,
-                        on_action=batch.on_action,
-                        budget_s=llm_limit,
-                        hedge=self.hedge,
-                    )
-            except LLMError as exc:
-                error = exc
-            t1 = time.perf_counter()
-            # The executor drains the actions still queued, then the task group ends.
+        async with anyio.create_task_group() as outer:
+            if confirm and self.page is not None:
+                outer.start_soon(check, self.page)
+            with call_scope:
+                async with anyio.create_task_group() as tg:
+                    batch.tg = tg
+                    tg.start_soon(batch.execute, receive)
+                    try:
+                        with send:
+                            batch.queue = send
+                            reply = await self.pool.complete(
+                                messages,
+                                tools=self.tools,
+                                tier=self.tier,
+                                on_action=batch.on_action,
+                                budget_s=llm_limit,
+                                hedge=self.hedge,
+                            )
+                    except LLMError as exc:
+                        error = exc
+                    t1 = time.perf_counter()
+                    # The executor drains the actions still queued, then the group ends.
+        if moved:
+            tl.add("llm_cancelled", tl.at(t0), tl.now(), parent=parent, step=rec.n)
+            for r in batch.records.values():  # queued behind the verdict: none of them ran
+                if r in rec.actions:
+                    rec.actions.remove(r)
+            rec.events.append(
+                tl.event(
+                    "restart",
+                    stage="llm_total",
+                    step=rec.n,
+                    detail="the page changed after the early observation; called again",
+                )
+            )
+            return True
         start = tl.at(t0)
         if reply is None:
             tl.add("llm_total", start, tl.at(t1), parent=parent, step=rec.n, error=str(error))
@@ -668,7 +747,7 @@ class _Run:
             for e in getattr(error, "errors", ()):
                 detail = f"{type(e).__name__}: {e}"
                 rec.events.append(tl.event("retry", stage="llm_total", step=rec.n, detail=detail))
-            return
+            return False
         rec.reply = reply
         self.tokens += reply.usage.prompt_tokens + reply.usage.completion_tokens
         self.llm_spans(reply, start, tl.at(t1), rec, parent)
@@ -693,6 +772,7 @@ class _Run:
             len(tc["function"]["arguments"]) for m in new for tc in m.get("tool_calls", ())
         )
         self.agent.history = self.history
+        return False
 
     def llm_spans(
         self, reply: ModelReply, start: float, returned: float, rec: StepRecord, parent: Span
@@ -838,6 +918,8 @@ class _Batch:
         self.running: ActionRecord | None = None
         """The page action in progress, while a light settle would still do for it."""
         self.full_settle: SettleSettings | None = None
+        self.confirming: anyio.CancelScope | None = None
+        """The check of an early observation, while it runs (see `_Run.call`)."""
 
     def record(self, action: Action) -> ActionRecord:
         run = self.run
@@ -899,6 +981,17 @@ class _Batch:
             if self.running is not None:
                 self.lighten(self.running)  # its settle has not begun: it reads this
 
+    def decided(self) -> None:
+        """The model decided before the early observation was confirmed: act now.
+
+        Waiting out the check would put the quiet window back on the critical path;
+        each action still checks that its target is what the model saw, so a page
+        that moved meanwhile surfaces as a stale ref, fed back to the model.
+        """
+        if self.confirming is not None:
+            self.confirming.cancel()
+            self.confirming = None
+
     def lighten(self, r: ActionRecord) -> None:
         """Give the running action a light settle: the model already decided what follows."""
         page, full = self.run.page, self.full_settle
@@ -915,6 +1008,7 @@ class _Batch:
         async with receive:
             async for action in receive:
                 r = self.records[action.id]
+                self.decided()
                 if self.stopped is not None:
                     self.skip(action, self.stopped)
                     continue
@@ -969,6 +1063,7 @@ class _Batch:
     async def tool(self, t: Tool, r: ActionRecord) -> None:
         """A user tool. Synchronous tools run in a worker thread and cannot be cut short."""
         run = self.run
+        self.decided()
         await run.emit(ActionStarted(self.rec.n, r, self.obs.url))
         r.start_ms = run.tl.now()
         limit = run.budget.act_s
@@ -1003,9 +1098,10 @@ class _Batch:
         t0 = time.perf_counter()
         result: ActionResult | str | None = None
         self.full_settle = full = page.settle_settings
-        if _can_settle_light(r):
+        speculate = run.agent.speculate
+        if _can_settle_light(r) or speculate:
             self.running = r
-            if light:
+            if light or speculate:
                 self.lighten(r)
         try:
             with anyio.move_on_after(limit) as scope:
@@ -1053,8 +1149,11 @@ class _Batch:
         r.navigated, r.url = result.navigated, result.url
         r.result = _describe(result)
         if result.observation is not None:
-            # After a light settle the page may still move: observe again if it was last.
-            run.obs, run.obs_current = result.observation, "light_settle" not in r.timings
+            # After a light settle the page may still move: the next call confirms it
+            # (speculate), or the next step observes again.
+            light = "light_settle" in r.timings
+            run.obs, run.obs_current = result.observation, speculate or not light
+            run.obs_early = speculate and light
         else:
             run.obs_current = False
         if not result.settled:
