@@ -135,8 +135,13 @@ class Browser:
                 endpoint = f"127.0.0.1:{port}"
             pw = await async_playwright().start()
             try:
+                # Ctrl-C reaches the whole process group: the interactive session
+                # turns it into "stop the task", so the browser must not close on it.
                 browser = await pw.chromium.launch(
-                    executable_path=path, headless=headless, args=[*LAUNCH_ARGS, *extra]
+                    executable_path=path,
+                    headless=headless,
+                    args=[*LAUNCH_ARGS, *extra],
+                    handle_sigint=False,
                 )
                 context = await browser.new_context(
                     viewport={"width": viewport[0], "height": viewport[1]}

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import anyio
+from playwright.async_api import Error as PlaywrightError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -23,7 +24,9 @@ from .agent import Agent, StepRecord
 from .browser import Browser
 from .budget import Budget
 from .display import LiveDisplay
+from .exceptions import BrowserAgentError
 from .llm import LLMPool, ProviderConfig
+from .page import Page
 from .stats import percentile
 from .timing import STAGES
 
@@ -62,7 +65,7 @@ class Session:
                     self.console.print("\n[dim](type /quit to leave)[/]")
 
     async def task(self, text: str, browser: Browser) -> None:
-        page = browser.pages[0] if browser.pages else await browser.new_page()
+        page = await _page(browser)
         start = None
         if page.url in ("", "about:blank") and (m := _URL.search(text)):
             start = m.group(0).rstrip(".,;)")
@@ -141,25 +144,44 @@ async def run_interactive(
             cmd, _, arg = line.partition(" ")
             if cmd in ("/quit", "/exit"):
                 break
-            if cmd == "/help":
-                console.print(HELP)
-            elif cmd == "/observe":
-                obs = await page.observe()
-                console.print(obs.text, markup=False, highlight=False)
-            elif cmd == "/timings":
-                console.print(session.timings())
-            elif cmd == "/record":
-                session.record = Path(arg.strip()) if arg.strip() else None
-                where = session.record or "off"
-                console.print(f"recording: {escape(str(where))}", highlight=False)
-            elif cmd == "/goto":
-                await page.goto(arg.strip())
-                console.print(f"at {escape(page.url)}", highlight=False)
-            elif cmd.startswith("/"):
-                console.print(f"[red]unknown command {escape(cmd)}[/] · {HELP}")
-            else:
-                await session.task(line, browser)
+            try:
+                await _command(session, browser, console, cmd, arg, line)
+            except (BrowserAgentError, PlaywrightError) as exc:
+                # One command failing (a page that went away, a bad URL) is reported;
+                # the session goes on, and /quit still works.
+                msg = exc.message if isinstance(exc, PlaywrightError) else str(exc)
+                console.print(f"[red]error:[/] {escape(msg)}", highlight=False)
         console.print("bye")
         tg.cancel_scope.cancel()
     sys.stdout.flush()
     return 0
+
+
+async def _command(
+    session: Session, browser: Browser, console: Console, cmd: str, arg: str, line: str
+) -> None:
+    """One line typed at the prompt: a command, or else a task."""
+    if cmd == "/help":
+        console.print(HELP)
+    elif cmd == "/observe":
+        obs = await (await _page(browser)).observe()
+        console.print(obs.text, markup=False, highlight=False)
+    elif cmd == "/timings":
+        console.print(session.timings())
+    elif cmd == "/record":
+        session.record = Path(arg.strip()) if arg.strip() else None
+        where = session.record or "off"
+        console.print(f"recording: {escape(str(where))}", highlight=False)
+    elif cmd == "/goto":
+        page = await _page(browser)
+        await page.goto(arg.strip())
+        console.print(f"at {escape(page.url)}", highlight=False)
+    elif cmd.startswith("/"):
+        console.print(f"[red]unknown command {escape(cmd)}[/] · {HELP}")
+    else:
+        await session.task(line, browser)
+
+
+async def _page(browser: Browser) -> Page:
+    """The session's page: the first tab (the agent may have replaced a crashed one)."""
+    return browser.pages[0] if browser.pages else await browser.new_page()

@@ -5,15 +5,21 @@ session is a `Header` line, a `Prefix` line per distinct stable prompt prefix (s
 once, referenced by hash), one `StepLine` per step (flushed when the step ends, so a
 crash loses at most the step in flight) and a `Footer` with the outcome:
 
-    {"type":"header","format":"browser-agent-recording","version":1,"task":...}
+    {"type":"header","format":"browser-agent-recording","version":2,"task":...}
     {"type":"prefix","hash":"9f2c…","messages":[{"role":"system",...},...]}
     {"type":"step","n":1,"observation":{"full":true,"text":"..."},"request":{...},...}
     {"type":"footer","success":true,"output":"...","reason":"done",...}
 
 Observations are stored whole on a full pass and as a line delta against the previous
 recorded observation otherwise. Each action's target carries a `Fingerprint` (role,
-name, tag, text, path) so `replay` can find it again when refs differ. Values typed into
-password-like fields and known secrets are masked before a line reaches the file.
+name, tag, text, path) so `replay` can find it again when refs differ; the path is a
+DOM path computed in the page before the action runs (`RecordingWriter.capture`).
+Values typed into password-like fields and known secrets are masked before a line
+reaches the file.
+
+Format versions: 2 made `Fingerprint.path` a DOM path (in version 1 it was the
+element's place among the observation's elements of its role, `frame>role:k`). Older
+versions are read; a newer one raises `RecordingVersionError`.
 """
 
 from __future__ import annotations
@@ -28,15 +34,19 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
-from .exceptions import ConfigurationError
+from extractors.driver import FRAME_REF_STRIDE
+
+from .exceptions import ConfigurationError, PageError
 from .llm._redact import MASK, redact
 from .observation import Element, Observation
 
 if TYPE_CHECKING:
     from .agent import AgentResult, StepRecord
+    from .page import Page
 
 FORMAT = "browser-agent-recording"
-VERSION = 1
+VERSION = 2
+"""The format version this runtime writes and the newest it reads."""
 
 _PASSWORDISH = re.compile(r"(?i)pass(word|code|phrase)?\b|\bpin\b|secret|token|api[ -_]?key|otp")
 _PATH_ROLE = re.compile(r"[^a-z0-9_-]")
@@ -46,12 +56,27 @@ class RecordingError(ConfigurationError):
     """A file is not a readable recording (wrong format, corrupt line before the end)."""
 
 
+class RecordingVersionError(RecordingError):
+    """The recording was written by a newer format version than this runtime reads."""
+
+    def __init__(self, message: str, *, found: int, supported: int) -> None:
+        super().__init__(message)
+        self.found = found
+        self.supported = supported
+
+
 # --------------------------------------------------------------------------- lines
 
 
 class Fingerprint(msgspec.Struct, omit_defaults=True):
     """How to find an action's target again when refs differ: role + name, then text,
-    then path (`frame>role:k`, the k-th element of that role in page order)."""
+    then path.
+
+    `path` is a DOM path computed in the page when the action ran, e.g.
+    `form#join > p:nth(2) > input[name="email"][type="email"]` (see `domPath` in
+    extractors/js/actions.js); empty when none was captured (a target in a cross-origin
+    frame, or a recorder that was not asked to capture).
+    """
 
     ref: int
     role: str = ""
@@ -169,29 +194,57 @@ def prefix_hash(messages: Sequence[dict[str, Any]]) -> str:
     return hashlib.sha256(msgspec.json.encode(list(messages))).hexdigest()[:16]
 
 
-def fingerprint(obs: Observation, ref: int, fallback: Element | None = None) -> Fingerprint:
-    """The target `ref` as it was in `obs` (or `fallback`, an element seen earlier)."""
+def fingerprint(
+    obs: Observation, ref: int, fallback: Element | None = None, *, path: str = ""
+) -> Fingerprint:
+    """The target `ref` as it was in `obs` (or `fallback`, an element seen earlier);
+    `path` is its DOM path if one was captured (`dom_paths`)."""
     el = obs.elements.get(ref) or fallback
     if el is None:
-        return Fingerprint(ref=ref)
-    same_role = 0
+        return Fingerprint(ref=ref, path=path)
     nth = 0
     for other in obs.elements.values():
         if other.ref == ref:
             break
-        if other.role == el.role and other.frame == el.frame:
-            same_role += 1
-            if other.name == el.name:
-                nth += 1
+        if other.role == el.role and other.frame == el.frame and other.name == el.name:
+            nth += 1
     return Fingerprint(
         ref=ref,
         role=el.role,
         name=el.name,
         tag=el.tag,
         text=_line_of(obs.text, ref),
-        path=f"{el.frame}>{_PATH_ROLE.sub('', el.role)}:{same_role}",
+        path=path,
         nth=nth,
     )
+
+
+def legacy_path(obs: Observation, el: Element) -> str:
+    """The version-1 path of `el`: `frame>role:k`, the k-th element of its role."""
+    k = 0
+    for other in obs.elements.values():
+        if other.ref == el.ref:
+            break
+        if other.role == el.role and other.frame == el.frame:
+            k += 1
+    return f"{el.frame}>{_PATH_ROLE.sub('', el.role)}:{k}"
+
+
+async def dom_paths(page: Page, refs: Iterable[int]) -> dict[int, str]:
+    """Robust DOM paths of `refs`, computed in the page in one call (~1 ms).
+
+    Refs inside cross-origin frames get none: their frame is another document whose
+    identity does not survive a reload. A page that cannot answer gives no paths rather
+    than an error: a path is a fallback, never a reason to fail a step.
+    """
+    wanted = [r for r in dict.fromkeys(refs) if 0 < r < FRAME_REF_STRIDE]
+    if not wanted:
+        return {}
+    try:
+        found = await page._js("domPath", {"refs": wanted})
+    except PageError:
+        return {}
+    return {r: p for r, p in zip(wanted, found or (), strict=False) if isinstance(p, str) and p}
 
 
 def _line_of(text: str, ref: int) -> str:
@@ -246,6 +299,7 @@ class RecordingWriter:
         self._last_text: str | None = None
         self._history_len = 0
         self._masked: list[str] = []
+        self._paths: dict[int, str] = {}
         self._t0 = 0.0
 
     def __enter__(self) -> RecordingWriter:
@@ -272,6 +326,15 @@ class RecordingWriter:
     def header(self, header: Header) -> None:
         self._t0 = time.perf_counter()
         self.write(header)
+
+    async def capture(self, page: Page, *refs: int) -> None:
+        """Compute the DOM paths of action targets now, before the action runs (it may
+        navigate away); the step's fingerprints carry them when the step is written.
+
+        For the agent loop to call before each action on a ref while recording (until
+        it does, recordings carry no DOM paths): one call into the page, ~1 ms.
+        """
+        self._paths.update(await dom_paths(page, refs))
 
     def step(
         self,
@@ -318,7 +381,7 @@ class RecordingWriter:
             ref = a.args.get("ref")
             if isinstance(ref, int) and obs is not None:
                 el = obs.elements.get(ref) or (seen or {}).get(ref)
-                target = fingerprint(obs, ref, el)
+                target = fingerprint(obs, ref, el, path=self._paths.get(ref, ""))
                 if a.name == "type" and (is_password_like(el) or "type=password" in target.text):
                     value = str(a.args.get("text", ""))
                     if value and value not in self._masked:
@@ -342,6 +405,7 @@ class RecordingWriter:
                     timings=dict(a.timings),
                 )
             )
+        self._paths.clear()  # refs restart with the next document
         reply = None
         if rec.reply is not None:
             r = rec.reply
@@ -477,7 +541,31 @@ class Recording(msgspec.Struct):
 class RecordingFile(msgspec.Struct):
     sessions: list[Recording]
     torn: bool = False
+    """The file ends in a partial line (dropped): the process died while writing it."""
     torn_line: int | None = None
+
+    @property
+    def unfinished(self) -> list[int]:
+        """Indexes of sessions without a footer: their process stopped before the end."""
+        return [i for i, s in enumerate(self.sessions) if s.footer is None]
+
+    @property
+    def problems(self) -> list[str]:
+        """What is missing from the file, one sentence each (empty for a whole file)."""
+        out = []
+        if self.torn:
+            out.append(
+                f"line {self.torn_line} is torn (cut mid-line): what was being written "
+                "when the process died (a step or the footer) is lost"
+            )
+        for i in self.unfinished:
+            s = self.sessions[i]
+            n = len(s.steps)
+            out.append(
+                f"session {i + 1} ({s.header.task[:60]!r}) has no footer: it stopped before "
+                f"its end (crash, kill or interrupt); {n} complete step{'s' * (n != 1)} kept"
+            )
+        return out
 
 
 _decoder = msgspec.json.Decoder(Line)
@@ -492,8 +580,9 @@ def _lines(data: bytes) -> Iterator[tuple[int, bytes, bool]]:
 
 
 def read(path: str | Path) -> RecordingFile:
-    """Every session in a file. A torn last line is dropped and reported (`torn`);
-    an unreadable line anywhere else raises RecordingError."""
+    """Every session in a file. A torn last line is dropped and reported (`torn`), and
+    so is a session without a footer (`unfinished`, `problems`); an unreadable line
+    anywhere else raises RecordingError, a newer format version RecordingVersionError."""
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -510,10 +599,15 @@ def read(path: str | Path) -> RecordingFile:
             if is_last and not data.endswith(b"\n"):
                 torn, torn_line = True, no
                 break
+            probe = _probe(raw)  # a newer header may not decode as ours
+            if probe is not None and probe.version > VERSION:
+                raise _too_new(p, no, probe.version) from None
             raise RecordingError(f"{p}:{no}: not a recording line: {exc}") from None
         if isinstance(line, Header):
-            if line.format != FORMAT or line.version > VERSION:
-                raise RecordingError(f"{p}: unsupported format {line.format} v{line.version}")
+            if line.format != FORMAT:
+                raise RecordingError(f"{p}:{no}: not a recording (format {line.format!r})")
+            if line.version > VERSION:
+                raise _too_new(p, no, line.version)
             current = Recording(header=line)
             sessions.append(current)
             last_text = ""
@@ -539,6 +633,30 @@ def read(path: str | Path) -> RecordingFile:
     return RecordingFile(sessions=sessions, torn=torn, torn_line=torn_line)
 
 
+class _HeaderProbe(msgspec.Struct):
+    type: str = ""
+    format: str = ""
+    version: int = 0
+
+
+def _probe(raw: bytes) -> _HeaderProbe | None:
+    """The format and version of a header line, whatever else it holds."""
+    try:
+        probe = msgspec.json.decode(raw, type=_HeaderProbe)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return probe if probe.type == "header" and probe.format == FORMAT else None
+
+
+def _too_new(p: Path, no: int, version: int) -> RecordingVersionError:
+    return RecordingVersionError(
+        f"{p}:{no}: written in recording format version {version}, newer than this "
+        f"browser-agent reads (up to version {VERSION}); upgrade browser-agent to read it",
+        found=version,
+        supported=VERSION,
+    )
+
+
 def load(path: str | Path) -> Recording:
     """The first session of a recording file."""
     return read(path).sessions[0]
@@ -560,9 +678,11 @@ __all__ = [
     "Recording",
     "RecordingError",
     "RecordingFile",
+    "RecordingVersionError",
     "RecordingWriter",
     "Step",
     "StepLine",
+    "dom_paths",
     "fingerprint",
     "load",
     "read",

@@ -2,11 +2,14 @@
 
 Each recorded page action is executed again on a live page. Its target is the
 recorded ref when that element still has the recorded role and name; otherwise it is
-found by its fingerprint: role + name first, then text, then path. After each step
-the page must be where the recording says the next step started (URLs are rebased
-from the recorded start URL onto the live one, so another host or folder works).
-A step whose target cannot be found is a divergence: it is reported, and with a
-fallback model it is handed to the model instead of failing the rerun.
+found by its fingerprint: role + name first, then text, then its DOM path. After each
+action the rerun waits exactly until the page shows what the recording shows next
+(the next URL and, after a navigation, its document; the next action's target), each
+wait driven by page events and bounded; only a state that does not come within the
+bound falls back to the full settle. URLs are rebased from the recorded start URL
+onto the live one, so another host or folder works. A step whose target cannot be
+found is a divergence: it is reported, and with a fallback model it is handed to the
+model instead of failing the rerun.
 
 ```
 report = await rerun("session.jsonl", page, start_url=url)
@@ -17,25 +20,50 @@ print(report.ok, report.rerun_ms, report.recorded_ms)
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 import anyio
 import msgspec
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Frame
+
+from extractors.driver import ContextGoneError
 
 from .exceptions import PageError
 from .observation import Element, Observation
 from .page import Page
-from .recording import MASK, ActionLine, Fingerprint, Recording, RecordingFile, Step, read
+from .recording import (
+    MASK,
+    ActionLine,
+    Fingerprint,
+    Recording,
+    RecordingFile,
+    Step,
+    legacy_path,
+    read,
+)
 
 How = Literal["ref", "role+name", "text", "path", ""]
+Wait = Literal["expected", "settled", ""]
 
 ACTION_TIMEOUT_S = 30.0
 """Upper bound on one re-executed action (its own settle is bounded more tightly)."""
+EXPECT_MIN_S = 0.5
+EXPECT_FACTOR = 3.0
+"""The next state may take this many times what the recorded action took (at least
+`EXPECT_MIN_S`, at most the page's settle timeout) before the full settle takes over."""
+START_S = 2.0
+"""How long the first target may take to show after the start page's DOMContentLoaded
+(pages that render from script) before the full settle takes over."""
+RECHECK_S = 0.1
+"""Longest wait for a DOM change before looking for the target again: a change that
+lands between a look and the wait is not missed for longer than this."""
 
 
-class ActionOutcome(msgspec.Struct, omit_defaults=True):
+class ActionOutcome(msgspec.Struct):
     name: str
     label: str = ""
     recorded_ref: int | None = None
@@ -44,9 +72,12 @@ class ActionOutcome(msgspec.Struct, omit_defaults=True):
     """How the target was found: the same ref, or by which part of its fingerprint."""
     ok: bool = True
     error: str | None = None
+    wait: Wait = ""
+    """How the wait after it ended: the expected state showed, or the full settle ran."""
+    wait_ms: float = 0.0
 
 
-class StepOutcome(msgspec.Struct, omit_defaults=True):
+class StepOutcome(msgspec.Struct):
     session: int
     step: int
     ok: bool = True
@@ -72,8 +103,14 @@ class RerunReport(msgspec.Struct):
     def divergences(self) -> list[StepOutcome]:
         return [s for s in self.steps if s.divergence is not None]
 
+    @property
+    def ratio(self) -> float:
+        """Rerun time over recorded time (0 when nothing was recorded)."""
+        return self.rerun_ms / self.recorded_ms if self.recorded_ms else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = msgspec.to_builtins(self)
+        data["ratio"] = round(self.ratio, 4)
         data["divergences"] = [
             {"session": s.session, "step": s.step, "divergence": s.divergence}
             for s in self.divergences
@@ -88,19 +125,12 @@ FallbackFn = Callable[[Page, Recording, Step, str], Awaitable[bool]]
 # -------------------------------------------------------------------------- targets
 
 
-def _path_of(obs: Observation, el: Element) -> str:
-    k = 0
-    for other in obs.elements.values():
-        if other.ref == el.ref:
-            break
-        if other.role == el.role and other.frame == el.frame:
-            k += 1
-    return f"{el.frame}>{el.role}:{k}"
-
-
-def find_target(fp: Fingerprint, obs: Observation) -> tuple[int, How] | None:
-    """The element `fp` describes in `obs`: the same ref if it still matches, else by
-    role + name (the nth duplicate), text, then path (same tag required)."""
+def find_target(
+    fp: Fingerprint, obs: Observation, *, legacy: bool = False
+) -> tuple[int, How] | None:
+    """The element `fp` describes in `obs`, without asking the page: the same ref if it
+    still matches, else by role + name (the nth duplicate), then text. With `legacy`
+    (a version-1 recording) its path is an observation path, matched here too."""
     els = list(obs.elements.values())
     same = obs.elements.get(fp.ref)
     if same is not None and same.role == fp.role and same.name == fp.name:
@@ -115,10 +145,40 @@ def find_target(fp: Fingerprint, obs: Observation) -> tuple[int, How] | None:
             texts = [e for e in els if e.role == fp.role and key and key in e.name.casefold()]
         if texts:
             return texts[0].ref, "text"
-    if fp.path:
+    if legacy and fp.path:
         for e in els:
-            if e.tag == fp.tag and e.role == fp.role and _path_of(obs, e) == fp.path:
+            if e.tag == fp.tag and e.role == fp.role and legacy_path(obs, e) == fp.path:
                 return e.ref, "path"
+    return None
+
+
+async def locate(
+    page: Page, fp: Fingerprint, obs: Observation, *, legacy: bool = False
+) -> tuple[int, How] | None:
+    """`find_target`, then the recorded DOM path resolved in the page (one call)."""
+    found = find_target(fp, obs, legacy=legacy)
+    if found is not None or legacy or not fp.path:
+        return found
+    try:
+        ref = await page._js("findPath", {"path": fp.path})
+    except PageError:
+        return None
+    el: Element | None = obs.elements.get(ref) if isinstance(ref, int) else None
+    if el is None or (fp.tag and el.tag != fp.tag):
+        return None  # not what the model could see, or another kind of element
+    return el.ref, "path"
+
+
+def _runnable(a: ActionLine) -> bool:
+    return not a.skipped and a.kind == "page" and a.ok  # others did nothing when recorded
+
+
+def _first_target(step: Step | None) -> Fingerprint | None:
+    if step is None:
+        return None
+    for a in step.actions:
+        if _runnable(a):
+            return a.target
     return None
 
 
@@ -157,6 +217,104 @@ def _same_url(a: str, b: str) -> bool:
     return a.split("#", 1)[0].rstrip("/") == b.split("#", 1)[0].rstrip("/")
 
 
+# ---------------------------------------------------------------------- waiting
+
+
+class _Navigations:
+    """Counts the page's main-frame navigations as they commit, so a wait for "the
+    page went to URL X" is woken by the event, never by polling."""
+
+    def __init__(self, page: Page) -> None:
+        self._pw = page.playwright_page
+        self.count = 0
+        self._event = anyio.Event()
+        self._pw.on("framenavigated", self._on)
+
+    def _on(self, frame: Frame) -> None:
+        if frame == self._pw.main_frame:
+            self.count += 1
+            self._event.set()
+            self._event = anyio.Event()
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        while not condition():
+            await self._event.wait()
+
+    def close(self) -> None:
+        self._pw.remove_listener("framenavigated", self._on)
+
+
+class _Context:
+    """What every step of one rerun shares."""
+
+    def __init__(self, page: Page, legacy: bool) -> None:
+        self.page = page
+        self.legacy = legacy
+        self.navs = _Navigations(page)
+
+    @contextmanager
+    def light(self) -> Iterator[None]:
+        """The action's own settle without a quiet window: it still waits for the
+        requests and the navigation the action set off; `expect` does the rest."""
+        full = self.page.settle_settings
+        self.page.settle_settings = full.model_copy(update={"quiet_ms": 0.0})
+        try:
+            yield
+        finally:
+            self.page.settle_settings = full
+
+    async def expect(
+        self,
+        obs: Observation | None,
+        *,
+        url: str | None,
+        after_nav: int | None,
+        target: Fingerprint | None,
+        bound: float,
+    ) -> tuple[Observation | None, Wait]:
+        """Wait until the page is at `url`, has committed a navigation past `after_nav`
+        (the count before an action that navigated when recorded) and reached
+        DOMContentLoaded, and shows `target`; at most `bound` s, then the full settle."""
+        page = self.page
+        pw = page.playwright_page
+        t_end = time.perf_counter() + bound
+        with anyio.move_on_after(bound):
+            try:
+                if url is not None or after_nav is not None:
+                    await self.navs.until(
+                        lambda: (
+                            (url is None or _same_url(url, page.url))
+                            and (after_nav is None or self.navs.count > after_nav)
+                        )
+                    )
+                    await pw.wait_for_load_state("domcontentloaded", timeout=bound * 1000)
+                    obs = None  # whatever was observed may be the old document
+                while True:
+                    if obs is None:
+                        obs = await page.observe()
+                    if target is None or await locate(page, target, obs, legacy=self.legacy):
+                        return obs, "expected"
+                    obs = None
+                    left = min(t_end - time.perf_counter(), RECHECK_S)
+                    try:
+                        arg = {"timeoutMs": max(left, 0.001) * 1000}
+                        await page._js("changed", arg, await_promise=True)
+                    except ContextGoneError:  # it navigated: wait for the new document
+                        await pw.wait_for_load_state("domcontentloaded", timeout=bound * 1000)
+            except (PageError, PlaywrightError):
+                pass  # the settle below says what the page is now
+        try:
+            result = await page.wait_for()  # no condition: the full settle, then observe
+        except PageError:
+            return None, "settled"
+        return result.observation, "settled"
+
+
+def _bound(a: ActionLine, page: Page) -> float:
+    took = sum(a.timings.get(k, 0.0) for k in ("resolve", "act", "settle", "observe")) / 1000
+    return min(max(EXPECT_FACTOR * took, EXPECT_MIN_S), page.settle_settings.timeout)
+
+
 # ---------------------------------------------------------------------------- rerun
 
 
@@ -185,23 +343,16 @@ async def rerun(
     outcomes: list[StepOutcome] = []
     ok = True
     for i, rec in enumerate(sessions):
-        live = start_url if (start_url and i == 0) else rec.header.start_url
-        rebase = _Rebase(rec.header.start_url, start_url)
-        if live:
-            await page.goto(rebase(live))
-        for k, step in enumerate(rec.steps):
-            nxt = rec.steps[k + 1] if k + 1 < len(rec.steps) else None
-            out = await _step(i, rec, step, nxt, page, rebase, fallback, values or {})
-            outcomes.append(out)
-            if on_step is not None:
-                on_step(out)
-            if not out.ok:
+        ctx = _Context(page, legacy=rec.header.version < 2)
+        try:
+            if not await _session(
+                ctx, i, rec, start_url, fallback, values or {}, outcomes, on_step
+            ):
                 ok = False
-                if out.divergence and out.divergence.startswith("target"):
+                if outcomes and (outcomes[-1].divergence or "").startswith("target"):
                     break
-        else:
-            continue
-        break
+        finally:
+            ctx.navs.close()
     recorded = sum(r.recorded_ms for r in sessions)
     return RerunReport(
         ok=ok,
@@ -212,30 +363,69 @@ async def rerun(
     )
 
 
+async def _session(
+    ctx: _Context,
+    i: int,
+    rec: Recording,
+    start_url: str | None,
+    fallback: FallbackFn | None,
+    values: dict[str, str],
+    outcomes: list[StepOutcome],
+    on_step: Callable[[StepOutcome], object] | None,
+) -> bool:
+    """One recorded session; False once a step failed (stopping at a missing target)."""
+    page = ctx.page
+    live = start_url if (start_url and i == 0) else rec.header.start_url
+    rebase = _Rebase(rec.header.start_url, start_url)
+    obs: Observation | None = None
+    if live:
+        await page.goto(rebase(live), wait_until="domcontentloaded")
+        first = rec.steps[0] if rec.steps else None
+        bound = min(START_S, page.settle_settings.timeout)
+        obs, _ = await ctx.expect(
+            None, url=None, after_nav=None, target=_first_target(first), bound=bound
+        )
+    ok = True
+    for k, step in enumerate(rec.steps):
+        nxt = rec.steps[k + 1] if k + 1 < len(rec.steps) else None
+        out, obs = await _step(ctx, i, rec, step, nxt, obs, rebase, fallback, values)
+        outcomes.append(out)
+        if on_step is not None:
+            on_step(out)
+        if not out.ok:
+            ok = False
+            if out.divergence and out.divergence.startswith("target"):
+                return False
+    return ok
+
+
 async def _step(
+    ctx: _Context,
     session: int,
     rec: Recording,
     step: Step,
     nxt: Step | None,
-    page: Page,
+    obs: Observation | None,
     rebase: _Rebase,
     fallback: FallbackFn | None,
     values: dict[str, str],
-) -> StepOutcome:
+) -> tuple[StepOutcome, Observation | None]:
+    """Run one step; returns its outcome and the page as last observed (None: unknown)."""
     from .agent._loop import _dispatch
 
+    page = ctx.page
     t0 = time.perf_counter()
     out = StepOutcome(session=session, step=step.n, recorded_ms=step.line.spans_ms.get("total", 0))
-    obs = await page.observe()
-    for a in step.actions:
-        if a.skipped or a.kind != "page" or not a.ok:
-            continue  # not run, or without effect, when recorded
+    if obs is None:
+        obs = await page.observe()
+    actions = [a for a in step.actions if _runnable(a)]
+    for k, a in enumerate(actions):
         ao = ActionOutcome(name=a.name, label=_describe(a))
         out.actions.append(ao)
         args = dict(a.args)
         if a.target is not None:
             ao.recorded_ref = a.target.ref
-            found = find_target(a.target, obs)
+            found = await locate(page, a.target, obs, legacy=ctx.legacy)
             if found is None:
                 ao.ok, ao.error = False, f"no {a.target.role} {a.target.name!r} on the page"
                 why = f"target not found: {_describe(a)} ({page.url})"
@@ -244,6 +434,7 @@ async def _step(
                     break
                 out.fallback, out.divergence = True, why
                 out.ok = await fallback(page, rec, step, why)
+                obs = None
                 break
             ao.ref, ao.how = found
             args["ref"] = found[0]
@@ -252,20 +443,36 @@ async def _step(
         if a.name == "type" and MASK in str(args.get("text", "")):
             name = a.target.name if a.target is not None else ""
             args["text"] = values.get(name, str(args["text"]))
+        navs = ctx.navs.count
         try:
-            with anyio.fail_after(ACTION_TIMEOUT_S):
+            with anyio.fail_after(ACTION_TIMEOUT_S), ctx.light():
                 result = await _dispatch(page, a.name, args)
         except (PageError, TimeoutError) as exc:
             ao.ok, ao.error = False, str(exc) or type(exc).__name__
             out.ok, out.divergence = False, f"{_describe(a)} failed: {ao.error}"
+            obs = None
             break
         if isinstance(result, str):
             continue
         if not result.ok:
             ao.ok, ao.error = False, result.error
             out.ok, out.divergence = False, f"{_describe(a)} failed: {result.error}"
+            obs = None
             break
-        obs = result.observation or await page.observe()
+        # Wait for what the recording shows next: within the step the next target;
+        # after its last action the next step's URL and first target.
+        last = k == len(actions) - 1
+        target = _first_target(nxt) if last else actions[k + 1].target
+        url = rebase(nxt.line.url) if last and nxt is not None and nxt.line.url else None
+        t1 = time.perf_counter()
+        obs, ao.wait = await ctx.expect(
+            result.observation,
+            url=url,
+            after_nav=navs if a.navigated else None,
+            target=target,
+            bound=_bound(a, page),
+        )
+        ao.wait_ms = (time.perf_counter() - t1) * 1000
     if out.ok and not out.fallback and nxt is not None and nxt.line.url:
         out.expected_url = rebase(nxt.line.url)
         out.url = page.url
@@ -273,7 +480,7 @@ async def _step(
             out.ok = False
             out.divergence = f"expected the page {out.expected_url}, got {out.url}"
     out.ms = (time.perf_counter() - t0) * 1000
-    return out
+    return out, obs
 
 
 def model_fallback(llm: Any, *, max_steps: int = 4) -> FallbackFn:
@@ -310,22 +517,18 @@ async def replay_command(args: Any, console: Any) -> int:
 
     f = read(args.file)
     err = Console(stderr=True)
-    if f.torn:
-        err.print(
-            f"[yellow]warning:[/] {args.file} ends in a torn line (line {f.torn_line}); "
-            "the step in flight when it was written is lost",
-            highlight=False,
-        )
+    for problem in f.problems:  # a torn last line, sessions that never ended
+        err.print(f"[yellow]warning:[/] {args.file}: {problem}", highlight=False)
     if args.html is not None:
         out = write_html(f.sessions, args.html, title=f"recording {Path(args.file).name}")
         if args.json:
-            print(json.dumps({"html": str(out), "torn": f.torn}))
+            print(json.dumps({"html": str(out), "torn": f.torn, "problems": f.problems}))
         else:
             console.print(f"wrote {out}", highlight=False)
         return 0
     if not args.rerun:
         if args.json:
-            print(msgspec.json.encode(f).decode())
+            print(json.dumps({**msgspec.to_builtins(f), "problems": f.problems}))
         else:
             console.print(table(f.sessions))
         return 0
@@ -350,6 +553,9 @@ async def replay_command(args: Any, console: Any) -> int:
         line = f"{mark} task {s.session + 1} step {s.step}: {len(s.actions)} actions, {s.ms:.0f} ms"
         if healed:
             line += f" [dim](re-targeted: {'; '.join(healed)})[/]"
+        settled = sum(a.wait == "settled" for a in s.actions)
+        if settled:  # the expected state did not show in time: the full settle ran
+            line += f" [dim]({settled} full settle{'s' * (settled != 1)})[/]"
         if s.fallback:
             line += " [yellow](handed to the model)[/]"
         console.print(line, highlight=False)
@@ -363,11 +569,10 @@ async def replay_command(args: Any, console: Any) -> int:
     if args.json:
         print(json.dumps(report.to_dict()))
     else:
-        share = report.rerun_ms / report.recorded_ms if report.recorded_ms else 0.0
         verdict = "[green]rerun passed[/]" if report.ok else "[red]rerun diverged[/]"
         console.print(
             f"{verdict}: {report.rerun_ms:.0f} ms vs {report.recorded_ms:.0f} ms recorded "
-            f"({share:.0%})",
+            f"({report.ratio:.0%})",
             highlight=False,
         )
     return 0 if report.ok else 1

@@ -1,5 +1,5 @@
 """The interactive session, driven in a pseudo-terminal: a task, a follow-up on the same
-page, /observe, /timings, /record, /quit."""
+page, /observe, /timings, /record, /quit, and Ctrl-C stopping a task, not the session."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from browser_agent.llm import Cassette, LocalModelServer
+from browser_agent.llm import Cassette, Fault, LocalModelServer
 from browser_agent.recording import read
 from fixtures.server import FixtureServer
 
@@ -33,7 +33,8 @@ def model() -> Iterator[LocalModelServer]:
         yield srv
 
 
-def test_interactive_session(site: FixtureServer, model: LocalModelServer, tmp_path: Path) -> None:
+def spawn(model: LocalModelServer, url: str) -> pexpect.spawn:
+    """`browser-agent --url URL` in a pseudo-terminal, on the local model server."""
     env = {
         **os.environ,
         "OPENAI_BASE_URL": model.base_url,
@@ -41,8 +42,7 @@ def test_interactive_session(site: FixtureServer, model: LocalModelServer, tmp_p
         "COLUMNS": "160",
     }
     env.pop("OPENAI_API_KEY", None)
-    url = site.url("/replay/v1/index.html")
-    child = pexpect.spawn(
+    return pexpect.spawn(
         sys.executable,
         ["-m", "browser_agent.cli", "--url", url],
         env=env,
@@ -50,6 +50,10 @@ def test_interactive_session(site: FixtureServer, model: LocalModelServer, tmp_p
         timeout=TIMEOUT,
         dimensions=(50, 160),
     )
+
+
+def test_interactive_session(site: FixtureServer, model: LocalModelServer, tmp_path: Path) -> None:
+    child = spawn(model, site.url("/replay/v1/index.html"))
     try:
         child.expect("task> ")
         child.sendline("/observe")
@@ -81,3 +85,39 @@ def test_interactive_session(site: FixtureServer, model: LocalModelServer, tmp_p
         "Now open the join page",
     ]
     assert f.sessions[1].steps[-1].line.url.endswith("/replay/v1/join.html")
+
+
+def test_ctrl_c_stops_the_task_not_the_session(site: FixtureServer) -> None:
+    steps = [
+        {"match": 'button "Newsletter"', "actions": ['click button "Newsletter"']},
+        {"match": 'button "Subscribed"', "actions": ['click link "Join the club"']},
+        {"match": "# Join the club", "actions": ['done "On the join page"']},
+    ]
+    # The first decision comes at once; the second takes a minute: the task is still
+    # waiting for it when Ctrl-C comes. The follow-up task's calls are quick again.
+    slow = [Fault("slow"), Fault("slow", ttft_ms=60_000.0)]
+    with LocalModelServer(Cassette.loads(json.dumps({"steps": steps})), faults=slow) as model:
+        child = spawn(model, site.url("/replay/v1/index.html"))
+        try:
+            child.expect("task> ")
+            child.sendline("Subscribe to the newsletter")
+            child.expect(r'click \[\d+\] button "Newsletter"')
+            child.expect("outside the model")  # step 1 is over: step 2 waits on the model
+            child.sendintr()
+            child.expect("task stopped")
+            child.expect("task> ")
+            # Same browser, same page: the click of the stopped task is still there.
+            child.sendline("/observe")
+            seen = child.expect(['button "Subscribed"', "error:"])
+            assert seen == 0, f"the page is gone: {child.readline()}"
+            child.expect("task> ")
+            child.sendline("Now open the join page")
+            child.expect("done:.*On the join page")
+            child.expect("task> ")
+            child.sendline("/quit")
+            child.expect("bye")
+            child.expect(pexpect.EOF)
+        finally:
+            child.close(force=True)
+    assert child.exitstatus == 0, child.before
+    assert model.stats().cancelled == 1  # the slow call, abandoned when the task stopped

@@ -1106,6 +1106,9 @@ class _Batch:
         try:
             with anyio.move_on_after(limit) as scope:
                 try:
+                    ref = r.args.get("ref")
+                    if run.recorder is not None and isinstance(ref, int):
+                        await run.recorder.capture(page, ref)  # the target's DOM path
                     result = await _dispatch(page, r.name, r.args, run.secrets)
                 finally:
                     page.settle_settings = full

@@ -385,7 +385,8 @@
     else if (vis === "visible") hidden = false;
     // Geometry is only read where it matters: clipping containers and the
     // elements that get lines of their own.
-    const clips = display !== "contents" && style.overflow !== "visible";
+    // Overflow does not apply to inline boxes: skip the read (a shorthand, so dear).
+    const clips = display !== "contents" && display !== "inline" && style.overflow !== "visible";
     const position = style.position;
     if ((position === "absolute" || position === "fixed") && style.clip === "rect(0px, 0px, 0px, 0px)")
       return;
