@@ -136,13 +136,58 @@ async def test_incremental_equals_full(
         fresh = await ref.observe(full=True)
         assert inc.text == fresh.text, f"step {step} ({name}) diverged"
         assert inc.elements == fresh.elements
-    # Most steps really were deltas; full passes only for stylesheets or top-level changes.
+    # Nearly every step really was a delta, edits at the top level of <body> included;
+    # full passes only for stylesheets or inline content at the top level.
     # shadow.html has four top-level elements: most random edits land on <body>.
-    assert deltas >= (5 if path == "/shadow.html" else 10) and set(reasons) <= {
+    assert deltas >= (14 if path == "/shadow.html" else 22) and set(reasons) <= {
         "",
         "style",
         "unanchored",
     }, reasons
+
+
+async def test_top_level_dialogs_and_toasts_are_deltas(page: Page, site: FixtureServer) -> None:
+    """What apps append to <body> (dialogs, toasts, portals) is spliced in and out by
+    itself: a delta, equal to a fresh full serialization, not a full pass."""
+    await page.goto(site.url("/spa.html"))
+    ref = await oracle(page)
+    await page.observe()
+    pw = page.playwright_page
+    await pw.evaluate(
+        """() => {
+        const d = document.createElement("div");
+        d.id = "portal";
+        d.setAttribute("role", "dialog");
+        d.setAttribute("aria-label", "Cookie choices");
+        d.innerHTML = "<p>We use cookies.</p><button>Accept all</button>";
+        document.body.appendChild(d);
+        const t = document.createElement("section");
+        t.innerHTML = "<p>Saved!</p>";
+        document.body.insertBefore(t, document.body.firstElementChild);
+    }"""
+    )
+    shown = await page.observe()
+    assert not shown.full and shown.full_reason == ""
+    accept = shown.find("button", "Accept all")
+    assert accept is not None and accept.ref in shown.added
+    fresh = await ref.observe(full=True)
+    assert shown.text == fresh.text and shown.elements == fresh.elements
+    assert "Saved!" in shown.text.splitlines()[0]
+
+    await pw.evaluate("() => { document.getElementById('portal').style.display = 'none'; }")
+    hidden = await page.observe()
+    assert not hidden.full and accept.ref in hidden.removed
+    fresh = await ref.observe(full=True)
+    assert hidden.text == fresh.text and hidden.elements == fresh.elements
+
+    await pw.evaluate("() => { document.getElementById('portal').style.display = ''; }")
+    again = await page.observe()
+    assert not again.full and accept.ref in again.added  # the same element, the same ref
+    await pw.evaluate("() => document.getElementById('portal').remove()")
+    gone = await page.observe()
+    assert not gone.full and accept.ref in gone.removed
+    fresh = await ref.observe(full=True)
+    assert gone.text == fresh.text and gone.elements == fresh.elements
 
 
 async def test_same_and_cross_origin_frames(page: Page, site: FixtureServer) -> None:

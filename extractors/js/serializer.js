@@ -50,6 +50,7 @@
     version: 0,
     needFull: true,
     dirty: new Set(),
+    bodyOps: [], // childList records on <body>, which has no lines of its own to re-walk
     moved: [],
     observers: [],
     observed: new WeakSet(),
@@ -569,6 +570,7 @@
     if (!state.needFull) state.why = why;
     state.needFull = true;
     state.dirty.clear();
+    state.bodyOps = [];
   }
 
   function markDirty(node) {
@@ -601,7 +603,12 @@
         markDirty(p);
       }
       else if (r.type === "childList") {
-        markDirty(r.target);
+        if (r.target === document.body) {
+          // Dialogs, toasts and app roots come and go at the top level: handled child
+          // by child (see bodyChanges) instead of re-walking the whole page.
+          state.bodyOps.push(r);
+          if (state.bodyOps.length > MAX_DIRTY) needFull("flood");
+        } else markDirty(r.target);
         if (r.target.nodeType === 1 && (r.target.tagName === "HEAD" || r.target.tagName === "STYLE"))
           needFull("style");
         for (const list of [r.addedNodes, r.removedNodes]) {
@@ -678,6 +685,8 @@
     state.active = deepActive(document);
   }
 
+  const ROOT_CTX = Object.freeze({ hidden: false, fixed: false, nameOnly: false, pointer: false });
+
   function serializeRoot() {
     const out = [];
     state.labels = new WeakMap();
@@ -686,8 +695,7 @@
     const body = document.body || document.documentElement;
     if (!body) return out;
     const run = { text: "", node: null, space: false };
-    const root = { hidden: false, fixed: false, nameOnly: false, pointer: false };
-    walkChildren(childNodesParent(body), 0, root, out, run);
+    walkChildren(childNodesParent(body), 0, ROOT_CTX, out, run);
     flush(out, 0, run);
     return out;
   }
@@ -811,6 +819,7 @@
 
   function fullPass() {
     state.dirty.clear();
+    state.bodyOps = [];
     state.needFull = false;
     state.scrolled = false;
     state.flat = serializeRoot();
@@ -850,8 +859,161 @@
     return null;
   }
 
+  // A node at the top level renders as lines of its own (so it can be spliced in or
+  // out by itself) unless it is text or inline content, which joins its neighbours.
+  function ownLines(n) {
+    if (n.nodeType === 3) return !/\S/.test(n.data);
+    if (n.nodeType !== 1) return true;
+    if (SKIP_TAGS.has(n.tagName)) return true;
+    if (!n.isConnected) return state.info.has(n) || !/\S/.test(n.textContent || "");
+    const d = getComputedStyle(n).display;
+    return d !== "inline" && d !== "contents";
+  }
+
+  // Where the lines of a new top-level node go: after the lines of the nearest earlier
+  // sibling that has some, else before the next one's; null if an inline neighbour
+  // would merge with it.
+  function insertionPoint(n) {
+    for (let p = n.previousSibling; p; p = p.previousSibling) {
+      if (!ownLines(p)) return null;
+      const inf = p.nodeType === 1 ? state.info.get(p) : undefined;
+      const j = inf ? state.flat.indexOf(inf.last) : -1;
+      if (j >= 0) return j + 1;
+    }
+    for (let q = n.nextSibling; q; q = q.nextSibling) {
+      if (!ownLines(q)) return null;
+      const inf = q.nodeType === 1 ? state.info.get(q) : undefined;
+      const i = inf ? state.flat.indexOf(inf.first) : -1;
+      if (i >= 0) return i;
+    }
+    return state.flat.length ? null : 0;
+  }
+
+  // Whether the nearest sibling in direction `dir` that renders anything is inline.
+  function inlineBeside(n, dir) {
+    for (; n; n = dir < 0 ? n.previousSibling : n.nextSibling) {
+      if (!ownLines(n)) return true;
+      if (n.nodeType === 1 && state.info.has(n)) return false;
+    }
+    return false;
+  }
+
+  // Top-level children added to or removed from <body>, as splices of `flat`; null when
+  // inline content at the top level makes lines merge (a full pass then).
+  function bodyChanges() {
+    const splices = [];
+    const records = state.bodyOps;
+    state.bodyOps = [];
+    for (const r of records) {
+      if (r.removedNodes.length && (inlineBeside(r.previousSibling, -1) || inlineBeside(r.nextSibling, 1)))
+        return null; // the runs on either side may join
+      for (const n of r.removedNodes) {
+        if (!ownLines(n)) return null;
+        if (n.nodeType === 1 && n.isConnected) return null; // moved elsewhere: rare, be safe
+        if (n.nodeType !== 1) continue;
+        const inf = state.info.get(n);
+        const i = inf ? state.flat.indexOf(inf.first) : -1;
+        if (i < 0) continue; // it had rendered nothing
+        const j = state.flat.indexOf(inf.last, i);
+        if (j < 0) return null;
+        state.info.delete(n);
+        splices.push([i, j - i + 1, []]);
+        applySplice(i, j - i + 1, []);
+      }
+      for (const n of r.addedNodes) {
+        if (n.parentNode !== document.body) continue; // moved on again since
+        if (!ownLines(n)) return null;
+        if (n.nodeType !== 1) continue;
+        if (state.info.has(n)) return null;
+        const lines = [];
+        const run = { text: "", node: null, space: false };
+        walkElement(n, 0, ROOT_CTX, lines, run);
+        if (run.text) return null;
+        if (!lines.length) continue;
+        const at = insertionPoint(n);
+        if (at === null) return null;
+        splices.push([at, 0, lines]);
+        applySplice(at, 0, lines);
+      }
+    }
+    return splices;
+  }
+
+  // The child of <body> that holds `n` (n itself included), or null.
+  function topChild(n) {
+    const body = document.body;
+    for (let c = n; c && c !== body; c = parentOf(c)) if (c.parentNode === body) return c;
+    return null;
+  }
+
+  // A child of <body> whose lines stand alone: not inline, no inline neighbours.
+  function standsAlone(t) {
+    return ownLines(t) && !inlineBeside(t.previousSibling, -1) && !inlineBeside(t.nextSibling, 1);
+  }
+
+  // Re-serialize a child of <body> that had no lines in `flat` (it rendered nothing):
+  // its lines, if any, go in by themselves. Null when they cannot stand alone,
+  // false when it still renders nothing, else the splice [i, old records, new records].
+  function rewalkTop(t) {
+    if (!t.isConnected || t.parentNode !== document.body || !standsAlone(t)) return null;
+    const lines = [];
+    const run = { text: "", node: null, space: false };
+    walkElement(t, 0, ROOT_CTX, lines, run);
+    if (run.text) return null;
+    if (!lines.length) return false;
+    const i = insertionPoint(t);
+    if (i === null) return null;
+    return [i, applySplice(i, 0, lines), lines];
+  }
+
+  function applySplice(i, count, lines) {
+    const old = state.flat.splice(i, count, ...lines);
+    state.total += chars(lines, 0, lines.length) - chars(old, 0, old.length);
+    return old;
+  }
+
   function deltaPass() {
+    const ops = [];
+    const probes = [];
+    const oldSeen = new Map();
+    const newSeen = new Map();
+    const newData = new Map();
+    const w = state.win;
+    // The window bookkeeping for `old` lines at `i` having been replaced by `lines`.
+    function account(i, old, lines) {
+      const d = lines.length - old.length;
+      if (i + old.length <= w.start && !(i === w.start && old.length === 0) && w.truncated) {
+        w.start += d;
+        w.end += d;
+        w.above += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
+      } else if (i >= w.end && w.truncated) {
+        w.below += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
+      } else if (i >= w.start && i + old.length <= w.end) {
+        ops.push([i - w.start, old.length, lines.map(lineText)]);
+        nearestElement(i - 1, -1, probes);
+        nearestElement(i + lines.length, 1, probes);
+        w.end += d;
+        for (const rec of old) if (rec.r && rec.e && !newSeen.has(rec.r)) oldSeen.set(rec.r, rec.t);
+        for (const rec of lines) if (rec.r && rec.e) { newSeen.set(rec.r, rec.t); newData.set(rec.r, rec.e); }
+      } else return false;
+      return true;
+    }
+    let spliced = false;
+    if (state.bodyOps.length) {
+      // Splices are applied to `flat` as they are found; replay them on the window.
+      const before = state.flat.slice();
+      const splices = bodyChanges();
+      if (!splices) return lost("unanchored");
+      spliced = splices.length > 0;
+      let shadow = before;
+      for (const [i, count, lines] of splices) {
+        const old = shadow.slice(i, i + count);
+        shadow = shadow.slice(0, i).concat(lines, shadow.slice(i + count));
+        if (!account(i, old, lines)) return lost("window-edge");
+      }
+    }
     const roots = [];
+    const rewalk = new Set(); // children of <body> to re-serialize whole
     for (const n of state.dirty) {
       // A removed node's removal is recorded on its (connected) parent.
       if (!n.isConnected) continue;
@@ -862,8 +1024,12 @@
         if (p && p.nodeType === 1 && !p.checkVisibility({ opacityProperty: true })) continue;
       }
       const hit = escalate(n);
-      if (!hit) return lost("unanchored");
-      roots.push(hit.el);
+      if (hit) roots.push(hit.el);
+      else {
+        const t = topChild(n); // e.g. a top-level block that rendered nothing until now
+        if (!t) return lost("unanchored");
+        rewalk.add(t);
+      }
     }
     state.dirty.clear();
     // Drop roots inside other roots.
@@ -871,15 +1037,10 @@
     const tops = [];
     for (const r of rootSet) {
       let inside = false;
-      for (let p = parentOf(r); p; p = parentOf(p)) if (rootSet.has(p)) { inside = true; break; }
-      if (!inside) tops.push(r);
+      for (let p = parentOf(r); p; p = parentOf(p))
+        if (rootSet.has(p) || rewalk.has(p)) { inside = true; break; }
+      if (!inside && !rewalk.has(r)) tops.push(r);
     }
-    const ops = [];
-    const probes = [];
-    const oldSeen = new Map();
-    const newSeen = new Map();
-    const newData = new Map();
-    const w = state.win;
     for (let el of tops) {
       let hit = escalate(el);
       if (!hit) return lost("unanchored");
@@ -896,8 +1057,13 @@
         const inf2 = state.info.get(el);
         if (!pending && lines.length && inf2 && inf2.first === lines[0] && inf2.last === lines[lines.length - 1])
           break;
-        // Empty now, or no longer a block of its own: widen to the parent.
+        // Empty now, or no longer a block of its own: widen to the parent. A child of
+        // <body> between blocks can go empty by itself (body has no lines to re-walk).
         const up = parentOf(el);
+        if (up === document.body && el.parentNode === up && !pending && !lines.length && standsAlone(el)) {
+          state.info.delete(el);
+          break;
+        }
         hit = up ? escalate(up) : null;
         if (!hit) return lost("unanchored");
       }
@@ -912,26 +1078,18 @@
         if (pi.last === inf.last || pi.last === old[old.length - 1]) { pi.last = lines[lines.length - 1]; touched = true; }
         if (!touched) break;
       }
-      state.flat.splice(i, old.length, ...lines);
-      state.total += chars(lines, 0, lines.length) - chars(old, 0, old.length);
-      const d = lines.length - old.length;
-      if (i + old.length <= w.start && !(i === w.start && old.length === 0) && w.truncated) {
-        w.start += d;
-        w.end += d;
-        w.above += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
-      } else if (i >= w.end && w.truncated) {
-        w.below += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
-      } else if (i >= w.start && i + old.length <= w.end) {
-        ops.push([i - w.start, old.length, lines.map(lineText)]);
-        nearestElement(i - 1, -1, probes);
-        nearestElement(i + lines.length, 1, probes);
-        w.end += d;
-        for (const rec of old) if (rec.r && rec.e && !newSeen.has(rec.r)) oldSeen.set(rec.r, rec.t);
-        for (const rec of lines) if (rec.r && rec.e) { newSeen.set(rec.r, rec.t); newData.set(rec.r, rec.e); }
-      } else return lost("window-edge");
+      applySplice(i, old.length, lines);
+      if (!account(i, old, lines)) return lost("window-edge");
+    }
+    for (const t of rewalk) {
+      const done = rewalkTop(t);
+      if (done === null) return lost("unanchored");
+      if (!done) continue;
+      spliced = true;
+      if (!account(done[0], done[1], done[2])) return lost("window-edge");
     }
     if (!refit(ops, oldSeen, newSeen, newData)) return lost("window-moved");
-    if (tops.length && probesMoved(probes, newData)) remeasure(newData);
+    if ((tops.length || spliced) && probesMoved(probes, newData)) remeasure(newData);
     const added = [];
     const removed = [];
     const changed = [];
@@ -1028,7 +1186,7 @@
     else if (opts.base !== base) state.why = "base";
     if (!opts.full && !state.needFull && opts.base === base) {
       if (!state.needFull) {
-        res = state.dirty.size || (state.win.truncated && state.scrolled)
+        res = state.dirty.size || state.bodyOps.length || (state.win.truncated && state.scrolled)
           ? deltaPass()
           : { full: false, ops: [], elements: [], added: [], removed: [], changed: [] };
       }
