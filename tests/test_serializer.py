@@ -190,6 +190,38 @@ async def test_top_level_dialogs_and_toasts_are_deltas(page: Page, site: Fixture
     assert gone.text == fresh.text and gone.elements == fresh.elements
 
 
+async def test_a_panel_that_grows_without_a_mutation_appears_in_the_next_delta(
+    page: Page, site: FixtureServer
+) -> None:
+    """A collapsed panel opened by a CSS animation alone (no DOM mutation): the
+    serializer learns of it from its size, and the delta equals a full pass."""
+    await page.goto(site.url("/spa.html"))
+    ref = await oracle(page)
+    pw = page.playwright_page
+    await pw.evaluate(
+        """() => {
+        const style = document.createElement("style");
+        style.textContent = `@keyframes open { from { height: 0 } to { height: 40px } }
+          #drawer { overflow: hidden; height: 0; animation: open 1ms linear 300ms forwards; }`;
+        document.head.appendChild(style);
+        const d = document.createElement("div");
+        d.id = "drawer";
+        d.innerHTML = "<button>Hidden until open</button>";
+        document.querySelector("main, body").appendChild(d);
+    }"""
+    )
+    before = await page.observe()
+    assert before.find("button", "Hidden until open") is None
+    await pw.wait_for_function("document.getElementById('drawer').offsetHeight === 40")
+    await pw.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    after = await page.observe()
+    assert not after.full, after.full_reason
+    opened = after.find("button", "Hidden until open")
+    assert opened is not None and opened.ref in after.added
+    fresh = await ref.observe(full=True)
+    assert after.text == fresh.text and after.elements == fresh.elements
+
+
 async def test_same_and_cross_origin_frames(page: Page, site: FixtureServer) -> None:
     await page.goto(site.url("/iframes.html"))
     pw = page.playwright_page

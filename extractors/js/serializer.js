@@ -53,6 +53,8 @@
     bodyOps: [], // childList records on <body>, which has no lines of its own to re-walk
     moved: [],
     observers: [],
+    ro: null, // ResizeObserver for elements skipped while they had no size
+    sized: new WeakSet(), // elements it watches
     observed: new WeakSet(),
     labels: new WeakMap(), // control -> [label]
     labelRoots: new WeakSet(),
@@ -394,7 +396,10 @@
     let rect = null;
     if (clips) {
       rect = el.getBoundingClientRect();
-      if (rect.width <= 1 || rect.height <= 1) return;
+      if (rect.width <= 1 || rect.height <= 1) {
+        watchSize(el); // a collapsed panel may open by a transition alone
+        return;
+      }
     }
 
     const inline = display === "inline" || display === "contents";
@@ -458,6 +463,8 @@
     const start = out.length;
     const inner = { text: "", node: null, space: false };
 
+    // A control with no size yet gets its line when it grows, mutation or not.
+    if (interactive && !hidden && !sized && display !== "contents") watchSize(el);
     if (tag === "IMG" || role === "img") {
       if (!hidden && !ctx.nameOnly && sized) {
         const alt = collapse(el.getAttribute("alt") || el.getAttribute("aria-label") || "");
@@ -649,6 +656,40 @@
       // Radios in a group flip each other; the form holds them all.
       if (target.type === "radio") markDirty(target.form || parentOf(target));
       for (const l of labelsOf(target)) markDirty(l);
+    }
+  }
+
+  // Elements skipped for having no size (collapsed panels, controls not laid out yet)
+  // can grow without any DOM mutation (a CSS transition, a font or image loading): a
+  // ResizeObserver turns that growth into a dirty mark like any mutation.
+  function watchSize(el) {
+    if (state.sized.has(el)) return;
+    if (!state.ro) {
+      if (typeof ResizeObserver !== "function") return;
+      try {
+        state.ro = new ResizeObserver(onResize);
+      } catch (e) {
+        return; // a page that broke it (main-world fallback only): mutations still work
+      }
+    }
+    try {
+      state.ro.observe(el, { box: "border-box" });
+      state.sized.add(el);
+    } catch (e) {
+      /* not observable: its next mutation still brings it in */
+    }
+  }
+
+  function onResize(entries) {
+    for (const e of entries) {
+      const box = e.borderBoxSize && e.borderBoxSize[0];
+      const w = box ? box.inlineSize : e.contentRect.width;
+      const h = box ? box.blockSize : e.contentRect.height;
+      if (w > 1 && h > 1) {
+        state.ro.unobserve(e.target);
+        state.sized.delete(e.target);
+        markDirty(e.target);
+      }
     }
   }
 
