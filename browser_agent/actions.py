@@ -536,7 +536,7 @@ async def upload(
 
 
 async def _set_files(page: Page, ref: int, frame: str | None, files: list[Path]) -> None:
-    cdp = page.serializer.cdp
+    cdp = page.serializer.session_for(frame)  # an OOPIF's object ids live on its own session
     if cdp is not None and page._local_files:
         obj = await page._js("element", ref, frame=frame, by_value=False)
         try:

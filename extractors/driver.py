@@ -4,16 +4,25 @@ On Chromium the script lives in an isolated world created over CDP and re-create
 by Chromium itself in every new document (`addScriptToEvaluateOnNewDocument` with a
 world name), so page scripts can neither see it nor tamper with it. Other engines
 fall back to a main-world handle: no globals, but no isolation either.
+
+Cross-origin frames are serialized by their own copy of the script and stitched in
+under their iframe line. Those in the page's renderer process are reached through the
+page's CDP session; cross-*site* frames that site isolation runs in another process
+(OOPIFs) are invisible to it, so each gets a session of its own (`_Target`), made with
+Playwright's public `new_cdp_session(frame)` so it works on launched and connected
+browsers alike. Nothing of this runs unless the page's text holds a frame slot.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
+import anyio
 from playwright.async_api import CDPSession, Frame, JSHandle
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as PWPage
@@ -22,7 +31,7 @@ from browser_agent.exceptions import ObservationError, PageClosedError
 from browser_agent.observation import Element, Observation
 
 from .cdp import CDPConnectionError, CDPError, DirectCDP
-from .mirror import FRAME_SLOT, Mirror, decode
+from .mirror import FRAME_SLOT, Mirror, Payload, decode
 
 WORLD = "__browser_agent__"
 GLOBAL = "__browserAgentSerializer"
@@ -42,6 +51,25 @@ def _installer() -> str:
 
 _CALL = f"function(name, arg) {{ return globalThis.{GLOBAL}[name](arg); }}"
 _GONE = ("Cannot find context", "Execution context was destroyed", "No frame with given id")
+_CLOSED = ("Target closed", "has been closed", "Session closed", "No session with given id")
+_REF_FOR = f"function() {{ return globalThis.{GLOBAL}.refFor(this); }}"
+MAX_FRAME_DEPTH = 8
+"""Cross-origin frames nested deeper than this are left out (Chromium allows ~32)."""
+
+
+class _Target:
+    """An out-of-process iframe: our CDP session on it, and a direct socket to it when
+    the browser has a debugging port. Chromium names an OOPIF's target after its frame,
+    so `frame_id` is both."""
+
+    def __init__(self, frame: Frame, session: CDPSession, frame_id: str, parent_id: str) -> None:
+        self.frame = frame
+        self.session = session
+        self.fast: DirectCDP | None = None
+        self.frame_id = frame_id
+        self.parent_id = parent_id
+        self.url = frame.url  # re-checked when Playwright's frame moves on
+        self.alive = True
 
 
 class _FrameState:
@@ -52,6 +80,27 @@ class _FrameState:
         self.mirror = Mirror(frame_id if ordinal else "")
         self.owner_ref: int | None = None
         self.initialized: int | None = None  # context id whose serializer got its ref base
+        # The OOPIF whose process hosts this frame; None: the page's own process.
+        self.target: _Target | None = None
+
+
+class _Part(NamedTuple):
+    """A frame's rendered lines with its nested frames stitched in, and their deltas."""
+
+    lines: list[str]
+    elements: dict[int, Element]
+    added: list[int]
+    removed: list[int]
+    changed: list[int]
+
+
+def _merged(payload: Payload, part: _Part) -> tuple[list[int], list[int], list[int]]:
+    """A frame's own added/removed/changed refs followed by those of its child frames."""
+    return (
+        [*payload.added, *part.added],
+        [*payload.removed, *part.removed],
+        [*payload.changed, *part.changed],
+    )
 
 
 class InPageSerializer:
@@ -81,6 +130,12 @@ class InPageSerializer:
         self._ordinals = 0
         self._main_id: str | None = None
         self.max_chars = DEFAULT_MAX_CHARS
+        self._actions_installed = False
+        # Playwright frames that are OOPIFs, and those found not to be (with their URL
+        # then: a navigation may move a frame to another process).
+        self._targets: dict[Frame, _Target] = {}
+        self._in_process: dict[Frame, str] = {}
+        self._discovery = anyio.Lock()
 
     # ---- set-up ----
 
@@ -91,7 +146,7 @@ class InPageSerializer:
         self._cdp = cdp
         cdp.on("Runtime.executionContextCreated", self._on_context)
         cdp.on("Runtime.executionContextDestroyed", self._on_context_gone)
-        cdp.on("Runtime.executionContextsCleared", lambda _e: self._drop_contexts())
+        cdp.on("Runtime.executionContextsCleared", lambda _e: self._drop_contexts(None))
         cdp.on("Page.frameNavigated", self._on_navigated)
         await cdp.send("Page.enable")
         tree = await cdp.send("Page.getFrameTree")
@@ -113,23 +168,30 @@ class InPageSerializer:
             except (OSError, TimeoutError, CDPError):
                 self._fast = None
 
-    def _on_context(self, event: dict[str, Any]) -> None:
+    def _on_context(self, event: dict[str, Any], target: _Target | None = None) -> None:
+        """Our world appeared in a frame; the session that says so hosts the frame now."""
         ctx = event["context"]
         if ctx.get("name") != self.world:
             return
         frame_id = ctx.get("auxData", {}).get("frameId")
         if frame_id:
-            self._frame_state(frame_id).context = ctx["id"]
+            fs = self._frame_state(frame_id)
+            if fs.target is not target:
+                fs.target = target
+                fs.initialized = None
+            fs.context = ctx["id"]
 
-    def _on_context_gone(self, event: dict[str, Any]) -> None:
+    def _on_context_gone(self, event: dict[str, Any], target: _Target | None = None) -> None:
+        # Context ids are only unique within one renderer process: match the session too.
         cid = event.get("executionContextId")
         for fs in self._frames.values():
-            if fs.context == cid:
+            if fs.target is target and fs.context == cid:
                 fs.context = None
 
-    def _drop_contexts(self) -> None:
+    def _drop_contexts(self, target: _Target | None) -> None:
         for fs in self._frames.values():
-            fs.context = None
+            if fs.target is target:
+                fs.context = None
 
     def _on_navigated(self, event: dict[str, Any]) -> None:
         frame = event["frame"]
@@ -156,20 +218,46 @@ class InPageSerializer:
     def _main_frame_id(self) -> str | None:
         return self._main_id
 
-    async def _ensure_context(self, fs: _FrameState) -> int:
+    def _session(self, fs: _FrameState) -> CDPSession:
+        """The CDP session of the process hosting `fs` (object handles live there)."""
+        if fs.target is not None:
+            return fs.target.session
         assert self._cdp is not None
+        return self._cdp
+
+    def _channel(self, fs: _FrameState, by_value: bool = True) -> CDPSession | DirectCDP:
+        """Where calls into `fs` go: the direct socket for by-value calls when there is one."""
+        t = fs.target
+        if t is not None:
+            return t.fast if (by_value and t.fast) else t.session
+        assert self._cdp is not None
+        return self._fast if (by_value and self._fast) else self._cdp
+
+    async def _query(
+        self, fs: _FrameState, method: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A by-value command to `fs`'s process, on the direct socket when there is one."""
+        try:
+            return await self._channel(fs).send(method, params)
+        except CDPConnectionError:
+            if not await self._fast_failed(fs):
+                raise
+            return await self._channel(fs).send(method, params)
+
+    async def _ensure_context(self, fs: _FrameState) -> int:
+        cdp = self._session(fs)
         if fs.context is None:
-            res = await self._cdp.send(
+            res = await cdp.send(
                 "Page.createIsolatedWorld", {"frameId": fs.frame_id, "worldName": self.world}
             )
             fs.context = res["executionContextId"]
-            await self._cdp.send(
+            await cdp.send(
                 "Runtime.evaluate",
                 {"expression": _installer(), "contextId": fs.context, "returnByValue": True},
             )
         if fs.ordinal and fs.initialized != fs.context:
             fs.initialized = fs.context
-            await self._cdp.send(
+            await cdp.send(
                 "Runtime.callFunctionOn",
                 {
                     "functionDeclaration": _CALL,
@@ -187,10 +275,9 @@ class InPageSerializer:
     async def _call(self, fs: _FrameState, name: str, arg: Any) -> Any:
         assert self._cdp is not None
         for attempt in range(3):
-            ctx = await self._ensure_context(fs)
-            channel = self._fast or self._cdp
             try:
-                res = await channel.send(
+                ctx = await self._ensure_context(fs)
+                res = await self._channel(fs).send(
                     "Runtime.callFunctionOn",
                     {
                         "functionDeclaration": _CALL,
@@ -201,14 +288,13 @@ class InPageSerializer:
                 )
             except PlaywrightError as exc:
                 msg = str(exc)
-                if isinstance(exc, CDPConnectionError) and await self._fast_failed():
+                if isinstance(exc, CDPConnectionError) and await self._fast_failed(fs):
                     continue
                 if any(s in msg for s in _GONE) and attempt < 2:
                     fs.context = None
                     continue
-                if "Target closed" in msg or "has been closed" in msg:
-                    await self._closed()
-                    raise PageClosedError("the page was closed") from exc
+                if self._is_closed(fs, msg):
+                    await self._target_closed(fs, name, exc)
                 raise ObservationError(f"serializer call {name} failed: {msg}") from exc
             if "exceptionDetails" in res:
                 details = res["exceptionDetails"]
@@ -220,9 +306,30 @@ class InPageSerializer:
             return res["result"].get("value")
         raise ObservationError(f"serializer {name}: execution context kept disappearing")
 
-    async def _fast_failed(self) -> bool:
+    @staticmethod
+    def _is_closed(fs: _FrameState, msg: str) -> bool:
+        """Whether an error says the session of `fs`'s process is gone."""
+        if fs.target is None:
+            return "Target closed" in msg or "has been closed" in msg
+        return any(s in msg for s in _CLOSED)
+
+    async def _target_closed(self, fs: _FrameState, name: str, exc: Exception) -> NoReturn:
+        """A session closed under a call: an OOPIF left its process, or the page closed."""
+        if fs.target is not None:
+            await self._drop_target(fs.target)
+            raise ContextGoneError(f"{name}: the frame left its process") from exc
+        await self._closed()
+        raise PageClosedError("the page was closed") from exc
+
+    async def _fast_failed(self, fs: _FrameState | None = None) -> bool:
         """The direct connection broke (e.g. the renderer was swapped by a cross-site
         navigation) while the page lives on: reconnect once, else use Playwright's."""
+        if fs is not None and fs.target is not None:
+            fast, fs.target.fast = fs.target.fast, None  # an OOPIF's: its session will do
+            if fast is not None:
+                with contextlib.suppress(Exception):
+                    await fast.close()
+            return fast is not None
         fast, self._fast = self._fast, None
         if fast is not None:
             with contextlib.suppress(Exception):
@@ -278,6 +385,10 @@ class InPageSerializer:
         assert self._main_id is not None
         if frame == self.page.main_frame:
             return self._frame_state(self._main_id)
+        await self._sync_targets()
+        t = self._targets.get(frame)
+        if t is not None:
+            return self._frame_state(t.frame_id)
         fid = await self._frame_id(frame)
         return self._frame_state(fid)
 
@@ -312,17 +423,20 @@ class InPageSerializer:
         lines = self._main.render()
         text = "\n".join(lines)
         elements = self._main.elements
+        added, removed, changed = payload.added, payload.removed, payload.changed
         if FRAME_SLOT in text:
-            text, elements = await self._stitch(lines)
+            part = await self._stitch(lines, full=full)
+            text, elements = "\n".join(part.lines), {**elements, **part.elements}
+            added, removed, changed = _merged(payload, part)
         t2 = time.perf_counter()
         m = self._main
         return Observation(
             text=text,
             elements=dict(elements),
             full=payload.full,
-            added=tuple(payload.added),
-            removed=tuple(payload.removed),
-            changed=tuple(payload.changed),
+            added=tuple(added),
+            removed=tuple(removed),
+            changed=tuple(changed),
             version=payload.version,
             url=payload.url,
             title=payload.title,
@@ -339,16 +453,23 @@ class InPageSerializer:
         )
 
     async def snapshot(self, *, max_chars: int | None = None) -> Observation:
-        """A fresh full serialization that does not disturb the incremental state."""
+        """A fresh full serialization (frames included) that does not disturb the
+        incremental state: the oracle an incremental observation must equal."""
         t0 = time.perf_counter()
-        raw = await self.call("snapshot", {"maxChars": max_chars or self.max_chars})
+        cap = max_chars or self.max_chars
+        raw = await self.call("snapshot", {"maxChars": cap})
         payload = decode(raw)
         mirror = Mirror()
         mirror.apply(payload)
+        lines = mirror.render()
+        elements = mirror.elements
+        if FRAME_SLOT in "\n".join(lines):
+            part = await self._stitch(lines, snapshot=True, max_chars=cap)
+            lines, elements = part.lines, {**elements, **part.elements}
         ms = (time.perf_counter() - t0) * 1000
         return Observation(
-            text="\n".join(mirror.render()),
-            elements=dict(mirror.elements),
+            text="\n".join(lines),
+            elements=dict(elements),
             full=True,
             added=(),
             removed=(),
@@ -362,71 +483,268 @@ class InPageSerializer:
             viewport=(mirror.scroll[2], mirror.scroll[3]),
         )
 
-    async def _stitch(self, lines: list[str]) -> tuple[str, dict[int, Element]]:
-        """Splice cross-origin frames, serialized in their own worlds, under their iframe."""
-        owners = await self._frame_owners()
-        out: list[str] = []
-        elements = dict(self._main.elements)
-        for line in lines:
-            slot = line.lstrip(" ")
-            if not slot.startswith(FRAME_SLOT):
-                out.append(line)
-                continue
-            ref_s, depth_s = slot[len(FRAME_SLOT) :].split(" ")
-            fs = owners.get(int(ref_s))
-            if fs is None:
-                continue
-            try:
-                raw = await self._call(
-                    fs, "observe", {"base": fs.mirror.version, "maxChars": self.max_chars}
-                )
-                payload = decode(raw)
-                try:
-                    fs.mirror.apply(payload)
-                except ValueError:
-                    fs.mirror.reset()
-                    payload = decode(await self._call(fs, "observe", {"full": True}))
-                    fs.mirror.apply(payload)
-            except ObservationError:
-                continue
-            pad = "  " * int(depth_s)
-            out.extend(pad + sub for sub in fs.mirror.render())
-            elements.update(fs.mirror.elements)
-        return "\n".join(out), elements
+    # ---- cross-origin frames ----
 
-    async def _frame_owners(self) -> dict[int, _FrameState]:
-        """Map iframe refs in the main frame to the child frames they hold."""
-        assert self._cdp is not None
+    async def _stitch(
+        self,
+        lines: list[str],
+        parent: _FrameState | None = None,
+        *,
+        full: bool = False,
+        snapshot: bool = False,
+        max_chars: int | None = None,
+        depth: int = 0,
+    ) -> _Part:
+        """Splice cross-origin frames, serialized in their own worlds, under their iframe.
+
+        Returns `lines` with the slots filled, and the frames' own elements and deltas
+        (not `parent`'s). Only reached when the text holds a frame slot, so pages
+        without cross-origin frames pay nothing. Frames are serialized concurrently:
+        OOPIFs are separate processes, each with its own channel.
+        """
+        if self._cdp is None:  # main-world fallback: no way into other origins
+            kept = [x for x in lines if not x.lstrip(" ").startswith(FRAME_SLOT)]
+            return _Part(kept, {}, [], [], [])
+        if parent is None:
+            assert self._main_id is not None
+            parent = self._frame_state(self._main_id)
+            await self._sync_targets()
+        owners = await self._frame_owners(parent)
+        slots: list[tuple[int, _FrameState, int]] = []
+        for i, line in enumerate(lines):
+            slot = line.lstrip(" ")
+            if slot.startswith(FRAME_SLOT):
+                ref_s, depth_s = slot[len(FRAME_SLOT) :].split(" ")
+                fs = owners.get(int(ref_s))
+                if fs is not None:
+                    slots.append((i, fs, int(depth_s)))
+        parts: dict[int, _Part] = {}
+        failed: list[Exception] = []
+
+        async def one(i: int, fs: _FrameState) -> None:
+            try:
+                part = await self._frame_part(fs, full, snapshot, max_chars, depth + 1)
+            except Exception as exc:  # re-raised as itself below, not as an ExceptionGroup
+                failed.append(exc)
+                return
+            if part is not None:
+                parts[i] = part
+
+        if len(slots) == 1:
+            await one(slots[0][0], slots[0][1])
+        elif slots:
+            async with anyio.create_task_group() as tg:
+                for i, fs, _ in slots:
+                    tg.start_soon(one, i, fs)
+        if failed:
+            raise failed[0]
+        out = _Part([], {}, [], [], [])
+        pads = {i: d for i, _, d in slots}
+        for i, line in enumerate(lines):
+            if not line.lstrip(" ").startswith(FRAME_SLOT):
+                out.lines.append(line)
+                continue
+            part = parts.get(i)
+            if part is None:
+                continue
+            pad = "  " * pads[i]
+            out.lines.extend(pad + sub for sub in part.lines)
+            out.elements.update(part.elements)
+            out.added.extend(part.added)
+            out.removed.extend(part.removed)
+            out.changed.extend(part.changed)
+        return out
+
+    async def _frame_part(
+        self,
+        fs: _FrameState,
+        full: bool,
+        snapshot: bool,
+        max_chars: int | None,
+        depth: int,
+    ) -> _Part | None:
+        """One child frame's serialization (and its own cross-origin children); None
+        when the frame cannot be reached now (it is navigating, or went away)."""
+        cap = max_chars or self.max_chars
+        try:
+            if snapshot:
+                payload = decode(await self._call(fs, "snapshot", {"maxChars": cap}))
+                mirror = Mirror(fs.mirror.frame)
+                mirror.apply(payload)
+            else:
+                mirror = fs.mirror
+                arg = {"full": full, "base": mirror.version, "maxChars": cap}
+                payload = decode(await self._call(fs, "observe", arg))
+                try:
+                    mirror.apply(payload)
+                except ValueError:
+                    mirror.reset()
+                    arg = {"full": True, "maxChars": cap}
+                    payload = decode(await self._call(fs, "observe", arg))
+                    mirror.apply(payload)
+        except ObservationError:
+            return None
+        lines = mirror.render()
+        if FRAME_SLOT not in "\n".join(lines):
+            return _Part(lines, mirror.elements, payload.added, payload.removed, payload.changed)
+        if depth >= MAX_FRAME_DEPTH:
+            kept = [x for x in lines if not x.lstrip(" ").startswith(FRAME_SLOT)]
+            return _Part(kept, mirror.elements, payload.added, payload.removed, payload.changed)
+        nested = await self._stitch(
+            lines, fs, full=full, snapshot=snapshot, max_chars=max_chars, depth=depth
+        )
+        return _Part(
+            nested.lines, {**mirror.elements, **nested.elements}, *_merged(payload, nested)
+        )
+
+    async def _frame_owners(self, parent: _FrameState) -> dict[int, _FrameState]:
+        """Map iframe refs in `parent` to the child frames they hold: those in parent's
+        process (its session's frame tree) and the OOPIFs whose parent it is."""
+        try:
+            tree = await self._query(parent, "Page.getFrameTree")
+        except PlaywrightError:
+            return {}  # its process went away: its frames are skipped this time
+        stack = [tree["frameTree"]]
+        kids: list[str] = []
+        while stack:
+            node = stack.pop()
+            if node["frame"]["id"] == parent.frame_id:
+                kids = [child["frame"]["id"] for child in node.get("childFrames", [])]
+                break
+            stack.extend(node.get("childFrames", []))
+        for fid in kids:  # a frame in this session's tree lives in this process
+            fs = self._frame_state(fid)
+            if fs.target is not parent.target:
+                fs.target, fs.context, fs.initialized = parent.target, None, None
+        kids += [t.frame_id for t in self._targets.values() if t.parent_id == parent.frame_id]
         owners: dict[int, _FrameState] = {}
-        tree = await self._cdp.send("Page.getFrameTree")
-        children = tree["frameTree"].get("childFrames", [])
-        main = self._frame_state(tree["frameTree"]["frame"]["id"])
-        main_ctx = await self._ensure_context(main)
-        for child in children:
-            fid = child["frame"]["id"]
+        for fid in kids:
             fs = self._frame_state(fid)
             if fs.owner_ref is None:
-                try:
-                    owner = await self._cdp.send("DOM.getFrameOwner", {"frameId": fid})
-                    node = await self._cdp.send(
-                        "DOM.resolveNode",
-                        {"backendNodeId": owner["backendNodeId"], "executionContextId": main_ctx},
-                    )
-                    res = await self._cdp.send(
-                        "Runtime.callFunctionOn",
-                        {
-                            "functionDeclaration": (
-                                f"function() {{ return globalThis.{GLOBAL}.refFor(this); }}"
-                            ),
-                            "objectId": node["object"]["objectId"],
-                            "returnByValue": True,
-                        },
-                    )
-                    fs.owner_ref = res["result"]["value"]
-                except PlaywrightError:
-                    continue
-            owners[fs.owner_ref] = fs  # type: ignore[index]
+                fs.owner_ref = await self._owner_ref(parent, fid)
+            if fs.owner_ref is not None:
+                owners[fs.owner_ref] = fs
         return owners
+
+    async def _owner_ref(self, parent: _FrameState, frame_id: str) -> int | None:
+        """The ref, in `parent`'s serializer, of the iframe element holding `frame_id`.
+
+        The element lives in the parent's process even when the frame does not, so
+        the parent's session resolves it (`DOM.getFrameOwner` covers remote frames)."""
+        cdp = self._session(parent)
+        try:
+            ctx = await self._ensure_context(parent)
+            owner = await cdp.send("DOM.getFrameOwner", {"frameId": frame_id})
+            node = await cdp.send(
+                "DOM.resolveNode",
+                {"backendNodeId": owner["backendNodeId"], "executionContextId": ctx},
+            )
+            res = await cdp.send(
+                "Runtime.callFunctionOn",
+                {
+                    "functionDeclaration": _REF_FOR,
+                    "objectId": node["object"]["objectId"],
+                    "returnByValue": True,
+                },
+            )
+        except PlaywrightError:
+            return None
+        ref = res.get("result", {}).get("value")
+        return ref if isinstance(ref, int) else None
+
+    async def _sync_targets(self) -> None:
+        """Give every OOPIF Playwright knows of a session of ours; forget departed ones.
+
+        Round trips only for frames not seen before, or whose URL changed since."""
+        if self._cdp is None:
+            return
+        async with self._discovery:
+            main = self.page.main_frame
+            for frame in self.page.frames:
+                if frame == main or frame.is_detached():
+                    continue
+                t = self._targets.get(frame)
+                if t is not None:
+                    if t.alive and (t.url == frame.url or await self._still_there(t)):
+                        continue
+                    await self._drop_target(t)
+                known = self._in_process.get(frame) == frame.url
+                if not known and await self._attach_target(frame) is None:
+                    self._in_process[frame] = frame.url
+            for frame in [f for f in self._targets if f.is_detached()]:
+                await self._drop_target(self._targets[frame])
+            for frame in [f for f in self._in_process if f.is_detached()]:
+                del self._in_process[frame]
+
+    async def _still_there(self, t: _Target) -> bool:
+        """Whether an OOPIF's session survived its frame's navigation."""
+        try:
+            await t.session.send("Target.getTargetInfo")
+        except PlaywrightError:
+            return False
+        t.url = t.frame.url
+        return True
+
+    async def _attach_target(self, frame: Frame) -> _Target | None:
+        """Open our session on `frame` if it is an OOPIF (None if it shares a process
+        with its parent) and install the scripts there, as `attach` does for the page."""
+        try:
+            # Playwright refuses frames that have no target of their own.
+            session = await self.page.context.new_cdp_session(frame)
+        except PlaywrightError:
+            return None
+        try:
+            root = (await session.send("Page.getFrameTree"))["frameTree"]["frame"]
+            t = _Target(frame, session, root["id"], root.get("parentId", ""))
+            session.on(
+                "Runtime.executionContextCreated", functools.partial(self._on_context, target=t)
+            )
+            session.on(
+                "Runtime.executionContextDestroyed",
+                functools.partial(self._on_context_gone, target=t),
+            )
+            session.on("Runtime.executionContextsCleared", lambda _e: self._drop_contexts(t))
+            session.on("Page.frameNavigated", self._on_navigated)
+            await session.send("Page.enable")
+            await session.send("Runtime.enable")
+            sources = (
+                [_installer(), _actions_installer()] if self._actions_installed else [_installer()]
+            )
+            for source in sources:
+                await session.send(
+                    "Page.addScriptToEvaluateOnNewDocument",
+                    {"source": source, "worldName": self.world, "runImmediately": True},
+                )
+        except PlaywrightError:
+            with contextlib.suppress(PlaywrightError):
+                await session.detach()
+            return None
+        if self.endpoint:
+            with contextlib.suppress(OSError, TimeoutError, PlaywrightError):
+                t.fast = await DirectCDP.open(
+                    f"ws://{self.endpoint}/devtools/page/{t.frame_id}", timeout=10
+                )
+        self._targets[frame] = t
+        fs = self._frame_state(t.frame_id)
+        if fs.target is not t:
+            fs.target, fs.context, fs.initialized = t, None, None
+        return t
+
+    async def _drop_target(self, t: _Target) -> None:
+        """Forget an OOPIF session; its frames are found afresh on the next stitch."""
+        t.alive = False
+        if self._targets.get(t.frame) is t:
+            del self._targets[t.frame]
+        for fs in self._frames.values():
+            if fs.target is t:
+                fs.target, fs.context, fs.initialized, fs.owner_ref = None, None, None, None
+                fs.mirror.reset()
+        fast, t.fast = t.fast, None
+        if fast is not None:
+            with contextlib.suppress(Exception):
+                await fast.close()
+        with contextlib.suppress(PlaywrightError):
+            await t.session.detach()
 
     def frame_for_ref(self, ref: int) -> str | None:
         """The CDP frame id whose serializer owns `ref` (None for the main frame)."""
@@ -439,6 +757,8 @@ class InPageSerializer:
         return None
 
     async def detach(self) -> None:
+        for t in list(self._targets.values()):
+            await self._drop_target(t)
         if self._cdp is not None:
             with contextlib.suppress(PlaywrightError):
                 await self._cdp.detach()
@@ -455,17 +775,26 @@ class InPageSerializer:
         """The page's CDP session (isolated mode only), for DOM-level commands."""
         return self._cdp
 
+    def session_for(self, frame_id: str | None) -> CDPSession | None:
+        """The CDP session hosting frame `frame_id` (the page's for None or in-process
+        frames): object ids from `call_actions(by_value=False)` are only valid there."""
+        fs = self._frames.get(frame_id) if frame_id else None
+        if fs is not None and fs.target is not None:
+            return fs.target.session
+        return self._cdp
+
     async def install_actions(self) -> None:
         """Have Chromium install actions.js in every new document of this page."""
-        if not self.isolated or getattr(self, "_actions_installed", False):
+        if not self.isolated or self._actions_installed:
             return
         await self.attach()
         assert self._cdp is not None
         self._actions_installed = True
-        await self._cdp.send(
-            "Page.addScriptToEvaluateOnNewDocument",
-            {"source": _actions_installer(), "worldName": self.world, "runImmediately": True},
-        )
+        add = {"source": _actions_installer(), "worldName": self.world, "runImmediately": True}
+        await self._cdp.send("Page.addScriptToEvaluateOnNewDocument", add)
+        for t in list(self._targets.values()):
+            with contextlib.suppress(PlaywrightError):  # gone: found afresh when needed
+                await t.session.send("Page.addScriptToEvaluateOnNewDocument", add)
 
     async def call_actions(
         self,
@@ -479,9 +808,10 @@ class InPageSerializer:
     ) -> Any:
         """Call an actions.js entry point in the frame `frame_id` (default: main frame).
 
-        With `by_value=False` the CDP RemoteObject is returned (e.g. for an objectId).
-        Raises ContextGoneError when the document went away under the call; unless
-        `retry_gone` is False, the call is first retried once in the new document.
+        With `by_value=False` the CDP RemoteObject is returned (e.g. for an objectId),
+        valid on `session_for(frame_id)`. Raises ContextGoneError when the document
+        went away under the call; unless `retry_gone` is False, the call is first
+        retried once in the new document.
         """
         if not self.isolated:
             return await self._actions_handle_call(name, arg)
@@ -495,8 +825,7 @@ class InPageSerializer:
             try:
                 ctx = await self._ensure_context(fs)
                 # Object handles must live on Playwright's session, values need not.
-                channel = self._fast if (by_value and self._fast) else self._cdp
-                res = await channel.send(
+                res = await self._channel(fs, by_value).send(
                     "Runtime.callFunctionOn",
                     {
                         "functionDeclaration": _ACT_CALL,
@@ -508,11 +837,10 @@ class InPageSerializer:
                 )
             except (PlaywrightError, ObservationError) as exc:
                 msg = str(exc)
-                if isinstance(exc, CDPConnectionError) and await self._fast_failed():
+                if isinstance(exc, CDPConnectionError) and await self._fast_failed(fs):
                     continue
-                if "Target closed" in msg or "has been closed" in msg:
-                    await self._closed()
-                    raise PageClosedError("the page was closed") from exc
+                if self._is_closed(fs, msg):
+                    await self._target_closed(fs, f"actions {name}", exc)
                 if any(s in msg for s in _ACT_GONE):
                     fs.context = None
                     if attempt < 1 and retry_gone:
@@ -523,7 +851,7 @@ class InPageSerializer:
                 details = res["exceptionDetails"]
                 text = str(details.get("exception", {}).get("description") or details.get("text"))
                 if ACTIONS_GLOBAL in text and attempt < 2:
-                    await self._cdp.send(
+                    await self._session(fs).send(
                         "Runtime.evaluate",
                         {"expression": _actions_installer(), "contextId": ctx},
                     )
@@ -561,7 +889,10 @@ class InPageSerializer:
         """The ref, in the main frame, of the iframe element holding frame `frame_id`."""
         fs = self._frames.get(frame_id)
         if fs is None or fs.owner_ref is None:
-            await self._frame_owners()
+            await self.attach()
+            assert self._main_id is not None
+            await self._sync_targets()
+            await self._frame_owners(self._frame_state(self._main_id))
             fs = self._frames.get(frame_id)
         return fs.owner_ref if fs is not None else None
 
