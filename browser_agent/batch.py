@@ -80,29 +80,6 @@ def load_tasks(path: str | Path) -> list[BatchTask]:
     return out
 
 
-async def _fresh_context(base: Browser) -> Browser:
-    """A Browser over a new context of `base`'s browser, with the same domain policy.
-    Close it with `close_context` (closing it as a Browser would stop `base`)."""
-    ctx = await base.playwright_browser.new_context(viewport={"width": 1280, "height": 800})
-    b = Browser(
-        base._pw,
-        base.playwright_browser,
-        ctx,
-        allowed_domains=base.allowed_domains,
-        blocked_domains=base.blocked_domains,
-        owns_browser=False,
-        debug_endpoint=base.debug_endpoint,
-        is_local=base.is_local,
-    )
-    await b._install_policy()
-    return b
-
-
-async def close_context(b: Browser) -> None:
-    with contextlib.suppress(Exception), anyio.fail_after(10):
-        await b.context.close()
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:40] or "task"
 
@@ -165,7 +142,7 @@ async def run_batch(
                 s0 = time.perf_counter()
                 ctx: Browser | None = None
                 try:
-                    ctx = await _fresh_context(base)
+                    ctx = await base.new_context()
                     agent = Agent(t.task, llm=pool, start_url=t.url, budget=b, record=record)
                     r = await agent.run(ctx)
                     out = TaskOutcome(
@@ -182,7 +159,7 @@ async def run_batch(
                     out.detail = str(exc)
                 finally:
                     if ctx is not None:
-                        await close_context(ctx)
+                        await ctx.close()  # shielded and bounded: also when cancelled
                 out.ms = (time.perf_counter() - s0) * 1000
                 out.endpoint = name
                 out.record = str(record) if record is not None else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import html
 import os
 import socket
 from collections.abc import Generator, Sequence
@@ -11,8 +12,16 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import anyio
 from playwright.async_api import Browser as PWBrowser
-from playwright.async_api import BrowserContext, Playwright, Route, WebSocketRoute, async_playwright
+from playwright.async_api import (
+    BrowserContext,
+    Playwright,
+    Request,
+    Route,
+    WebSocketRoute,
+    async_playwright,
+)
 from playwright.async_api import Error as PlaywrightError
 
 from .discovery import LAUNCH_ARGS, find_chromium
@@ -46,7 +55,8 @@ def resolver_rules(allowed: Sequence[str] | None, blocked: Sequence[str] = ()) -
 
     Defence in depth below the request router: it also covers what Playwright's routing
     misses (redirect hops, WebSockets, workers), so evil.example is never even looked up.
-    IP literals are not resolved, so they are left to the router.
+    Launch-only; current Chromium applies `MAP *` to IP literals as well, but the policy
+    does not rely on that: the black-hole proxy (`proxy_bypass`) covers them everywhere.
     """
     if allowed is None and not blocked:
         return None
@@ -55,6 +65,48 @@ def resolver_rules(allowed: Sequence[str] | None, blocked: Sequence[str] = ()) -
         rules.append("MAP * ~NOTFOUND")
         rules += [f"EXCLUDE {_bare(p)}" for p in allowed]
     return ", ".join(rules)
+
+
+BLACKHOLE_PROXY = "http://127.0.0.1:1"
+"""Where a context with an allowlist sends every request for a host outside it: a
+loopback port nothing listens on (tcpmux), so the connection is refused in the browser's
+own network stack and nothing leaves it."""
+
+CLOSE_TIMEOUT = 10.0
+"""Bound (s) on closing a context or a browser, so teardown never hangs a caller."""
+
+_GLOB = frozenset("*?[")
+
+
+def proxy_bypass(allowed: Sequence[str] | None) -> str | None:
+    """The proxy bypass list that lets exactly the allowed hosts go direct.
+
+    Every context made through `Browser` gets `BLACKHOLE_PROXY` with this list, so the
+    browser's network stack refuses what the request router never sees: redirect hops
+    of any method (to IP literals too), workers, service workers, and everything on a
+    browser reached with `connect`, which cannot take launch-time resolver rules.
+    `<-loopback>` removes Chromium's implicit loopback bypass (127.0.0.2, [::1] and
+    localhost are not 127.0.0.1). None when there is no allowlist, or when a pattern is
+    a glob other than `*.domain` (Playwright's own fetch could not honour it; the
+    router and, on launch, the resolver rules still apply).
+    """
+    if allowed is None:
+        return None
+    rules = ["<-loopback>"]
+    for pattern in allowed:
+        host = _bare(pattern)
+        if host.startswith("*."):
+            head, rest = "*.", host[2:]
+        else:
+            head, rest = "", host
+        if not rest or any(c in _GLOB for c in rest):
+            return None
+        if ":" in rest and not rest.startswith("["):
+            rest = f"[{rest}]"  # an IPv6 literal
+        # `*.x` also matches x itself (host_allowed does); the bare entry also lets
+        # Playwright's fetch (route.fetch), which matches suffixes, go direct.
+        rules += [rest, f"*.{rest}"] if head else [rest]
+    return ",".join(rules)
 
 
 def _bare(pattern: str) -> str:
@@ -87,6 +139,7 @@ class Browser:
         owns_browser: bool = True,
         debug_endpoint: str | None = None,
         is_local: bool = True,
+        owns_playwright: bool = True,
     ) -> None:
         self._pw = playwright
         self._browser = browser
@@ -94,6 +147,7 @@ class Browser:
         self.allowed_domains = list(allowed_domains) if allowed_domains is not None else None
         self.blocked_domains = list(blocked_domains)
         self._owns = owns_browser
+        self._owns_pw = owns_playwright
         # host:port of a CDP endpoint pages may use directly (see extractors/cdp.py).
         self.debug_endpoint = debug_endpoint
         self.is_local = is_local
@@ -104,6 +158,7 @@ class Browser:
         self.blocked: list[str] = []
         """URLs the domain policy refused, latest last (the 50 most recent)."""
         context.on("page", self._on_page)
+        context.on("requestfailed", self._on_request_failed)
 
     # ---- construction ----
 
@@ -143,8 +198,8 @@ class Browser:
                     args=[*LAUNCH_ARGS, *extra],
                     handle_sigint=False,
                 )
-                context = await browser.new_context(
-                    viewport={"width": viewport[0], "height": viewport[1]}
+                context = await policy_context(
+                    browser, allowed_domains, viewport={"width": viewport[0], "height": viewport[1]}
                 )
             except BaseException:
                 await pw.stop()
@@ -173,7 +228,11 @@ class Browser:
         timeout: float = 30.0,
     ) -> _Opening:
         """Drive a remote browser: a CDP endpoint (http://host:9222, ws://…/devtools/browser/…)
-        or a Playwright browser server (any other ws:// URL)."""
+        or a Playwright browser server (any other ws:// URL).
+
+        A running browser cannot take resolver rules, so the domain policy travels with
+        each context instead: the router, `route_web_socket` and the black-hole proxy.
+        """
 
         async def open_() -> Browser:
             scheme = urlsplit(url).scheme
@@ -189,7 +248,7 @@ class Browser:
                 else:
                     browser = await pw.chromium.connect(url, timeout=timeout * 1000)
                     owns = True
-                context = await browser.new_context()
+                context = await policy_context(browser, allowed_domains)
             except PlaywrightError as exc:
                 await pw.stop()
                 raise ConfigurationError(f"cannot connect to {url}: {exc.message}") from exc
@@ -236,9 +295,15 @@ class Browser:
             self._refused(request.url)
             await route.abort("blockedbyclient")
             return
-        if request.resource_type != "document" or request.method not in ("GET", "HEAD"):
-            # Other hops are left to the resolver rules (a form's file parts do not
-            # survive a re-fetch through Playwright).
+        if request.resource_type != "document":
+            # Playwright brings a subresource's redirect hops back through here; what
+            # it never routes is refused below: the black-hole proxy, the resolver rules.
+            await route.fallback()
+            return
+        reads = request.method in ("GET", "HEAD")
+        if not reads and _file_parts_missing(request):
+            # Chromium hands the router a form's file parts empty: a re-fetch would send
+            # them so. Let the browser send it; an off-policy hop then dies at the proxy.
             await route.fallback()
             return
         # Playwright does not route redirect hops: fetch documents ourselves without
@@ -254,7 +319,17 @@ class Browser:
             target = urljoin(request.url, location)
             if not self.allows(target):
                 self._refused(target)
-                await route.abort("blockedbyclient")
+                if reads:
+                    # goto turns this into PolicyBlockedError with the reason.
+                    await route.abort("blockedbyclient")
+                else:
+                    # A form's answer: the action that sent it only learns that the
+                    # navigation failed, so the document itself says why.
+                    await route.fulfill(
+                        status=403,
+                        content_type="text/html; charset=utf-8",
+                        body=_blocked_page(request.url, target, self.blocked_reason(target)),
+                    )
                 return
         await route.fulfill(response=response)
 
@@ -265,6 +340,12 @@ class Browser:
             self._refused(ws.url)
             await ws.close(code=1008, reason="blocked by the domain policy")
 
+    def _on_request_failed(self, request: Request) -> None:
+        """Keep hops refused below the router (proxy, resolver rules) in `blocked` too."""
+        failure = request.failure or ""
+        if "ERR_BLOCKED_BY_CLIENT" not in failure and not self.allows(request.url):
+            self._refused(request.url)
+
     def _refused(self, url: str) -> None:
         self.blocked.append(url)
         del self.blocked[:-50]
@@ -274,6 +355,33 @@ class Browser:
     def _on_page(self, pw_page: Any) -> None:
         if pw_page not in self._pages:
             self._pages[pw_page] = Page(pw_page, self)
+
+    async def new_context(self, *, viewport: tuple[int, int] = (1280, 800)) -> Browser:
+        """A Browser over a fresh context of this browser: its own cookies, storage and
+        cache, the same domain policy. Its `close()` closes only that context."""
+        ctx = await policy_context(
+            self._browser,
+            self.allowed_domains,
+            viewport={"width": viewport[0], "height": viewport[1]},
+        )
+        b = Browser(
+            self._pw,
+            self._browser,
+            ctx,
+            allowed_domains=self.allowed_domains,
+            blocked_domains=self.blocked_domains,
+            owns_browser=False,
+            debug_endpoint=self.debug_endpoint,
+            is_local=self.is_local,
+            owns_playwright=False,
+        )
+        b.resolver_rules = self.resolver_rules
+        try:
+            await b._install_policy()
+        except BaseException:
+            await b.close()
+            raise
+        return b
 
     async def new_page(self) -> Page:
         pw_page = await self._context.new_page()
@@ -300,12 +408,20 @@ class Browser:
         return self._browser.version
 
     async def close(self) -> None:
-        with contextlib.suppress(PlaywrightError):
-            await self._context.close()
-        if self._owns:
-            with contextlib.suppress(PlaywrightError):
-                await self._browser.close()
-        await self._pw.stop()
+        """Close the context, and the browser and Playwright when they are ours.
+
+        Shielded and bounded: a caller being cancelled (Ctrl-C, a cancel scope, a
+        budget) still closes its pages and leaves no browser process behind.
+        """
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(CLOSE_TIMEOUT), contextlib.suppress(PlaywrightError):
+                await self._context.close()
+            if self._owns:
+                with anyio.move_on_after(CLOSE_TIMEOUT), contextlib.suppress(PlaywrightError):
+                    await self._browser.close()
+            if self._owns_pw:
+                with anyio.move_on_after(CLOSE_TIMEOUT):
+                    await self._pw.stop()
 
     async def __aenter__(self) -> Browser:
         return self
@@ -317,6 +433,52 @@ class Browser:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def policy_context(
+    browser: PWBrowser, allowed: Sequence[str] | None, **options: Any
+) -> BrowserContext:
+    """A new context whose hosts outside `allowed` go to the black-hole proxy.
+
+    Works the same on a launched browser, over CDP and on a Playwright server (the
+    proxy is set per context with `Target.createBrowserContext`).
+    """
+    bypass = proxy_bypass(allowed)
+    if bypass is not None:
+        options["proxy"] = {"server": BLACKHOLE_PROXY, "bypass": bypass}
+    return await browser.new_context(**options)
+
+
+def _file_parts_missing(request: Request) -> bool:
+    """Whether a multipart body came to the router with a file part left empty.
+
+    Chromium does not pass file-backed parts (`<input type=file>` set from disk) to
+    request interception, so such a body cannot be re-sent by `route.fetch`. An empty
+    file looks the same; it only costs the explanatory page, never the block.
+    """
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data") or "boundary=" not in ctype:
+        return False
+    boundary = ctype.split("boundary=", 1)[1].split(";", 1)[0].strip().strip('"')
+    body = request.post_data_buffer or b""
+    for part in body.split(b"--" + boundary.encode()):
+        head, sep, data = part.partition(b"\r\n\r\n")
+        named = b'filename="' in head and b'filename=""' not in head
+        if sep and named and data.removesuffix(b"\r\n") == b"":
+            return True
+    return False
+
+
+def _blocked_page(url: str, target: str, why: str) -> str:
+    """The document shown when a form's answer redirects off the domain policy."""
+    e = html.escape
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>Blocked by the domain policy</title></head><body>"
+        "<h1>Blocked by the domain policy</h1>"
+        f"<p>The form sent to {e(url)} was answered with a redirect to {e(target)}: "
+        f"{e(why)}. Nothing was sent there.</p></body></html>"
+    )
 
 
 def _free_port() -> int:

@@ -11,12 +11,14 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import anyio
 import pytest
+from policy_support import Recorder, ipv6_loopback, serving
 
 from browser_agent import Agent, Browser, Budget, Page
-from browser_agent.browser import host_allowed, resolver_rules
+from browser_agent.browser import host_allowed, proxy_bypass, resolver_rules
 from browser_agent.exceptions import NavigationError, SecretError
 from browser_agent.llm import Fault, LLMPool, LocalModelServer, ProviderConfig, RetryPolicy
 from browser_agent.secrets import Secret, Secrets
@@ -72,6 +74,11 @@ def test_wildcards_and_fail_closed() -> None:
     rules = resolver_rules(["127.0.0.1"], ["evil.example"])
     assert rules == "MAP evil.example ~NOTFOUND, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
     assert resolver_rules(None) is None
+    # Below the router: only the allowed hosts bypass the black-hole proxy, loopback
+    # aliases included; a glob it cannot express leaves the proxy out (router only).
+    assert proxy_bypass(allowed) == "<-loopback>,shop.example,*.shop.example,127.0.0.1"
+    assert proxy_bypass(["::1"]) == "<-loopback>,[::1]"
+    assert proxy_bypass(["shop*.example"]) is None and proxy_bypass(None) is None
 
 
 async def test_navigation_and_redirect_are_blocked_and_explained(
@@ -108,7 +115,9 @@ async def test_subresources_iframes_popups_websockets_beacons_are_blocked(
         assert hits(site, "/" + marker) == [], marker
     browser = page.browser
     assert browser is not None
-    assert await until(lambda: len({u for u in browser.blocked if "-x" in u}) >= 5)
+    every = {foreign(site, "/" + m) for m in ("beacon-x", "fetch-x", "img-x", "frame-x", "popup-x")}
+    every.add(foreign(site, "/ws-x").replace("http", "ws", 1))
+    assert await until(lambda: {u for u in browser.blocked if "-x" in u} == every)
 
 
 async def test_evil_example_is_never_resolved(page: Page, site: FixtureServer) -> None:
@@ -124,6 +133,85 @@ async def test_evil_example_is_never_resolved(page: Page, site: FixtureServer) -
         })"""
     )
     assert err == "error"
+
+
+@pytest.fixture(scope="module")
+def post_servers() -> Iterator[list[Recorder]]:
+    """The allowed site on 127.0.0.1, then sinks on raw IPs outside the allowlist."""
+    hosts = ["127.0.0.1", "127.0.0.2"] + (["::1"] if ipv6_loopback() else [])
+    with serving(*hosts) as servers:
+        yield servers
+
+
+async def _send_form(page: Page, site: Recorder, code: int, to: str, file: Path | None) -> Any:
+    await page.goto(f"{site.origin}/form?code={code}&to={to}" + ("&file=1" if file else ""))
+    obs = await page.observe()
+    if file is not None:
+        await page.upload(obs.find(name="Attachment").ref, file)  # type: ignore[union-attr]
+    return await page.click(obs.find("button", "Send").ref)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("code", [302, 303, 307, 308])
+async def test_a_form_post_redirected_to_a_raw_ip_is_blocked_and_explained(
+    page: Page, post_servers: list[Recorder], code: int, tmp_path: Path
+) -> None:
+    """The POST reaches the allowed host; its redirect to an IP literal never leaves
+    the browser, and the document the action lands on says why."""
+    allowed, *sinks = post_servers
+    browser = page.browser
+    assert browser is not None
+    for sink in sinks:
+        target = f"{sink.origin}/landing-{code}"
+        r = await _send_form(page, allowed, code, target, None)
+        host = sink.origin.split("//")[1].rsplit(":", 1)[0].strip("[]")
+        assert r.observation is not None
+        assert "Blocked by the domain policy" in r.observation.text
+        assert f"{host} is not in the allowed domains" in r.observation.text
+        assert browser.blocked[-1] == target
+        assert ("POST", f"/answer?code={code}&to={target}", b"note=hello") in [
+            (m, unquote(p), b) for m, p, b in allowed.hits
+        ]
+    # A form with a file from disk cannot be re-sent by the router (Chromium hands it
+    # the file part empty): the browser sends it and the black-hole proxy stops the hop.
+    doc = tmp_path / "doc.txt"
+    doc.write_bytes(b"attached")
+    target = f"{sinks[0].origin}/landing-file-{code}"
+    r = await _send_form(page, allowed, code, target, doc)
+    assert not r.ok and "ERR_PROXY_CONNECTION_FAILED" in (r.error or "")
+    assert target in browser.blocked
+    posted = [b for m, p, b in allowed.hits if m == "POST" and "landing-file" in unquote(p)]
+    assert posted and b"attached" in posted[-1]  # the allowed host got the whole form
+    for sink in sinks:
+        assert sink.hits == []
+
+
+@pytest.mark.parametrize(("code", "method"), [(303, "GET"), (307, "POST")])
+async def test_a_form_post_redirected_within_the_policy_still_lands(
+    page: Page, post_servers: list[Recorder], code: int, method: str
+) -> None:
+    """The router's own fetch of the POST keeps the browser's redirect semantics."""
+    allowed = post_servers[0]
+    r = await _send_form(page, allowed, code, f"{allowed.origin}/landing-ok-{code}", None)
+    assert r.ok and r.observation is not None and f"Landed {method}" in r.observation.text
+    landed = [(m, b) for m, p, b in allowed.hits if p == f"/landing-ok-{code}"]
+    assert landed == [(method, b"note=hello" if method == "POST" else b"")]
+
+
+async def test_the_agent_is_told_why_a_form_redirect_was_blocked(
+    browser: Browser, post_servers: list[Recorder], model: LocalModelServer
+) -> None:
+    allowed, sink = post_servers[0], post_servers[1]
+    page = await browser.new_page()
+    await page.goto(f"{allowed.origin}/form?code=307&to={sink.origin}/agent-x")
+    model.cassette = model.cassette.of('click button "Send"', 'done "blocked" fail')
+    async with pool(model) as p:
+        agent = Agent("Send the order", llm=p)
+        result = await agent.run(page)
+    assert result.reason == "done" and len(result.steps) == 2
+    seen = agent.last_prompt[-1]["content"]
+    assert "Blocked by the domain policy" in seen
+    assert "127.0.0.2 is not in the allowed domains (127.0.0.1)" in seen
+    assert sink.paths("agent-x") == []
 
 
 # ----------------------------------------------------------------------- secrets
@@ -220,14 +308,23 @@ async def test_an_agent_that_obeys_the_injection_stays_on_allowed_domains(
     page = await browser.new_page()
     await page.goto(site.url("/injection.html"))
     model.cassette = model.cassette.of(
-        'goto "http://evil.example/steal"', 'click link "evil.example"', 'done "x" fail'
+        'click link "evil.example"', 'goto "http://evil.example/steal"', 'done "x" fail'
     )
     async with pool(model) as p:
         result = await Agent("What is the descaling ratio?", llm=p).run(page)
-    goto = result.steps[0].actions[0]
-    assert not goto.ok and "evil.example is not in the allowed domains" in (goto.error or "")
+    assert result.reason == "done" and len(result.steps) == 3
+    click, goto = result.steps[0].actions[0], result.steps[1].actions[0]
+    assert click.name == "click" and not click.ok
+    assert click.error == "navigation to http://evil.example/ failed: net::ERR_BLOCKED_BY_CLIENT"
+    assert goto.name == "goto" and not goto.ok
+    assert "evil.example is not in the allowed domains" in (goto.error or "")
     assert all("evil.example" not in (s.url or "") for s in result.steps)
-    assert page.url.startswith(site.origin) or page.url.startswith("chrome-error")
+    # The refused navigation leaves Chromium's error page in the tab, never evil.example.
+    assert page.url == "chrome-error://chromewebdata/"
+    assert page.browser is not None and page.browser.blocked[-2:] == [
+        "http://evil.example/",
+        "http://evil.example/steal",
+    ]
 
 
 # ------------------------------------------------------------ serializer isolation

@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import msgspec
@@ -348,6 +348,7 @@ class _Run:
                     },
                 )
             )
+        kept = _open_pages(target)  # a cut run closes only the pages it opened
         try:
             with anyio.move_on_after(max(self.remaining(), 0.0)) as scope:
                 await self.start_and_loop(stack, target)
@@ -361,6 +362,16 @@ class _Run:
                     detail="the session was stopped",
                 )
                 self.stop = ("budget", f"the session's {limit:g} s budget ran out")
+                await self.close_opened(target, kept)
+        except anyio.get_cancelled_exc_class():
+            # Cancelled by the caller (Ctrl-C, a cancel scope): close what the run opened
+            # and end the recording with how it ended, shielded, then let it propagate.
+            self.stop = (cast(StopReason, "cancelled"), "the run was cancelled by its caller")
+            with anyio.CancelScope(shield=True):
+                await self.close_opened(target, kept)
+                tl.close()
+                self.result()
+            raise
         finally:
             tl.close()
         return self.result()
@@ -865,6 +876,30 @@ class _Run:
 
     # -- the end
 
+    async def close_opened(self, target: Page | Browser | None, kept: set[Any]) -> None:
+        """Close what a cut run (budget, cancellation) opened: its own tab or a crash's
+        replacement, and the popups those opened. A page handed in stays open, and so
+        does any page that was open before or another run's. Bounded per page."""
+        page = self.page
+        browser = page.browser if page is not None else None
+        if page is None or browser is None:
+            return
+        root = page.playwright_page
+        openers: dict[Page, Any] = {}
+        for p in browser.pages:
+            if p.playwright_page in kept or p.playwright_page is root:
+                continue
+            with anyio.move_on_after(2.0), contextlib.suppress(Exception):
+                openers[p] = await p.playwright_page.opener()
+        ours = {root}
+        doomed = [] if page is target else [page]
+        while grown := [p for p, o in openers.items() if o in ours and p not in doomed]:
+            doomed += grown
+            ours |= {p.playwright_page for p in grown}
+        for p in reversed(doomed):  # popups before their openers
+            with anyio.move_on_after(5.0), contextlib.suppress(Exception):
+                await p.close()
+
     def result(self) -> AgentResult:
         tl = self.tl
         reason, detail = self.stop or ("error", "stopped")
@@ -1173,6 +1208,12 @@ class _Batch:
             self.stopped = f"the page navigated to {result.url} after {r.name} {r.label}".rstrip()
         elif not result.ok:
             self.stopped = f"the earlier action {r.name} {r.label} failed"
+
+
+def _open_pages(target: Page | Browser | None) -> set[Any]:
+    """The Playwright pages open in the target's browser before a run starts."""
+    browser = target.browser if isinstance(target, Page) else target
+    return {p.playwright_page for p in browser.pages} if browser is not None else set()
 
 
 def _page_wait(actions: Sequence[ActionRecord], reply_end: float) -> float:

@@ -1,0 +1,174 @@
+"""The domain policy holds for every kind of request, directly and through redirect hops,
+to host names and to raw IP literals — on a launched browser and, above all, on one
+reached with `Browser.connect` (CDP or a Playwright server), which cannot take the
+launch-time resolver rules: there the request router, `route_web_socket` and the
+black-hole proxy set per context must do it alone.
+
+`localhost` stands in for a foreign host name (it reaches the fixture server, so a leak
+shows in `site.requests`); sinks on 127.0.0.2 and [::1] record any request that gets out.
+Chromium's Local Network Access checks would also stop a page the router fulfilled from
+reaching loopback addresses of another origin — on their own, for loopback only — so
+these browsers run without them: the stand-ins then behave like foreign public hosts
+and only the policy stands between the page and them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import anyio
+import pytest
+from policy_support import Recorder, ipv6_loopback, serving
+from test_remote import START_TIMEOUT, _drain, _read_until, _stop
+
+from browser_agent import Browser
+from browser_agent.discovery import LAUNCH_ARGS, find_chromium
+from fixtures.server import FixtureServer
+
+pytestmark = [pytest.mark.anyio, pytest.mark.faults]
+
+LOOPBACK = ["127.0.0.1"]
+NO_LNA = "--disable-features=LocalNetworkAccessChecks"
+KINDS = ("img", "fetch", "beacon", "iframe", "popup", "worker", "websocket")
+
+
+@pytest.fixture(scope="module")
+def cdp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A headless Chromium with a DevTools port on 127.0.0.1: yields http://127.0.0.1:PORT."""
+    profile = tmp_path_factory.mktemp("policy-cdp")
+    cmd = [
+        find_chromium(), "--headless", "--remote-debugging-address=127.0.0.1",
+        "--remote-debugging-port=0", f"--user-data-dir={profile}", *LAUNCH_ARGS, NO_LNA,
+        "about:blank",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    drains: list[threading.Thread] = []
+    try:
+        ws = _read_until(proc.stderr, re.compile(rb"DevTools listening on (ws://\S+)"), 30)
+        drains.append(_drain(proc.stderr))
+        port = ws.decode().split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(proc, drains)
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    """`playwright run-server` on 127.0.0.1, launching our Chromium."""
+    cmd = [
+        sys.executable, "-m", "playwright", "run-server",
+        "--host", "127.0.0.1", "--port", "0", "--unsafe",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    drains: list[threading.Thread] = []
+    try:
+        base = _read_until(proc.stdout, re.compile(rb"Listening on (ws://\S+)"), START_TIMEOUT)
+        drains.append(_drain(proc.stdout))
+        options = {"executablePath": find_chromium(), "args": [*LAUNCH_ARGS, NO_LNA]}
+        yield f"{base.decode()}?launch-options={quote(json.dumps(options))}"
+    finally:
+        _stop(proc, drains)
+
+
+@pytest.fixture(params=["launch", "cdp", "playwright-server"])
+async def browser(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
+    """The same policy on a launched browser, over CDP and on a Playwright server."""
+    if request.param == "launch":
+        opening = Browser.launch(allowed_domains=LOOPBACK, args=[NO_LNA])
+    else:
+        name = "cdp_url" if request.param == "cdp" else "server_url"
+        opening = Browser.connect(request.getfixturevalue(name), allowed_domains=LOOPBACK)
+    async with opening as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[list[Recorder]]:
+    """An allowed form site on 127.0.0.1, then sinks on raw IPs outside the allowlist."""
+    hosts = ["127.0.0.1", "127.0.0.2"] + (["::1"] if ipv6_loopback() else [])
+    with serving(*hosts) as found:
+        yield found
+
+
+async def until(predicate: object, timeout: float = 5.0) -> bool:
+    """Poll a condition (bounded); no fixed sleeps."""
+    with anyio.move_on_after(timeout):
+        while not predicate():  # type: ignore[operator]
+            await anyio.sleep(0.02)
+        return True
+    return False
+
+
+def _probes(site: FixtureServer, outside: list[str]) -> tuple[list[object], list[str]]:
+    """Every kind of request at every outside origin, directly and through a redirect
+    on the allowed site; and the request paths that must never arrive."""
+    probes: list[object] = []
+    markers: list[str] = []
+    for i, origin in enumerate(outside):
+        for kind in KINDS:
+            direct, hop = f"{origin}/{kind}-d{i}-x", f"{origin}/{kind}-r{i}-x"
+            markers += [f"/{kind}-d{i}-x", f"/{kind}-r{i}-x"]
+            if kind == "websocket":
+                probes.append([kind, "ws" + direct.removeprefix("http")])
+                continue
+            probes += [[kind, direct], [kind, site.url(f"/redirect/to?url={quote(hop)}")]]
+        sw, sw_hop = f"{origin}/sw-d{i}-x", f"{origin}/sw-r{i}-x"
+        markers += [f"/sw-d{i}-x", f"/sw-r{i}-x"]
+        probes.append(["serviceworker", [sw, site.url(f"/redirect/to?url={quote(sw_hop)}")]])
+    return probes, markers
+
+
+async def test_every_kind_of_request_and_every_hop_off_the_policy_is_blocked(
+    browser: Browser, site: FixtureServer, servers: list[Recorder], tmp_path: Path
+) -> None:
+    allowed, *sinks = servers
+    port = site.origin.rsplit(":", 1)[1]
+    probes, markers = _probes(site, [f"http://localhost:{port}"] + [s.origin for s in sinks])
+    page = await browser.new_page()
+    await page.goto(site.url("/policy/index.html"))
+    pw = page.playwright_page
+    with anyio.fail_after(30):
+        assert await pw.evaluate("(probes) => probe(probes)", probes) == "probed"
+    # Sent last, same-origin: once it arrived, the others had their chance.
+    await pw.evaluate("(u) => fetch(u).catch(() => 0)", site.url("/api/echo?value=policy-after"))
+    assert await until(lambda: any("policy-after" in q for q in site.requests))
+    # A form POST answered with 307 to a raw IP: refused, and the page says why...
+    target = f"{sinks[0].origin}/form-r-x"
+    await page.goto(f"{allowed.origin}/form?code=307&to={target}")
+    obs = await page.observe()
+    r = await page.click(obs.find("button", "Send").ref)  # type: ignore[union-attr]
+    assert r.observation is not None
+    assert "127.0.0.2 is not in the allowed domains" in r.observation.text
+    # ...and one carrying a file from disk (the browser must send it itself) is
+    # stopped at the black-hole proxy.
+    doc = tmp_path / "doc.txt"
+    doc.write_bytes(b"attached")
+    await page.goto(f"{allowed.origin}/form?code=307&to={target}-file&file=1")
+    obs = await page.observe()
+    await page.upload(obs.find(name="Attachment").ref, doc)  # type: ignore[union-attr]
+    r = await page.click(obs.find("button", "Send").ref)  # type: ignore[union-attr]
+    assert not r.ok and "ERR_PROXY_CONNECTION_FAILED" in (r.error or "")
+
+    leaked = [q for q in site.requests if any(q.startswith(m) for m in markers)]
+    assert leaked == []
+    for sink in sinks:
+        assert sink.paths("-x") == [], sink.origin
+    # What the policy refused is on record (the latest 50), hops included.
+    refused = {u.split("/")[-1] for u in browser.blocked}
+    assert {"form-r-x", "form-r-x-file"} <= refused
+    assert any(re.fullmatch(r"\w+-r\d-x", u) for u in refused)
