@@ -172,13 +172,18 @@ class PageEvents:
     def _on_request_failed(self, req: Request) -> None:
         nav = self._is_main_nav(req)
         failure = req.failure or ""
+        error = f"navigation to {req.url} failed: {failure}"
+        browser = self._owner.browser
+        if nav and browser is not None and browser.has_policy and not browser.allows(req.url):
+            # Refused by the domain policy (router, proxy or resolver): say so, in its words.
+            error = f"navigation to {req.url} was blocked: {browser.blocked_reason(req.url)}"
 
         def fail(w: Watch) -> None:
             w.pending.discard(req)
             if nav:
                 w.nav_pending = False
                 if "ERR_ABORTED" not in failure:
-                    w.error = f"navigation to {req.url} failed: {failure}"
+                    w.error = error
 
         self._bump(fail)
 

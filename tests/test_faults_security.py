@@ -177,7 +177,7 @@ async def test_a_form_post_redirected_to_a_raw_ip_is_blocked_and_explained(
     doc.write_bytes(b"attached")
     target = f"{sinks[0].origin}/landing-file-{code}"
     r = await _send_form(page, allowed, code, target, doc)
-    assert not r.ok and "ERR_PROXY_CONNECTION_FAILED" in (r.error or "")
+    assert not r.ok and f"{target} was blocked: 127.0.0.2 is not in the allowed" in (r.error or "")
     assert target in browser.blocked
     posted = [b for m, p, b in allowed.hits if m == "POST" and "landing-file" in unquote(p)]
     assert posted and b"attached" in posted[-1]  # the allowed host got the whole form
@@ -315,7 +315,10 @@ async def test_an_agent_that_obeys_the_injection_stays_on_allowed_domains(
     assert result.reason == "done" and len(result.steps) == 3
     click, goto = result.steps[0].actions[0], result.steps[1].actions[0]
     assert click.name == "click" and not click.ok
-    assert click.error == "navigation to http://evil.example/ failed: net::ERR_BLOCKED_BY_CLIENT"
+    assert click.error == (
+        "navigation to http://evil.example/ was blocked: "
+        "evil.example is not in the allowed domains (127.0.0.1)"
+    )
     assert goto.name == "goto" and not goto.ok
     assert "evil.example is not in the allowed domains" in (goto.error or "")
     assert all("evil.example" not in (s.url or "") for s in result.steps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -201,6 +202,21 @@ def test_redact_patterns() -> None:
     out = redact(text, ["secret42"])
     for s in ("abc.def-123", "sk-proj-ABCDEFGH12345", "u:p@", "zzz", "secret42"):
         assert s not in out
+
+
+def test_redacting_a_json_line_keeps_it_json() -> None:
+    """Recordings are redacted line by line: a masked URL must not eat the closing quote."""
+    line = json.dumps(
+        {
+            "url": "https://shop.test/cart?token=abc123",
+            "next": "http://u:pw@h.test/x",
+            "text": 'host","x":"y@z',
+        }
+    )
+    out = json.loads(redact(line))
+    assert out["url"] == "https://shop.test/cart?token=***"
+    assert out["next"] == "http://***@h.test/x"
+    assert out["text"] == 'host","x":"y@z'
 
 
 # ------------------------------------------------------------------ config

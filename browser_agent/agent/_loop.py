@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import anyio
 import msgspec
@@ -366,7 +366,7 @@ class _Run:
         except anyio.get_cancelled_exc_class():
             # Cancelled by the caller (Ctrl-C, a cancel scope): close what the run opened
             # and end the recording with how it ended, shielded, then let it propagate.
-            self.stop = (cast(StopReason, "cancelled"), "the run was cancelled by its caller")
+            self.stop = ("cancelled", "the run was cancelled by its caller")
             with anyio.CancelScope(shield=True):
                 await self.close_opened(target, kept)
                 tl.close()
@@ -506,15 +506,17 @@ class _Run:
         finally:
             tl.end(span)
             self.finish_step(rec, span)
-        if self.recorder is not None:
-            self.recorder.step(
-                rec,
-                self.step_obs,
-                self.step_messages,
-                prefix_len=len(self.prefix),
-                note=self.step_note,
-                seen=self.page.seen if self.page is not None else None,
-            )
+            # Written even when the run is cut inside this step (cancelled, budget): a
+            # recording keeps what the cut step did so far.
+            if self.recorder is not None:
+                self.recorder.step(
+                    rec,
+                    self.step_obs,
+                    self.step_messages,
+                    prefix_len=len(self.prefix),
+                    note=self.step_note,
+                    seen=self.page.seen if self.page is not None else None,
+                )
         await self.emit(StepFinished(rec))
 
     def finish_step(self, rec: StepRecord, span: Span) -> None:

@@ -11,7 +11,7 @@ from ..llm import ModelReply
 from ..timing import STAGES, Event, StepTiming, TimingReport
 
 StopReason = Literal[
-    "done", "max_steps", "max_failures", "max_tokens", "budget", "page_closed", "error"
+    "done", "max_steps", "max_failures", "max_tokens", "budget", "page_closed", "error", "cancelled"
 ]
 
 

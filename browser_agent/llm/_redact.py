@@ -12,10 +12,15 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=\-]+"), r"\1" + MASK),
     # Well-known key shapes (OpenAI, Groq, Cerebras, Fireworks, xAI...).
     (re.compile(r"\b(?:sk|gsk|csk|fw|xai|rk)[-_][A-Za-z0-9_\-]{8,}"), MASK),
-    # Credentials in URLs: scheme://user:pass@host
-    (re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+@"), MASK + "@"),
+    # Credentials in URLs: scheme://user:pass@host. Neither rule runs past a quote, a
+    # backslash or an angle bracket: redaction also runs over JSON lines (recordings),
+    # and eating a closing quote would make the line unreadable.
+    (re.compile(r"(?<=://)[^/\s:@\"'\\<>]+:[^/\s@\"'\\<>]+@"), MASK + "@"),
     # Keys passed as query parameters.
-    (re.compile(r"(?i)([?&](?:api[-_]?key|key|token|access_token)=)[^&\s]+"), r"\1" + MASK),
+    (
+        re.compile(r"(?i)([?&](?:api[-_]?key|key|token|access_token)=)[^&\s\"'\\<>]+"),
+        r"\1" + MASK,
+    ),
 )
 
 

@@ -529,6 +529,11 @@
       const tick = () => {
         const t = now();
         if (awaited() && t - t0 < limit) return void setTimeout(tick, 2);
+        if (document.readyState === "loading" && t - t0 < limit) {
+          // Still parsing (a script or stylesheet holds the parser): not quiet yet.
+          document.addEventListener("DOMContentLoaded", tick, { once: true });
+          return void setTimeout(tick, limit - (t - t0));
+        }
         const calm = t - Math.max(watch.last, t0);
         if (calm >= quiet) return resolve({ quiet: true, ms: t - t0 });
         if (t - t0 >= limit) return resolve({ quiet: false, ms: t - t0 });
