@@ -196,7 +196,7 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
             budget=budget,
             record=args.record,
             headless=not args.headed,
-            on_event=None if args.json else LiveDisplay(console),
+            on_event=None if args.json else LiveDisplay(console, budget),
             allowed_domains=_domains(args.allowed_domains),
             blocked_domains=_domains(args.blocked_domains) or (),
         )

@@ -73,14 +73,15 @@ async def run_demo(json_output: bool = False, console: Console | None = None) ->
                 highlight=False,
             )
         config = ProviderConfig(name="local", base_url=model.base_url, model="local-model")
+        budget = Budget(session_s=60, max_steps=15)
         async with LLMPool([config]) as pool:
             agent = Agent(
                 TASK,
                 llm=pool,
                 start_url=start,
                 allowed_domains=["127.0.0.1"],
-                budget=Budget(session_s=60, max_steps=15),
-                on_event=None if json_output else LiveDisplay(console),
+                budget=budget,
+                on_event=None if json_output else LiveDisplay(console, budget),
             )
             result = await agent.run()
         order = site.submissions[-1] if site.submissions else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from rich.console import Console
@@ -9,6 +10,17 @@ from rich.markup import escape
 
 from .agent import ActionFinished, ActionStarted, AgentEvent, BudgetNotice, StepFinished
 from .agent._result import ActionRecord, StepRecord
+from .budget import Budget
+
+BAR_WIDTH = 16
+
+
+def budget_bar(used: float, limit: float, width: int = BAR_WIDTH) -> str:
+    """A text bar of `used` against `limit`: green, yellow past 60 %, red past 90 %."""
+    share = min(max(used / limit, 0.0), 1.0) if limit > 0 else 1.0
+    full = round(share * width)
+    colour = "red" if share > 0.9 else "yellow" if share > 0.6 else "green"
+    return f"[{colour}]{'█' * full}[/][dim]{'░' * (width - full)}[/]"
 
 
 class LiveDisplay:
@@ -18,9 +30,12 @@ class LiveDisplay:
     microseconds are part of the step totals like any other work.
     """
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, budget: Budget | None = None) -> None:
         self.console = console or Console()
+        self.budget = budget
+        """When given, each step ends with a bar of the session's time and steps used."""
         self._step = 0
+        self._t0 = time.monotonic()
 
     def __call__(self, event: AgentEvent) -> None:
         if isinstance(event, ActionStarted):
@@ -31,6 +46,8 @@ class LiveDisplay:
         elif isinstance(event, StepFinished):
             self._header(event.record.n, event.record.url)
             self.console.print(self._step_line(event.record), highlight=False)
+            if self.budget is not None:
+                self.console.print(self._budget_line(event.record), highlight=False)
         elif isinstance(event, BudgetNotice):
             self.console.print(f"  [yellow]⚠ {escape(event.event.describe())}[/]", highlight=False)
 
@@ -66,6 +83,19 @@ class LiveDisplay:
         if r.error and not r.skipped:
             line += f"\n      [red]{escape(r.error)}[/]"
         return line
+
+    def _budget_line(self, rec: StepRecord) -> str:
+        """The session's clock and step count against the budget, and this step's share
+        of its decision limit: a run that drifts towards a limit shows it before it hits."""
+        b = self.budget
+        assert b is not None
+        used = time.monotonic() - self._t0
+        step_s = rec.spans_ms.get("total", 0.0) / 1000
+        return (
+            f"  [dim]budget[/] {budget_bar(used, b.session_s)} "
+            f"[dim]{used:.1f}/{b.session_s:g} s · step {rec.n}/{b.max_steps} · "
+            f"this step {step_s:.2f}/{b.decision_s:g} s[/]"
+        )
 
     @staticmethod
     def _step_line(rec: StepRecord) -> str:

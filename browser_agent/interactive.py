@@ -75,7 +75,7 @@ class Session:
             start_url=start,
             budget=self.budget,
             record=self.record,
-            on_event=LiveDisplay(self.console),
+            on_event=LiveDisplay(self.console, self.budget),
         )
         with anyio.CancelScope() as scope:
             self.running = scope

@@ -12,6 +12,7 @@ import pytest
 from browser_agent.agent import validate_run_json
 from browser_agent.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from browser_agent.demo import load_cassette
+from browser_agent.display import budget_bar
 from browser_agent.llm import Cassette, LocalModelServer
 from fixtures.server import FixtureServer
 
@@ -102,6 +103,16 @@ def test_run_shows_steps_live_and_the_report(
         assert text in out
     assert out.index("step 1") < out.index("step 2") < out.index("timing report")
     assert "€27.00" in out
+    # A budget bar after every step: the session's clock and steps against the limits.
+    bars = [line for line in out.splitlines() if line.strip().startswith("budget")]
+    assert len(bars) == out.count("(first token") == 3
+    assert "/300 s · step 1/30 · this step" in bars[0] and "step 3/30" in bars[-1]
+
+
+def test_budget_bar_fills_and_colours_with_use() -> None:
+    assert budget_bar(0, 10, width=10) == "[green][/][dim]░░░░░░░░░░[/]"
+    assert budget_bar(7, 10, width=10) == "[yellow]███████[/][dim]░░░[/]"
+    assert budget_bar(25, 10, width=10) == "[red]██████████[/][dim][/]"  # clamped when over
 
 
 def test_a_failed_task_exits_1(site: FixtureServer, capsys: pytest.CaptureFixture[str]) -> None:
