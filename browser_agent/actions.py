@@ -218,11 +218,13 @@ async def perform(
             await _begin(page)
         t1 = time.perf_counter()
         with page._events.watch() as watch:
-            note = None
+            note = cut = None
             bound = act_bound if act_bound is not None else limit + ACT_MARGIN
             try:
                 with anyio.fail_after(bound):
                     note = await act(target)
+            except _Cut as exc:
+                cut = str(exc)
             except PlaywrightError as exc:
                 if not page.playwright_page.is_closed():
                     raise ActionError(f"{action} failed: {exc.message}") from exc
@@ -234,7 +236,7 @@ async def perform(
             if do_settle and not watch.closed:
                 settled, _ = await settle(watch, page._quiet_fn(target), page.settle_settings)
             t3 = time.perf_counter()
-            error = watch.error
+            error = cut or watch.error
             if verify is not None and error is None and not watch.closed:
                 error = await verify(target)
             got = await downloads(watch, t3 + page.settle_settings.timeout)
@@ -340,7 +342,13 @@ async def type_text(
         t = _need_point(t)
         arg = {"ref": t.ref, "clear": clear}
         info = await page._js("focus", arg, frame=t.frame)
+        if info["status"] == "navigating":
+            # Keystrokes sent now would land in the next page (its autofocused field).
+            raise _Cut(
+                f"nothing was typed: {t.label} made the page load {info['url']} when it took focus"
+            )
         _check(info, "type into", t)
+        navs = info.get("navs")
         if info["kind"] == "value":
             res = await page._js("setValue", {"ref": t.ref, "value": text}, frame=t.frame)
             _check(res, "type into", t)
@@ -353,6 +361,8 @@ async def type_text(
                 _check(info, "type into", t)
                 if not info.get("focused"):
                     raise ActionError(f"cannot type into {t.label}: it does not take focus")
+                if away := await _left(page, t, navs):
+                    raise _Cut(f"nothing was typed: clicking {t.label} made the page load {away}")
             if info.get("end"):
                 await pw.keyboard.press("End")
             if text:
@@ -364,6 +374,20 @@ async def type_text(
         return None
 
     return await perform(page, "type", ref, act, checks={"editable": True}, timeout=timeout)
+
+
+class _Cut(Exception):
+    """The page cut the action short (it began to leave mid-action): the result still
+    settles and observes the page, and reports the action as failed with this message."""
+
+
+async def _left(page: Page, t: Target, navs: int | None) -> str:
+    """Where the page began to go since `focus` answered (nav count `navs`), or ""."""
+    if navs is None:
+        return ""
+    with contextlib.suppress(ObservationError):  # already gone: it surely left
+        return str(await page._js("navigatedSince", {"navs": navs}, frame=t.frame))
+    return "another page"
 
 
 def _check(res: dict[str, Any], verb: str, t: Target) -> None:
@@ -460,8 +484,12 @@ async def press(
     async def act(t: Target | None) -> None:
         if t is not None:
             res = await page._js("focusElement", t.ref, frame=t.frame)
-            if not res:
+            away = res["away"]
+            if not away and not res["focused"]:
                 await page.playwright_page.mouse.click(t.x, t.y)  # type: ignore[arg-type]
+                away = await _left(page, t, res["navs"])
+            if away:  # the key would go to the next page
+                raise _Cut(f"{key} was not pressed: {t.label} made the page load {away}")
         await page.playwright_page.keyboard.press(key)
 
     checks = {"hit": False, "stable": False}

@@ -1,5 +1,6 @@
 """Hostile and broken pages: crashes, closes, dialogs, redirect loops, huge and
-hyperactive DOMs, pages that load slowly or never, navigation under an observation."""
+hyperactive DOMs, pages that load slowly or never, navigation under an observation or an
+action."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
-from browser_agent import Agent, Browser, Budget, Page
+from browser_agent import Agent, Browser, Budget, Observation, Page
 from browser_agent.exceptions import NavigationError, PageClosedError, PageCrashedError
 from browser_agent.llm import LLMPool, LocalModelServer, ProviderConfig, RetryPolicy
 from fixtures.server import FixtureServer
@@ -151,6 +152,40 @@ async def test_navigation_during_an_observation_gives_a_consistent_page(
     await pw.wait_for_url("**/form.html")
     obs = await page.observe()
     assert obs.url.endswith("/form.html")
+
+
+async def test_navigation_during_an_action_is_reported_and_input_never_reaches_the_next_page(
+    page: Page, site: FixtureServer
+) -> None:
+    """A control that loads another page while it is used: the action says what happened,
+    and no keystroke meant for it lands in the next page's autofocused field."""
+
+    async def start() -> Observation:
+        await page.goto(site.url("/nav_under_action.html"))
+        return await page.observe()
+
+    async def trap() -> str:
+        pw = page.playwright_page
+        await pw.wait_for_url("**/nav_trap.html?from=*")
+        obs = await page.observe()
+        assert obs.find("textbox", "Trap") is not None
+        return await pw.evaluate("document.querySelector('#trap').value")
+
+    obs = await start()
+    r = await page.type(obs.find(name="Leaves on focus").ref, "meant for the first page")
+    assert not r.ok and r.navigated and r.url.endswith("from=focus")
+    assert "nothing was typed" in (r.error or "") and "when it took focus" in (r.error or "")
+    assert r.observation is not None and "Trap" in r.observation.text  # settled on the new page
+    assert await trap() == ""
+
+    obs = await start()
+    ref = obs.find(name="Leaves on focus").ref
+    r = await page.press("Enter", ref=ref)
+    assert not r.ok and "Enter was not pressed" in (r.error or "") and await trap() == ""
+
+    obs = await start()
+    r = await page.click(obs.find("button", "Leaves on press").ref)
+    assert r.ok and r.navigated and r.url.endswith("from=press")  # the click did it: no error
 
 
 async def test_a_session_budget_cuts_a_never_loading_start(
