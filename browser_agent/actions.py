@@ -348,7 +348,6 @@ async def type_text(
                 f"nothing was typed: {t.label} made the page load {info['url']} when it took focus"
             )
         _check(info, "type into", t)
-        navs = info.get("navs")
         if info["kind"] == "value":
             res = await page._js("setValue", {"ref": t.ref, "value": text}, frame=t.frame)
             _check(res, "type into", t)
@@ -361,8 +360,6 @@ async def type_text(
                 _check(info, "type into", t)
                 if not info.get("focused"):
                     raise ActionError(f"cannot type into {t.label}: it does not take focus")
-                if away := await _left(page, t, navs):
-                    raise _Cut(f"nothing was typed: clicking {t.label} made the page load {away}")
             if info.get("end"):
                 await pw.keyboard.press("End")
             if text:
@@ -379,15 +376,6 @@ async def type_text(
 class _Cut(Exception):
     """The page cut the action short (it began to leave mid-action): the result still
     settles and observes the page, and reports the action as failed with this message."""
-
-
-async def _left(page: Page, t: Target, navs: int | None) -> str:
-    """Where the page began to go since `focus` answered (nav count `navs`), or ""."""
-    if navs is None:
-        return ""
-    with contextlib.suppress(ObservationError):  # already gone: it surely left
-        return str(await page._js("navigatedSince", {"navs": navs}, frame=t.frame))
-    return "another page"
 
 
 def _check(res: dict[str, Any], verb: str, t: Target) -> None:
@@ -484,12 +472,10 @@ async def press(
     async def act(t: Target | None) -> None:
         if t is not None:
             res = await page._js("focusElement", t.ref, frame=t.frame)
-            away = res["away"]
-            if not away and not res["focused"]:
+            if res["away"]:  # its focus handler navigated: the key would go to the next page
+                raise _Cut(f"{key} was not pressed: {t.label} made the page load {res['away']}")
+            if not res["focused"]:
                 await page.playwright_page.mouse.click(t.x, t.y)  # type: ignore[arg-type]
-                away = await _left(page, t, res["navs"])
-            if away:  # the key would go to the next page
-                raise _Cut(f"{key} was not pressed: {t.label} made the page load {away}")
         await page.playwright_page.keyboard.press(key)
 
     checks = {"hit": False, "stable": False}

@@ -13,7 +13,7 @@
 //   settle(o)       resolve once the DOM has been quiet for o.quietMs (or o.timeoutMs),
 //                   or at once with `navigating` when the document is being replaced
 //   focus, setValue, selectOptions, findOption, checked, scroll, fileInput, focusElement, setFiles,
-//   hasText, state, element, navigatedSince
+//   hasText, state, element
 //
 // Nothing here sleeps for a fixed time: every wait is a poll on animation frames
 // bounded by a deadline the caller passes in.
@@ -439,7 +439,7 @@
   // announced by the Navigation API as soon as it begins, often before its request
   // shows up on the network: settle reports it rather than time a quiet window on a
   // document about to go away. Times are on the wall clock, comparable across documents.
-  const nav = { at: 0, count: 0, event: null, waiters: new Set() };
+  const nav = { at: 0, count: 0, event: null, waiters: new Set() }; // count: navigate events seen
   const navigation = globalThis.navigation;
   const wallNow = () => performance.timeOrigin + performance.now();
   if (navigation && typeof navigation.addEventListener === "function") {
@@ -509,16 +509,13 @@
     return nav.at;
   }
 
-  // Where the document is going when a navigation began since `count` (nav.count as
-  // an earlier call saw it) and is still on its way, or "": keystrokes sent now would
-  // land in whatever page comes next.
-  function leftSince(count) {
+  // Focus `t`; where the document began to go meanwhile (its focus handler navigated and
+  // the page did not cancel it), or "": keystrokes sent now would land in the next page.
+  function focusStaying(t) {
+    const count = nav.count;
+    t.focus({ preventScroll: true });
     if (nav.count === count || !leaving(0)) return "";
     return (nav.event && nav.event.destination && nav.event.destination.url) || "another page";
-  }
-
-  function navigatedSince(o) {
-    return leftSince(o.navs);
   }
 
   function settle(o) {
@@ -595,13 +592,10 @@
     } else if (t.tagName !== "TEXTAREA") kind = "editable";
     if (t.disabled) return { status: "error", reason: "disabled" };
     if (t.readOnly) return { status: "error", reason: "read-only" };
-    const navs = nav.count;
-    t.focus({ preventScroll: true });
-    // A page that leaves when the field takes focus: typing now would go to the next page.
-    const away = leftSince(navs);
+    const away = focusStaying(t);
     if (away) return { status: "navigating", url: away };
     const active = deepActive(t.ownerDocument);
-    if (active !== t && !(kind === "editable" && t.contains(active))) return { status: "ok", kind, focused: false, navs };
+    if (active !== t && !(kind === "editable" && t.contains(active))) return { status: "ok", kind, focused: false };
     let end = false;
     if (kind === "editable") {
       const sel = t.ownerDocument.getSelection();
@@ -613,7 +607,7 @@
     } else if (o.clear) t.select();
     else if (CARET_INPUTS.has(type) || t.tagName === "TEXTAREA") t.setSelectionRange(t.value.length, t.value.length);
     else end = true;
-    return { status: "ok", kind, focused: true, end, empty: kind === "editable" ? !t.textContent : !t.value, navs };
+    return { status: "ok", kind, focused: true, end, empty: kind === "editable" ? !t.textContent : !t.value };
   }
 
   // Inputs with no text editing (date, time, colour, range...): set the value as a user
@@ -636,12 +630,11 @@
   // Keyboard focus for press(key, ref): true if the element (or its control) took it.
   function focusElement(ref) {
     const el = api.element(ref);
-    if (!el) return { focused: false, away: "", navs: nav.count };
+    if (!el) return { focused: false, away: "" };
     const t = control(el);
-    const navs = nav.count;
-    t.focus({ preventScroll: true });
+    const away = focusStaying(t);
     const active = deepActive(t.ownerDocument);
-    return { focused: active === t || t.contains(active), away: leftSince(navs), navs };
+    return { focused: active === t || t.contains(active), away };
   }
 
   // ---------- select ----------
@@ -1036,6 +1029,6 @@
   return {
     prepare, frameOffset, begin, settle, changed, focus, setValue, selectOptions, findOption,
     checked, scroll, fileInput, focusElement, setFiles, hasText, state, element: (ref) => api.element(ref),
-    domPath, findPath, navigatedSince,
+    domPath, findPath,
   };
 }
