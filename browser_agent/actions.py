@@ -47,6 +47,7 @@ from .observation import Observation
 from .settle import DialogInfo, DownloadInfo, Watch, downloads, settle
 
 if TYPE_CHECKING:
+    from .browser import Browser
     from .page import Page
 
 Direction = Literal["up", "down", "left", "right", "top", "bottom"]
@@ -576,6 +577,31 @@ async def _set_files(page: Page, ref: int, frame: str | None, files: list[Path])
 # ---------------------------------------------------------------- navigation
 
 
+_REFUSALS = (
+    "ERR_BLOCKED_BY_CLIENT",  # the request router
+    "ERR_PROXY_CONNECTION_FAILED",  # the black-hole proxy
+    "ERR_TUNNEL_CONNECTION_FAILED",
+    "ERR_NAME_NOT_RESOLVED",  # the resolver rules
+)
+
+
+def _policy_refusal(browser: Browser | None, message: str) -> str | None:
+    """The policy's reason when a navigation failed because the policy refused it.
+
+    The router aborts, the proxy refuses the connection, the resolver answers NOTFOUND:
+    each is only the policy's doing when the URL (the one named, or a redirect hop
+    the browser recorded as refused) is outside it.
+    """
+    if browser is None or not browser.has_policy or not any(r in message for r in _REFUSALS):
+        return None
+    named = re.search(r" at (\S+)", message.splitlines()[0])
+    if named and not browser.allows(named.group(1)):
+        return browser.blocked_reason(named.group(1))
+    if browser.blocked and not browser.allows(browser.blocked[-1]):
+        return browser.blocked_reason(browser.blocked[-1])
+    return None
+
+
 async def navigate(
     page: Page,
     action: str,
@@ -590,9 +616,8 @@ async def navigate(
         except PlaywrightError as exc:
             if page.playwright_page.is_closed():
                 raise PageClosedError("the page was closed") from exc
-            browser = page.browser
-            if "ERR_BLOCKED_BY_CLIENT" in exc.message and browser is not None and browser.blocked:
-                why = browser.blocked_reason(browser.blocked[-1])
+            why = _policy_refusal(page.browser, exc.message)
+            if why is not None:
                 raise PolicyBlockedError(f"{action} failed: {why}; choose another way") from exc
             raise NavigationError(f"{action} failed: {exc.message.splitlines()[0]}") from exc
         if res is None and action in ("back", "forward"):

@@ -109,6 +109,21 @@ def proxy_bypass(allowed: Sequence[str] | None) -> str | None:
     return ",".join(rules)
 
 
+def needs_router(allowed: Sequence[str] | None, blocked: Sequence[str] = ()) -> bool:
+    """Whether the policy needs the request router to be enforced at all.
+
+    An allowlist of plain hosts and `*.domain` patterns is enforced by the browser's
+    network stack alone (the black-hole proxy for every host outside it, hops, workers
+    and WebSockets included), at no cost per request. Intercepting every request costs
+    a round trip through Playwright's driver and ours, about 10 ms on each page load
+    (the document is fetched by the router), so it is kept for what the proxy cannot
+    express: a blocklist, or globs other than `*.domain`.
+    """
+    if blocked:
+        return True
+    return allowed is not None and proxy_bypass(allowed) is None
+
+
 def _bare(pattern: str) -> str:
     pattern = pattern.lower().strip()
     if "://" in pattern:
@@ -140,12 +155,17 @@ class Browser:
         debug_endpoint: str | None = None,
         is_local: bool = True,
         owns_playwright: bool = True,
+        policy_router: bool | None = None,
     ) -> None:
         self._pw = playwright
         self._browser = browser
         self._context = context
         self.allowed_domains = list(allowed_domains) if allowed_domains is not None else None
         self.blocked_domains = list(blocked_domains)
+        if policy_router is None:
+            policy_router = needs_router(allowed_domains, blocked_domains)
+        self.policy_router = policy_router
+        """Whether every request also goes through the request router (see `launch`)."""
         self._owns = owns_browser
         self._owns_pw = owns_playwright
         # host:port of a CDP endpoint pages may use directly (see extractors/cdp.py).
@@ -173,8 +193,15 @@ class Browser:
         args: Sequence[str] = (),
         viewport: tuple[int, int] = (1280, 800),
         direct_cdp: bool = True,
+        policy_router: bool | None = None,
     ) -> _Opening:
-        """`async with Browser.launch() as browser:` (or `browser = await Browser.launch()`)."""
+        """`async with Browser.launch() as browser:` (or `browser = await Browser.launch()`).
+
+        `policy_router`: None (default) routes requests through our router only when the
+        network stack cannot enforce the domain policy alone (a blocklist, globs); True
+        always does, which also answers a form whose redirect leaves the policy with a
+        page that says why (otherwise the action's error says it) at ~10 ms a page load.
+        """
 
         async def open_() -> Browser:
             path = find_chromium(executable_path)
@@ -211,6 +238,7 @@ class Browser:
                 allowed_domains=allowed_domains,
                 blocked_domains=blocked_domains,
                 debug_endpoint=endpoint,
+                policy_router=policy_router,
             )
             self.resolver_rules = rules
             await self._install_policy()
@@ -226,12 +254,14 @@ class Browser:
         *,
         blocked_domains: Sequence[str] = (),
         timeout: float = 30.0,
+        policy_router: bool | None = None,
     ) -> _Opening:
         """Drive a remote browser: a CDP endpoint (http://host:9222, ws://…/devtools/browser/…)
         or a Playwright browser server (any other ws:// URL).
 
         A running browser cannot take resolver rules, so the domain policy travels with
-        each context instead: the router, `route_web_socket` and the black-hole proxy.
+        each context instead: the black-hole proxy, `route_web_socket` and, where the
+        proxy cannot express the policy or `policy_router=True`, the request router.
         """
 
         async def open_() -> Browser:
@@ -264,6 +294,7 @@ class Browser:
                 owns_browser=owns,
                 debug_endpoint=endpoint,
                 is_local=urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"),
+                policy_router=policy_router,
             )
             await self._install_policy()
             return self
@@ -286,7 +317,10 @@ class Browser:
     async def _install_policy(self) -> None:
         if not self.has_policy:
             return
-        await self._context.route("**/*", self._route)
+        if self.policy_router:
+            await self._context.route("**/*", self._route)
+        # Cheap (no per-request interception) and the only place a refused WebSocket
+        # is seen: Playwright reports no request events for WebSockets.
         await self._context.route_web_socket(lambda _url: True, self._route_ws)
 
     async def _route(self, route: Route) -> None:
@@ -374,6 +408,7 @@ class Browser:
             debug_endpoint=self.debug_endpoint,
             is_local=self.is_local,
             owns_playwright=False,
+            policy_router=self.policy_router,
         )
         b.resolver_rules = self.resolver_rules
         try:

@@ -85,11 +85,13 @@ def server_url() -> Iterator[str]:
         _stop(proc, drains)
 
 
-@pytest.fixture(params=["launch", "cdp", "playwright-server"])
+@pytest.fixture(params=["launch", "launch-router", "cdp", "playwright-server"])
 async def browser(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
-    """The same policy on a launched browser, over CDP and on a Playwright server."""
-    if request.param == "launch":
-        opening = Browser.launch(allowed_domains=LOOPBACK, args=[NO_LNA])
+    """The same policy on a launched browser (the network stack alone, then with the
+    request router too), over CDP and on a Playwright server."""
+    if request.param.startswith("launch"):
+        router = True if request.param == "launch-router" else None
+        opening = Browser.launch(allowed_domains=LOOPBACK, args=[NO_LNA], policy_router=router)
     else:
         name = "cdp_url" if request.param == "cdp" else "server_url"
         opening = Browser.connect(request.getfixturevalue(name), allowed_domains=LOOPBACK)
@@ -134,7 +136,11 @@ def _probes(site: FixtureServer, outside: list[str]) -> tuple[list[object], list
 
 
 async def test_every_kind_of_request_and_every_hop_off_the_policy_is_blocked(
-    browser: Browser, site: FixtureServer, servers: list[Recorder], tmp_path: Path
+    browser: Browser,
+    site: FixtureServer,
+    servers: list[Recorder],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     allowed, *sinks = servers
     port = site.origin.rsplit(":", 1)[1]
@@ -147,13 +153,20 @@ async def test_every_kind_of_request_and_every_hop_off_the_policy_is_blocked(
     # Sent last, same-origin: once it arrived, the others had their chance.
     await pw.evaluate("(u) => fetch(u).catch(() => 0)", site.url("/api/echo?value=policy-after"))
     assert await until(lambda: any("policy-after" in q for q in site.requests))
-    # A form POST answered with 307 to a raw IP: refused, and the page says why...
+    # A form POST answered with 307 to a raw IP: refused, and the router's page or,
+    # without the router, the action's error says why...
+    assert browser.policy_router == (request.node.callspec.params["browser"] == "launch-router")
     target = f"{sinks[0].origin}/form-r-x"
     await page.goto(f"{allowed.origin}/form?code=307&to={target}")
     obs = await page.observe()
     r = await page.click(obs.find("button", "Send").ref)  # type: ignore[union-attr]
     assert r.observation is not None
-    assert "127.0.0.2 is not in the allowed domains" in r.observation.text
+    if browser.policy_router:
+        assert "127.0.0.2 is not in the allowed domains" in r.observation.text
+    else:
+        assert not r.ok and f"{target} was blocked: 127.0.0.2 is not in the allowed" in (
+            r.error or ""
+        )
     # ...and one carrying a file from disk (the browser must send it itself) is
     # stopped at the black-hole proxy.
     doc = tmp_path / "doc.txt"

@@ -8,7 +8,7 @@ secrets the model never sees, prompt injection, the serializer's isolation, and 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -18,8 +18,8 @@ import pytest
 from policy_support import Recorder, ipv6_loopback, serving
 
 from browser_agent import Agent, Browser, Budget, Page
-from browser_agent.browser import host_allowed, proxy_bypass, resolver_rules
-from browser_agent.exceptions import NavigationError, SecretError
+from browser_agent.browser import host_allowed, needs_router, proxy_bypass, resolver_rules
+from browser_agent.exceptions import NavigationError, PolicyBlockedError, SecretError
 from browser_agent.llm import Fault, LLMPool, LocalModelServer, ProviderConfig, RetryPolicy
 from browser_agent.secrets import Secret, Secrets
 from fixtures.server import FixtureServer
@@ -79,18 +79,27 @@ def test_wildcards_and_fail_closed() -> None:
     assert proxy_bypass(allowed) == "<-loopback>,shop.example,*.shop.example,127.0.0.1"
     assert proxy_bypass(["::1"]) == "<-loopback>,[::1]"
     assert proxy_bypass(["shop*.example"]) is None and proxy_bypass(None) is None
+    # The router is only needed for what the proxy cannot express.
+    assert not needs_router(allowed) and not needs_router(None)
+    assert needs_router(["shop*.example"]) and needs_router(None, ["evil.example"])
 
 
 async def test_navigation_and_redirect_are_blocked_and_explained(
-    page: Page, site: FixtureServer
+    either: Browser, site: FixtureServer
 ) -> None:
-    with pytest.raises(NavigationError, match="not in the allowed domains"):
+    """Refused by the router or, without it, by the proxy and the resolver: same error."""
+    page = await either.new_page()
+    with pytest.raises(PolicyBlockedError, match="localhost is not in the allowed domains"):
         await page.goto(foreign(site, "/index.html?nav-direct"))
-    with pytest.raises(NavigationError, match="localhost is not in the allowed domains"):
+    with pytest.raises(PolicyBlockedError, match="localhost is not in the allowed domains"):
         await page.goto(site.url(f"/redirect/to?url={foreign(site, '/form.html?nav-redir')}"))
     assert hits(site, "/index.html?nav-direct") == [] and hits(site, "/form.html?nav") == []
-    with pytest.raises(NavigationError, match=r"evil\.example"):
+    with pytest.raises(PolicyBlockedError, match=r"evil\.example is not in the allowed domains"):
         await page.goto("http://evil.example/steal")
+    # A failure that is not the policy's stays a plain NavigationError.
+    with pytest.raises(NavigationError) as caught:
+        await page.goto("http://127.0.0.1:1/closed-port")
+    assert not isinstance(caught.value, PolicyBlockedError)
 
 
 async def test_subresources_iframes_popups_websockets_beacons_are_blocked(
@@ -151,22 +160,36 @@ async def _send_form(page: Page, site: Recorder, code: int, to: str, file: Path 
     return await page.click(obs.find("button", "Send").ref)  # type: ignore[union-attr]
 
 
+@pytest.fixture(params=["network", "router"])
+async def either(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
+    """The allowlist enforced by the network stack alone (the default), or with the
+    request router too (`policy_router=True`)."""
+    router = request.param == "router"
+    async with Browser.launch(allowed_domains=["127.0.0.1"], policy_router=router) as b:
+        assert b.policy_router is router
+        yield b
+
+
 @pytest.mark.parametrize("code", [302, 303, 307, 308])
 async def test_a_form_post_redirected_to_a_raw_ip_is_blocked_and_explained(
-    page: Page, post_servers: list[Recorder], code: int, tmp_path: Path
+    either: Browser, post_servers: list[Recorder], code: int, tmp_path: Path
 ) -> None:
     """The POST reaches the allowed host; its redirect to an IP literal never leaves
-    the browser, and the document the action lands on says why."""
+    the browser, and the router's page (with the router) or the action's error says why."""
     allowed, *sinks = post_servers
-    browser = page.browser
-    assert browser is not None
+    browser = either
+    page = await browser.new_page()
     for sink in sinks:
         target = f"{sink.origin}/landing-{code}"
         r = await _send_form(page, allowed, code, target, None)
         host = sink.origin.split("//")[1].rsplit(":", 1)[0].strip("[]")
         assert r.observation is not None
-        assert "Blocked by the domain policy" in r.observation.text
-        assert f"{host} is not in the allowed domains" in r.observation.text
+        if browser.policy_router:
+            assert "Blocked by the domain policy" in r.observation.text
+            assert f"{host} is not in the allowed domains" in r.observation.text
+        else:
+            assert not r.ok
+            assert f"{target} was blocked: {host} is not in the allowed domains" in (r.error or "")
         assert browser.blocked[-1] == target
         assert ("POST", f"/answer?code={code}&to={target}", b"note=hello") in [
             (m, unquote(p), b) for m, p, b in allowed.hits
@@ -187,29 +210,36 @@ async def test_a_form_post_redirected_to_a_raw_ip_is_blocked_and_explained(
 
 @pytest.mark.parametrize(("code", "method"), [(303, "GET"), (307, "POST")])
 async def test_a_form_post_redirected_within_the_policy_still_lands(
-    page: Page, post_servers: list[Recorder], code: int, method: str
+    either: Browser, post_servers: list[Recorder], code: int, method: str
 ) -> None:
     """The router's own fetch of the POST keeps the browser's redirect semantics."""
     allowed = post_servers[0]
+    page = await either.new_page()
+    before = len(allowed.hits)
     r = await _send_form(page, allowed, code, f"{allowed.origin}/landing-ok-{code}", None)
     assert r.ok and r.observation is not None and f"Landed {method}" in r.observation.text
-    landed = [(m, b) for m, p, b in allowed.hits if p == f"/landing-ok-{code}"]
+    landed = [(m, b) for m, p, b in allowed.hits[before:] if p == f"/landing-ok-{code}"]
     assert landed == [(method, b"note=hello" if method == "POST" else b"")]
 
 
 async def test_the_agent_is_told_why_a_form_redirect_was_blocked(
-    browser: Browser, post_servers: list[Recorder], model: LocalModelServer
+    either: Browser, post_servers: list[Recorder], model: LocalModelServer
 ) -> None:
     allowed, sink = post_servers[0], post_servers[1]
-    page = await browser.new_page()
+    page = await either.new_page()
     await page.goto(f"{allowed.origin}/form?code=307&to={sink.origin}/agent-x")
     model.cassette = model.cassette.of('click button "Send"', 'done "blocked" fail')
     async with pool(model) as p:
         agent = Agent("Send the order", llm=p)
         result = await agent.run(page)
     assert result.reason == "done" and len(result.steps) == 2
-    seen = agent.last_prompt[-1]["content"]
-    assert "Blocked by the domain policy" in seen
+    # What the model reads last: the click's tool result, then the page it landed on.
+    result_msg, seen = agent.last_prompt[-2]["content"], agent.last_prompt[-1]["content"]
+    if either.policy_router:
+        assert "Blocked by the domain policy" in seen  # the router's page
+    else:
+        assert f"{sink.origin}/agent-x was blocked" in result_msg  # the action's error
+        seen = result_msg
     assert "127.0.0.2 is not in the allowed domains (127.0.0.1)" in seen
     assert sink.paths("agent-x") == []
 
