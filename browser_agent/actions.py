@@ -218,6 +218,7 @@ async def perform(
         elif begin:
             await _begin(page)
         t1 = time.perf_counter()
+        acted_at = time.time() * 1000  # the page's clock: performance.timeOrigin is wall time
         with page._events.watch() as watch:
             note = cut = None
             bound = act_bound if act_bound is not None else limit + ACT_MARGIN
@@ -235,7 +236,8 @@ async def perform(
             t2 = time.perf_counter()
             settled = True
             if do_settle and not watch.closed:
-                settled, _ = await settle(watch, page._quiet_fn(target), page.settle_settings)
+                quiet = page._quiet_fn(target, acted_at)
+                settled, _ = await settle(watch, quiet, page.settle_settings)
             t3 = time.perf_counter()
             error = cut or watch.error
             if verify is not None and error is None and not watch.closed:

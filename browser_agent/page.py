@@ -295,8 +295,13 @@ class Page:
             retry_gone=retry_gone,
         )
 
-    def _quiet_fn(self, target: Target | None) -> QuietFn:
-        """DOM-quiet check for the main frame and, if elsewhere, the action's frame."""
+    def _quiet_fn(self, target: Target | None, acted_at: float | None = None) -> QuietFn:
+        """DOM-quiet check for the main frame and, if elsewhere, the action's frame.
+
+        `acted_at` (wall-clock ms) is when the action began: a document created after it
+        counts its calm from its DOMContentLoaded, so a page that loaded and stayed
+        still is settled the moment it is asked, not a quiet window later.
+        """
         frames: list[str | None] = [None]
         if target is not None and target.frame is not None:
             frames.append(target.frame)
@@ -310,6 +315,8 @@ class Page:
 
             async def one(frame: str | None) -> None:
                 arg = {"quietMs": quiet_ms, "timeoutMs": limit_ms}
+                if acted_at is not None:
+                    arg["bornAfter"] = acted_at
                 if frame is None:
                     arg["navSince"] = seen_nav
                 try:

@@ -205,3 +205,37 @@ async def test_a_same_document_link_keeps_the_document(page: Page, site: Fixture
     assert r.settled
     assert r.url.endswith("#events")
     assert "Settle cases" in text(r.observation)
+
+
+async def test_a_page_that_keeps_rendering_after_its_load_is_awaited(
+    page: Page, site: FixtureServer
+) -> None:
+    """A new document's calm counts from its load: mutations after it still hold settle."""
+    obs = await open_page(page, site, "/actions/settle_cases.html")
+    page.settle_settings.quiet_ms = 60  # longer than the page's 40 ms between parts
+    r = await page.click(ref_of(obs, "Late render link"))
+    assert r.settled and r.navigated
+    assert "Rendered all parts" in text(r.observation)
+    assert "Part 5" in text(r.observation)
+
+
+async def test_calm_counts_from_the_load_only_for_a_document_born_after_the_action(
+    page: Page, site: FixtureServer
+) -> None:
+    """`bornAfter` (the action's start, wall clock) lets a document created after it
+    count the calm it had since its watch began; any other keeps timing from the call."""
+    r = await page.goto(site.url("/settle_target.html"), observe=True)
+    assert r.ok
+    await page._js("begin", None)  # actions.js is in this document and watching it
+    pw = page.playwright_page
+    origin, watched = await pw.evaluate("[performance.timeOrigin, performance.now()]")
+    quiet = 400.0
+    # Wait (on the page's clock, no sleep) until the page has been still that long.
+    await pw.wait_for_function(f"performance.now() > {watched + quiet + 50}")
+    arg = {"quietMs": quiet, "timeoutMs": 5000}
+    born = await page._js("settle", {**arg, "bornAfter": origin - 1}, await_promise=True)
+    older = await page._js("settle", {**arg, "bornAfter": origin + 1}, await_promise=True)
+    plain = await page._js("settle", arg, await_promise=True)
+    assert born["quiet"] and older["quiet"] and plain["quiet"]
+    assert born["ms"] < quiet  # calm since its load already counted
+    assert older["ms"] >= quiet and plain["ms"] >= quiet  # a full window from the call

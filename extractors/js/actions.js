@@ -381,6 +381,7 @@
     mo: null,
     roots: new WeakSet(),
     last: 0, // time of the last mutation that counts
+    since: -1, // when this document's watch began (its DOMContentLoaded, usually)
     recent: new Map(), // element -> {n, last}: who has been mutating lately
     background: new Set(), // elements that kept mutating before the action began
     pruned: 0,
@@ -407,6 +408,7 @@
   function watchRoot(root) {
     if (!root || watch.roots.has(root)) return;
     if (!watch.mo) watch.mo = new MutationObserver(onMutations);
+    if (root === document) watch.since = now();
     watch.roots.add(root);
     watch.mo.observe(root, { childList: true, subtree: true, attributes: true, characterData: true });
   }
@@ -523,6 +525,11 @@
     const quiet = o.quietMs ?? 50;
     const limit = o.timeoutMs ?? 5000;
     const t0 = now();
+    // A document born after the action began (it navigated) lived wholly after it: its
+    // calm counts from when the watch began, not from this call, which may come long
+    // after its load. Otherwise the action may still be acting: calm starts now.
+    const born = o.bornAfter && performance.timeOrigin >= o.bornAfter && watch.since >= 0;
+    const from = born ? Math.min(watch.since, t0) : t0;
     const since = o.navSince ?? 0;
     const away = leaving(since);
     if (away) return Promise.resolve({ quiet: false, ms: 0, navigating: away });
@@ -544,12 +551,12 @@
           document.addEventListener("DOMContentLoaded", tick, { once: true });
           return void setTimeout(tick, limit - (t - t0));
         }
-        const calm = t - Math.max(watch.last, t0);
+        const calm = t - Math.max(watch.last, from);
         if (calm >= quiet) return resolve({ quiet: true, ms: t - t0 });
         if (t - t0 >= limit) return resolve({ quiet: false, ms: t - t0 });
         setTimeout(tick, Math.max(1, Math.min(quiet - calm, limit - (t - t0))));
       };
-      setTimeout(tick, Math.min(quiet, limit));
+      setTimeout(tick, Math.min(Math.max(quiet - (t0 - Math.max(watch.last, from)), 0), limit));
     });
   }
 
