@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from playwright.async_api import Error as PlaywrightError
 from rich.console import Console
 from rich.table import Table
 
 from browser_agent.browser import Browser
 from browser_agent.corpus import default_corpus, iter_pages
+from browser_agent.exceptions import BrowserAgentError
 from browser_agent.page import Page
 from browser_agent.stats import percentile
 from extractors.offline import serialize_html
@@ -113,10 +115,15 @@ async def run_extract(
                 for name in names:
                     try:
                         await page.goto(server.url("/" + name), timeout=30)
-                    except Exception as exc:  # a broken corpus page is skipped, and said
+                        row = await measure_page(page, repeat)
+                    except (PlaywrightError, BrowserAgentError) as exc:
+                        # A page that never loads, or navigates itself away while it is
+                        # measured (a timed redirect off the policy): said and skipped, and
+                        # its tab replaced so its late navigation cannot cut the next goto.
                         Console(stderr=True).print(f"[yellow]skip {name}: {exc}")
+                        await page.close()
+                        page = await browser.new_page()
                         continue
-                    row = await measure_page(page, repeat)
                     row["page"] = name
                     rows.append(row)
     corpus_rows = [r for r in rows if not r["page"].startswith("generated-")]
