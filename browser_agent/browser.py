@@ -26,6 +26,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from .discovery import LAUNCH_ARGS, find_chromium
 from .exceptions import ConfigurationError
+from .launch_flags import with_features
 from .page import Page
 
 
@@ -222,7 +223,7 @@ class Browser:
                 browser = await pw.chromium.launch(
                     executable_path=path,
                     headless=headless,
-                    args=[*LAUNCH_ARGS, *extra],
+                    args=with_features([*LAUNCH_ARGS, *extra]),
                     handle_sigint=False,
                 )
                 context = await policy_context(
