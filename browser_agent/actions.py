@@ -218,7 +218,10 @@ async def perform(
         elif begin:
             await _begin(page)
         t1 = time.perf_counter()
-        acted_at = time.time() * 1000  # the page's clock: performance.timeOrigin is wall time
+        # When the action began, on the clock of the page's `performance.timeOrigin`: the
+        # wall clock, shared only with a browser on this machine (a remote one may skew).
+        local = page.browser is not None and page.browser.is_local
+        acted_at = time.time() * 1000 if local else None
         with page._events.watch() as watch:
             note = cut = None
             bound = act_bound if act_bound is not None else limit + ACT_MARGIN
@@ -587,19 +590,20 @@ _REFUSALS = (
 )
 
 
-def _policy_refusal(browser: Browser | None, message: str) -> str | None:
+def _policy_refusal(browser: Browser | None, message: str, since: int) -> str | None:
     """The policy's reason when a navigation failed because the policy refused it.
 
     The router aborts, the proxy refuses the connection, the resolver answers NOTFOUND:
-    each is only the policy's doing when the URL (the one named, or a redirect hop
-    the browser recorded as refused) is outside it.
+    each is only the policy's doing when the URL is outside it, the one named or a
+    redirect hop refused during this navigation (after `since` refusals), so a real
+    DNS failure of an allowed host is never blamed on an older refusal.
     """
     if browser is None or not browser.has_policy or not any(r in message for r in _REFUSALS):
         return None
     named = re.search(r" at (\S+)", message.splitlines()[0])
     if named and not browser.allows(named.group(1)):
         return browser.blocked_reason(named.group(1))
-    if browser.blocked and not browser.allows(browser.blocked[-1]):
+    if browser.refusals > since and browser.blocked and not browser.allows(browser.blocked[-1]):
         return browser.blocked_reason(browser.blocked[-1])
     return None
 
@@ -613,12 +617,13 @@ async def navigate(
     timeout: float,
 ) -> ActionResult:
     async def act(_t: Target | None) -> None:
+        since = page.browser.refusals if page.browser is not None else 0
         try:
             res = await go()
         except PlaywrightError as exc:
             if page.playwright_page.is_closed():
                 raise PageClosedError("the page was closed") from exc
-            why = _policy_refusal(page.browser, exc.message)
+            why = _policy_refusal(page.browser, exc.message, since)
             if why is not None:
                 raise PolicyBlockedError(f"{action} failed: {why}; choose another way") from exc
             raise NavigationError(f"{action} failed: {exc.message.splitlines()[0]}") from exc

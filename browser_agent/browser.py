@@ -178,6 +178,8 @@ class Browser:
         """The --host-resolver-rules this browser was launched with (None if connected)."""
         self.blocked: list[str] = []
         """URLs the domain policy refused, latest last (the 50 most recent)."""
+        self.refusals = 0
+        """How many requests the policy refused so far (`blocked` keeps only the last)."""
         context.on("page", self._on_page)
         context.on("requestfailed", self._on_request_failed)
 
@@ -382,6 +384,7 @@ class Browser:
             self._refused(request.url)
 
     def _refused(self, url: str) -> None:
+        self.refusals += 1
         self.blocked.append(url)
         del self.blocked[:-50]
 

@@ -84,6 +84,33 @@ def test_wildcards_and_fail_closed() -> None:
     assert needs_router(["shop*.example"]) and needs_router(None, ["evil.example"])
 
 
+def test_an_older_refusal_is_never_blamed_for_a_navigation_failure() -> None:
+    """A DNS failure of an allowed host is the network's, unless a hop of this very
+    navigation was refused (the refusal count moved while it ran)."""
+    from browser_agent.actions import _policy_refusal
+
+    class Policy:
+        has_policy = True
+        refusals = 7
+
+        def __init__(self) -> None:
+            self.blocked = ["http://evil.example/pixel"]
+
+        def allows(self, url: str) -> bool:
+            return host_allowed(url, ["allowed.example"])
+
+        def blocked_reason(self, url: str) -> str:
+            return f"{url} refused"
+
+    failed = "net::ERR_NAME_NOT_RESOLVED at http://allowed.example/"
+    policy: Any = Policy()
+    assert _policy_refusal(policy, failed, since=7) is None  # the pixel was refused before
+    assert _policy_refusal(policy, failed, since=6) == "http://evil.example/pixel refused"
+    named = "net::ERR_PROXY_CONNECTION_FAILED at http://evil.example/"
+    assert _policy_refusal(policy, named, since=7) == "http://evil.example/ refused"
+    assert _policy_refusal(policy, "net::ERR_CONNECTION_REFUSED at http://x/", since=0) is None
+
+
 async def test_navigation_and_redirect_are_blocked_and_explained(
     either: Browser, site: FixtureServer
 ) -> None:

@@ -116,7 +116,7 @@ async def run_extract(
                     try:
                         await page.goto(server.url("/" + name), timeout=30)
                         row = await measure_page(page, repeat)
-                    except (PlaywrightError, BrowserAgentError) as exc:
+                    except (PlaywrightError, BrowserAgentError, TimeoutError) as exc:
                         # A page that never loads, or navigates itself away while it is
                         # measured (a timed redirect off the policy): said and skipped, and
                         # its tab replaced so its late navigation cannot cut the next goto.
