@@ -116,9 +116,9 @@ def needs_router(allowed: Sequence[str] | None, blocked: Sequence[str] = ()) -> 
     An allowlist of plain hosts and `*.domain` patterns is enforced by the browser's
     network stack alone (the black-hole proxy for every host outside it, hops, workers
     and WebSockets included), at no cost per request. Intercepting every request costs
-    a round trip through Playwright's driver and ours, about 10 ms on each page load
-    (the document is fetched by the router), so it is kept for what the proxy cannot
-    express: a blocklist, or globs other than `*.domain`.
+    a round trip through Playwright's driver and ours on each of them (and the router
+    fetches documents itself), so it is kept for what the proxy cannot express: a
+    blocklist, or globs other than `*.domain`.
     """
     if blocked:
         return True
@@ -203,7 +203,8 @@ class Browser:
         `policy_router`: None (default) routes requests through our router only when the
         network stack cannot enforce the domain policy alone (a blocklist, globs); True
         always does, which also answers a form whose redirect leaves the policy with a
-        page that says why (otherwise the action's error says it) at ~10 ms a page load.
+        page that says why (otherwise the action's error says it), at the cost of a trip
+        through the driver for every request.
         """
 
         async def open_() -> Browser:

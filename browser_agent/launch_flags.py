@@ -16,9 +16,8 @@ from pathlib import Path
 
 SPEED_DISABLED_FEATURES = ("RenderDocument",)
 """RenderDocument gives every new document a new frame host and renderer-side frame, same
-site or not. On this 2-core machine that is about 11 ms on every page load an action sets
-off (a click that loads a shop page, settled and observed: median 60 ms with it, 48 ms
-without; `goto` to DOMContentLoaded 33 ms vs 25 ms), and nothing here depends on it."""
+site or not: work on the critical path of every page load an action sets off (see
+`browser-agent bench agent`, steps that load a page), and nothing here depends on it."""
 
 _FLAG = "--disable-features="
 _LIST = re.compile(r"disabledFeatures\s*=\s*\[(.*?)\]", re.S)

@@ -45,12 +45,6 @@ async def _noop_world(page: Page) -> Any:
     return await page.serializer.call("version")
 
 
-async def _first(fn: Callable[[], Awaitable[Any]]) -> float:
-    t0 = time.perf_counter()
-    await fn()
-    return (time.perf_counter() - t0) * 1000
-
-
 async def measure_page(page: Page, repeat: int) -> dict[str, float]:
     """One loaded page: each method's first call on the fresh document, then medians of
     `repeat` warm calls, the same count for every method so ratios compare like with like
@@ -63,8 +57,8 @@ async def measure_page(page: Page, repeat: int) -> dict[str, float]:
     async def content_parse() -> str:
         return serialize_html(await pw.content())
 
-    ours_first = await _first(lambda: page.observe(full=True))
-    aria_first = await _first(aria)
+    ours_first, _ = await _timed(lambda: page.observe(full=True), 1)
+    aria_first, _ = await _timed(aria, 1)
     noop, _ = await _timed(lambda: pw.evaluate("0"), repeat)
     noop_world, _ = await _timed(lambda: _noop_world(page), repeat)
     ours, obs = await _timed(lambda: page.observe(full=True), repeat)

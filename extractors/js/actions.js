@@ -530,6 +530,7 @@
     // after its load. Otherwise the action may still be acting: calm starts now.
     const born = o.bornAfter && performance.timeOrigin >= o.bornAfter && watch.since >= 0;
     const from = born ? Math.min(watch.since, t0) : t0;
+    const calmAt = (t) => t - Math.max(watch.last, from);
     const since = o.navSince ?? 0;
     const away = leaving(since);
     if (away) return Promise.resolve({ quiet: false, ms: 0, navigating: away });
@@ -551,12 +552,12 @@
           document.addEventListener("DOMContentLoaded", tick, { once: true });
           return void setTimeout(tick, limit - (t - t0));
         }
-        const calm = t - Math.max(watch.last, from);
+        const calm = calmAt(t);
         if (calm >= quiet) return resolve({ quiet: true, ms: t - t0 });
         if (t - t0 >= limit) return resolve({ quiet: false, ms: t - t0 });
         setTimeout(tick, Math.max(1, Math.min(quiet - calm, limit - (t - t0))));
       };
-      setTimeout(tick, Math.min(Math.max(quiet - (t0 - Math.max(watch.last, from)), 0), limit));
+      setTimeout(tick, Math.min(Math.max(quiet - calmAt(t0), 0), limit));
     });
   }
 
