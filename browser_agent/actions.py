@@ -3,7 +3,8 @@
 Playwright cannot adopt an element from our isolated world, so an action asks the
 in-page half (extractors/js/actions.js) to resolve the ref, check it is still what
 the model saw and make it actionable, and gets back a point in viewport coordinates;
-the input itself is trusted (CDP mouse and keyboard through Playwright). DOM-level
+the input itself is trusted (CDP mouse and keyboard events; clicks go in one flight,
+see `mouse`). DOM-level
 setters are used only where no input gesture exists (select options, date and colour
 inputs, file lists).
 
@@ -34,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from extractors.driver import FRAME_REF_STRIDE, ContextGoneError
 
+from . import mouse
 from .exceptions import (
     ActionError,
     NavigationError,
@@ -320,7 +322,7 @@ async def click(
 ) -> ActionResult:
     async def act(t: Target | None) -> None:
         t = _need_point(t)
-        await page.playwright_page.mouse.click(t.x, t.y, button=button, click_count=count)  # type: ignore[arg-type]
+        await mouse.click(page, t.x, t.y, button=button, count=count)  # type: ignore[arg-type]
 
     return await perform(page, "click", ref, act, timeout=timeout)
 
@@ -361,7 +363,7 @@ async def type_text(
             if not info["focused"]:
                 # focus() was refused (e.g. the frame is not focusable from script):
                 # a trusted click focuses like a user does.
-                await pw.mouse.click(t.x, t.y)  # type: ignore[arg-type]
+                await mouse.click(page, t.x, t.y)
                 info = await page._js("focus", arg, frame=t.frame)
                 _check(info, "type into", t)
                 if not info.get("focused"):
@@ -418,7 +420,6 @@ async def select(
 
 async def _select_custom(page: Page, t: Target, values: list[str], limit: float) -> None:
     """ARIA listbox/combobox: open it if needed, then click each option by name."""
-    mouse = page.playwright_page.mouse
     opened = False
     for value in values:
         deadline = time.perf_counter() + limit
@@ -429,7 +430,7 @@ async def _select_custom(page: Page, t: Target, values: list[str], limit: float)
             if found["status"] == "error":
                 raise ActionError(f"cannot select in {t.label}: {found['reason']}")
             if not opened and t.x is not None:
-                await mouse.click(t.x, t.y)  # type: ignore[arg-type]
+                await mouse.click(page, t.x, t.y)
                 opened = True
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -438,7 +439,7 @@ async def _select_custom(page: Page, t: Target, values: list[str], limit: float)
                 "changed", {"timeoutMs": min(left, 0.25) * 1000}, frame=t.frame, await_promise=True
             )
         opt = await resolve(page, found["ref"], "select", timeout=limit)
-        await mouse.click(opt.x, opt.y)  # type: ignore[arg-type]
+        await mouse.click(page, opt.x, opt.y)  # type: ignore[arg-type]
 
 
 async def check(
@@ -456,7 +457,7 @@ async def check(
             return "already " + ("checked" if on else "unchecked")
         if res["radio"] and not on:
             raise ActionError(f"cannot uncheck {t.label}: pick another radio button instead")
-        await page.playwright_page.mouse.click(t.x, t.y)  # type: ignore[arg-type]
+        await mouse.click(page, t.x, t.y)
         return None
 
     async def verify(t: Target | None) -> str | None:
@@ -481,7 +482,7 @@ async def press(
             if res["away"]:  # its focus handler navigated: the key would go to the next page
                 raise _Cut(f"{key} was not pressed: {t.label} made the page load {res['away']}")
             if not res["focused"]:
-                await page.playwright_page.mouse.click(t.x, t.y)  # type: ignore[arg-type]
+                await mouse.click(page, t.x, t.y)
         await page.playwright_page.keyboard.press(key)
 
     checks = {"hit": False, "stable": False}
@@ -541,7 +542,7 @@ async def upload(
             # A button or drop zone that opens the file chooser: click it and answer.
             at = await resolve(page, t.ref, "upload to", timeout=limit)
             async with pw.expect_file_chooser(timeout=limit * 1000) as chooser:
-                await pw.mouse.click(at.x, at.y)  # type: ignore[arg-type]
+                await mouse.click(page, at.x, at.y)  # type: ignore[arg-type]
             await (await chooser.value).set_files(resolved)
             return f"uploaded {names}"
         if info["disabled"]:

@@ -10,7 +10,7 @@ nothing outlives the call and every wait is bounded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio
@@ -29,7 +29,14 @@ class CDPError(PlaywrightError):
 
 
 class CDPConnectionError(CDPError):
-    """The websocket itself failed (closed, timed out), not the call."""
+    """The websocket itself failed (closed, timed out), not the call.
+
+    `sent` says whether any of the calls had left: input events that did may have
+    acted, so they must not be sent again another way."""
+
+    def __init__(self, message: str, *, sent: bool = False) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class DirectCDP:
@@ -54,29 +61,46 @@ class DirectCDP:
             handler(msg.get("params", {}))
 
     async def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return (await self.send_many([(method, params)]))[0]
+
+    async def send_many(
+        self, calls: Sequence[tuple[str, dict[str, Any] | None]]
+    ) -> list[dict[str, Any]]:
+        """Send every call before reading any reply: Chromium runs them in order, so a
+        sequence (say, a mouse move, press and release) costs one round trip, not three."""
         async with self._lock:
-            self._next_id += 1
-            ident = self._next_id
+            first = self._next_id + 1
+            self._next_id += len(calls)
+            replies: dict[int, dict[str, Any]] = {}
+            sent = False
             try:
                 with anyio.fail_after(self._timeout):
                     # DevTools only reads text frames.
-                    await self._ws.send(
-                        _encode({"id": ident, "method": method, "params": params or {}}),
-                        text=True,
-                    )
-                    while True:
+                    for i, (method, params) in enumerate(calls):
+                        msg = {"id": first + i, "method": method, "params": params or {}}
+                        await self._ws.send(_encode(msg), text=True)
+                        sent = True
+                    while len(replies) < len(calls):
                         msg = _decode(await self._ws.recv(decode=False))
-                        if msg.get("id") == ident:
-                            break
-                        if "method" in msg:
+                        ident = msg.get("id")
+                        if isinstance(ident, int) and first <= ident <= self._next_id:
+                            replies[ident] = msg
+                        elif "method" in msg:
                             self._dispatch(msg)
             except WebSocketException as exc:
-                raise CDPConnectionError(f"Target closed: {exc}") from exc
+                raise CDPConnectionError(f"Target closed: {exc}", sent=sent) from exc
             except TimeoutError as exc:
-                raise CDPConnectionError(f"{method} timed out after {self._timeout} s") from exc
-        if "error" in msg:
-            raise CDPError(msg["error"].get("message", str(msg["error"])))
-        return msg.get("result", {})
+                what = calls[0][0] if len(calls) == 1 else f"{len(calls)} calls"
+                raise CDPConnectionError(
+                    f"{what} timed out after {self._timeout} s", sent=sent
+                ) from exc
+        out = []
+        for i in range(len(calls)):
+            msg = replies[first + i]
+            if "error" in msg:
+                raise CDPError(msg["error"].get("message", str(msg["error"])))
+            out.append(msg.get("result", {}))
+        return out
 
     async def close(self) -> None:
         await self._ws.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple, NoReturn
@@ -880,6 +881,26 @@ class InPageSerializer:
                     continue
                 raise ObservationError(f"actions call {name} failed: {exc}") from exc
         raise ContextGoneError(f"actions {name}: page kept navigating")
+
+    async def send_input(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+        """Send input events to the page in one flight on the direct socket.
+
+        False when there is no direct socket, or it broke before any event left: the
+        caller then sends them through Playwright. Events that did leave may have acted,
+        so they are never sent twice.
+        """
+        if not self.isolated:
+            return False
+        await self.attach()
+        fast = self._fast
+        if fast is None:
+            return False
+        try:
+            await fast.send_many(calls)
+        except CDPConnectionError as exc:
+            await self._fast_failed()
+            return exc.sent  # sent: what it did (even closing the page), settle sees
+        return True
 
     async def main_frame_id(self) -> str:
         await self._state_for(self.page.main_frame)

@@ -22,6 +22,7 @@ from typing import IO
 from urllib.parse import quote, urlsplit
 
 import pytest
+from input_support import assert_user_clicks, clicks_seen
 
 from browser_agent import Browser, ConfigurationError, NavigationError
 from browser_agent.discovery import LAUNCH_ARGS, find_chromium
@@ -200,9 +201,11 @@ def playwright_server() -> Iterator[str]:
 
 
 async def scripted_task(browser: Browser, site: FixtureServer, tmp_path: Path) -> None:
-    """Form, checkbox, select, upload and a single-page app: the same for every transport."""
+    """Clicks, form, checkbox, select, upload and a single-page app: the same for every
+    transport (a Playwright server has no direct socket: its clicks go through Playwright)."""
     mark = len(site.submissions)
     page = await browser.new_page()
+    assert_user_clicks(await clicks_seen(page, site))
     await page.goto(site.url("/spa.html"))
     obs = await page.observe()
     r = await page.click(obs.find(name="Clicked 0 times").ref)  # type: ignore[union-attr]

@@ -1,0 +1,125 @@
+"""Clicks sent in one flight on the direct socket: the page sees a user's events, in
+order; a broken socket never loses a click and never sends one twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from input_support import assert_user_clicks, clicks_seen
+from playwright.async_api import Mouse
+
+from browser_agent import ActionError, Page
+from extractors.cdp import CDPConnectionError, CDPError, DirectCDP
+from fixtures.server import FixtureServer
+
+pytestmark = pytest.mark.anyio
+
+COUNTER = "<button id=c onclick='this.textContent = `n=${++window.n}`'>n=0</button>"
+
+
+async def counter_page(page: Page, site: FixtureServer) -> int:
+    await page.goto(site.url("/index.html"))
+    await page.playwright_page.set_content(f"<script>window.n = 0</script>{COUNTER}")
+    obs = await page.observe()
+    return obs.find("button", "n=0").ref  # type: ignore[union-attr]
+
+
+def count_playwright_clicks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    calls: list[tuple[Any, ...]] = []
+    original = Mouse.click
+
+    async def spy(self: Mouse, *args: Any, **kwargs: Any) -> None:
+        calls.append(args)
+        await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Mouse, "click", spy)
+    return calls
+
+
+async def test_a_click_reaches_the_page_as_a_users_events_in_one_flight(
+    page: Page, site: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    via_playwright = count_playwright_clicks(monkeypatch)
+    assert_user_clicks(await clicks_seen(page, site))
+    assert not via_playwright, "a launched browser has a direct socket: clicks go there"
+
+
+async def test_a_socket_that_breaks_before_sending_falls_back_to_playwright(
+    page: Page, site: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = await counter_page(page, site)
+    via_playwright = count_playwright_clicks(monkeypatch)
+
+    original = DirectCDP.send_many
+
+    async def broken(self: DirectCDP, calls: Any) -> list[dict[str, Any]]:
+        if calls[0][0].startswith("Input."):
+            raise CDPConnectionError("Target closed: gone", sent=False)
+        return await original(self, calls)
+
+    monkeypatch.setattr(DirectCDP, "send_many", broken)
+    r = await page.click(ref)
+    assert r.ok and len(via_playwright) == 1
+    assert await page.playwright_page.evaluate("window.n") == 1
+
+
+async def test_a_socket_that_breaks_after_sending_never_clicks_twice(
+    page: Page, site: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = await counter_page(page, site)
+    via_playwright = count_playwright_clicks(monkeypatch)
+    original = DirectCDP.send_many
+
+    async def breaks_after(self: DirectCDP, calls: Any) -> list[dict[str, Any]]:
+        got = await original(self, calls)
+        if calls[0][0].startswith("Input."):  # the events left and acted, then it "broke"
+            raise CDPConnectionError("Target closed: gone", sent=True)
+        return got
+
+    monkeypatch.setattr(DirectCDP, "send_many", breaks_after)
+    r = await page.click(ref)
+    assert r.ok and not via_playwright
+    assert await page.playwright_page.evaluate("window.n") == 1
+    monkeypatch.setattr(DirectCDP, "send_many", original)
+    r = await page.click(ref)  # the socket was replaced: the next click goes through as well
+    assert r.ok and await page.playwright_page.evaluate("window.n") == 2
+
+
+async def test_a_failed_call_in_a_flight_raises_and_leaves_the_socket_in_step(
+    page: Page, site: FixtureServer
+) -> None:
+    await counter_page(page, site)
+    await page.observe()
+    fast = page.serializer._fast
+    assert fast is not None
+    calls: list[tuple[str, dict[str, Any] | None]] = [
+        ("Runtime.evaluate", {"expression": "window.n += 10"}),
+        ("No.suchMethod", {}),
+        ("Runtime.evaluate", {"expression": "window.n += 100"}),
+    ]
+    with pytest.raises(CDPError, match="wasn't found"):
+        await fast.send_many(calls)
+    # Every call ran, in order, and each reply was read: the next call gets its own.
+    got = await fast.send("Runtime.evaluate", {"expression": "window.n", "returnByValue": True})
+    assert got["result"]["value"] == 110
+
+
+async def test_a_click_that_closes_its_tab_is_reported(page: Page, site: FixtureServer) -> None:
+    await page.goto(site.url("/index.html"))
+    pw = page.playwright_page
+    async with pw.expect_popup() as info:
+        await pw.evaluate("(u) => window.open(u)", site.url("/index.html"))
+    popup = await info.value
+    tab = next(p for p in page.browser.pages if p.playwright_page is popup)  # type: ignore[union-attr]
+    await popup.set_content("<button onclick='window.close()'>Close me</button>")
+    obs = await tab.observe()
+    r = await tab.click(obs.find("button", "Close me").ref)  # type: ignore[union-attr]
+    assert r.closed and r.observation is None
+
+
+async def test_an_unknown_mouse_button_is_a_clear_error(page: Page, site: FixtureServer) -> None:
+    ref = await counter_page(page, site)
+    with pytest.raises(ActionError, match="unknown mouse button 'back'"):
+        await page.click(ref, button="back")
+    assert await page.playwright_page.evaluate("window.n") == 0
