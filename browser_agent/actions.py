@@ -3,8 +3,8 @@
 Playwright cannot adopt an element from our isolated world, so an action asks the
 in-page half (extractors/js/actions.js) to resolve the ref, check it is still what
 the model saw and make it actionable, and gets back a point in viewport coordinates;
-the input itself is trusted (CDP mouse and keyboard events; clicks go in one flight,
-see `mouse`). DOM-level
+the input itself is trusted (CDP mouse and keyboard events; clicks and typed text go
+in one flight, see `mouse` and `keyboard`). DOM-level
 setters are used only where no input gesture exists (select options, date and colour
 inputs, file lists).
 
@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from extractors.driver import FRAME_REF_STRIDE, ContextGoneError
 
-from . import mouse
+from . import keyboard, mouse
 from .exceptions import (
     ActionError,
     NavigationError,
@@ -359,6 +359,7 @@ async def type_text(
         if info["kind"] == "value":
             res = await page._js("setValue", {"ref": t.ref, "value": text}, frame=t.frame)
             _check(res, "type into", t)
+            typed = ""  # set already: only the Enter is left to send
         else:
             if not info["focused"]:
                 # focus() was refused (e.g. the frame is not focusable from script):
@@ -370,12 +371,10 @@ async def type_text(
                     raise ActionError(f"cannot type into {t.label}: it does not take focus")
             if info.get("end"):
                 await pw.keyboard.press("End")
-            if text:
-                await pw.keyboard.insert_text(text)
-            elif clear and not info.get("empty"):
+            if not text and clear and not info.get("empty"):
                 await pw.keyboard.press("Delete")
-        if submit:
-            await pw.keyboard.press("Enter")
+            typed = text
+        await keyboard.insert(page, typed, submit=submit)
         return None
 
     return await perform(page, "type", ref, act, checks={"editable": True}, timeout=timeout)

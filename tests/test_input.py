@@ -123,3 +123,41 @@ async def test_an_unknown_mouse_button_is_a_clear_error(page: Page, site: Fixtur
     with pytest.raises(ActionError, match="unknown mouse button 'back'"):
         await page.click(ref, button="back")
     assert await page.playwright_page.evaluate("window.n") == 0
+
+
+FORM = """<form id=f><input id=q aria-label=Query><button>Go</button></form><script>
+window.seen = [];
+const q = document.getElementById("q");
+for (const t of ["keydown", "keypress", "beforeinput", "input", "keyup"])
+  q.addEventListener(t, (e) => seen.push(`${t}:${e.key || e.inputType}:${e.isTrusted}`));
+document.getElementById("f").addEventListener("submit", (e) => {
+  e.preventDefault();
+  seen.push(`submit:${q.value}:${e.isTrusted}`);
+});
+</script>"""
+
+
+async def typed_and_submitted(page: Page, site: FixtureServer) -> list[str]:
+    await page.goto(site.url("/index.html"))
+    await page.playwright_page.set_content(FORM)
+    obs = await page.observe()
+    r = await page.type(obs.find("textbox", "Query").ref, "kettle", submit=True)  # type: ignore[union-attr]
+    assert r.ok, r.error
+    return await page.playwright_page.evaluate("window.seen")
+
+
+async def test_typed_text_and_its_enter_reach_the_page_as_playwright_sends_them(
+    page: Page, site: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct = await typed_and_submitted(page, site)
+    assert direct == [
+        "beforeinput:insertText:true", "input:insertText:true", "keydown:Enter:true",
+        "keypress:Enter:true", "beforeinput:insertLineBreak:true", "submit:kettle:true",
+        "keyup:Enter:true",
+    ]  # fmt: skip
+
+    async def no_socket(calls: Any) -> bool:
+        return False
+
+    monkeypatch.setattr(page.serializer, "send_input", no_socket)
+    assert await typed_and_submitted(page, site) == direct  # Playwright's keyboard: the same
