@@ -250,7 +250,7 @@ async def perform(
             got = await downloads(watch, t3 + page.settle_settings.timeout)
         obs = None
         closed = watch.closed or page.playwright_page.is_closed()
-        if observe and not closed:
+        if observe and page.settle_settings.observe and not closed:
             try:
                 with anyio.fail_after(page.settle_settings.timeout + ACT_MARGIN):
                     obs = await page.observe()

@@ -7,12 +7,12 @@ them all and the editing commands a macOS browser needs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from extractors.cdp import Call
 
 if TYPE_CHECKING:
     from browser_agent.page import Page
-
-Call = tuple[str, dict[str, Any]]
 
 _ENTER = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "location": 0}
 

@@ -9,18 +9,16 @@ dispatch the queued move at once: the page sees the same events in the same orde
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from browser_agent.exceptions import ActionError
+from extractors.cdp import Call
 
 if TYPE_CHECKING:
     from browser_agent.page import Page
 
 Button = Literal["left", "right", "middle"]
 _MASK = {"left": 1, "right": 2, "middle": 4}
-
-
-Call = tuple[str, dict[str, Any]]
 
 
 def click_events(x: float, y: float, button: Button, count: int) -> list[Call]:

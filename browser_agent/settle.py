@@ -49,6 +49,9 @@ class SettleSettings(BaseModel):
     """Long-lived or fire-and-forget requests that never hold settle."""
     popups: bool = True
     """Wait (within the bound) for pages the action opened to reach DOMContentLoaded."""
+    observe: bool = True
+    """Observe the page once it settled (the result's `observation`). Off when nobody
+    would read it: the agent turns it off for an action that more of the reply follow."""
 
 
 class DialogInfo(msgspec.Struct, frozen=True):

@@ -20,6 +20,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 Handler = Callable[[dict[str, Any]], None]
+Call = tuple[str, dict[str, Any] | None]
+"""One CDP command: its method and params."""
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
@@ -63,9 +65,7 @@ class DirectCDP:
     async def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return (await self.send_many([(method, params)]))[0]
 
-    async def send_many(
-        self, calls: Sequence[tuple[str, dict[str, Any] | None]]
-    ) -> list[dict[str, Any]]:
+    async def send_many(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
         """Send every call before reading any reply: Chromium runs them in order, so a
         sequence (say, a mouse move, press and release) costs one round trip, not three."""
         async with self._lock:

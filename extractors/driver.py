@@ -31,7 +31,7 @@ from playwright.async_api import Page as PWPage
 from browser_agent.exceptions import ObservationError, PageClosedError
 from browser_agent.observation import Element, Observation
 
-from .cdp import CDPConnectionError, CDPError, DirectCDP
+from .cdp import Call, CDPConnectionError, CDPError, DirectCDP
 from .mirror import FRAME_SLOT, Mirror, Payload, decode
 
 WORLD = "__browser_agent__"
@@ -882,7 +882,7 @@ class InPageSerializer:
                 raise ObservationError(f"actions call {name} failed: {exc}") from exc
         raise ContextGoneError(f"actions {name}: page kept navigating")
 
-    async def send_input(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+    async def send_input(self, calls: Sequence[Call]) -> bool:
         """Send input events to the page in one flight on the direct socket.
 
         False when there is no direct socket, or it broke before any event left: the

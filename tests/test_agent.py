@@ -115,6 +115,8 @@ async def test_checkout_task_completes_and_the_order_reaches_the_server(
     # and this model (5 ms to first token) always decided before the full window was
     # over, so the check was dropped and the action ran at once.
     assert all("light_settle" in a.timings for s in result.steps for a in s.actions[:-1])
+    # The form's actions but the last were followed by more: nobody read their pages.
+    assert ["superseded" in a.timings for a in form.actions] == [True] * 7 + [False]
     confirms = [s for s in result.report.spans if s.name == "confirm"]
     assert [s.step for s in confirms] == [2, 3, 4, 5, 6, 7]
     assert all(s.attrs["abandoned"] and not s.attrs["moved"] for s in confirms)

@@ -162,6 +162,21 @@ async def test_the_observation_after_an_action_is_a_delta(page: Page, site: Fixt
     assert page.last_observation is r.observation
 
 
+async def test_without_observe_an_action_still_settles_and_the_next_delta_has_it_all(
+    page: Page, site: FixtureServer
+) -> None:
+    obs = await open_page(page, site, "/spa.html")
+    page.settle_settings = page.settle_settings.model_copy(update={"observe": False})
+    r = await page.click(ref_of(obs, "Add item"))
+    r2 = await page.click(ref_of(obs, "Add item"))
+    assert r.ok and r.settled and r.observation is None and r2.observation is None
+    assert page.last_observation is obs
+    now = await page.observe()
+    assert not now.full  # a delta over both actions, equal to a fresh full pass
+    assert [now.elements[ref].name for ref in now.added] == ["Pick Item 4", "Pick Item 5"]
+    assert now.text == (await page.serializer.snapshot()).text
+
+
 # A quiet window far shorter than the time a navigation takes to reach the network:
 # settle must know from the page itself that a navigation is on its way.
 

@@ -1015,8 +1015,8 @@ class _Batch:
         else:
             assert self.queue is not None
             self.queue.send_nowait(action)
-            if self.running is not None:
-                self.lighten(self.running)  # its settle has not begun: it reads this
+            if self.running is not None:  # it reads this when it settles, then observes
+                self.lighten(self.running, superseded=True)
 
     def decided(self) -> None:
         """The model decided before the early observation was confirmed: act now.
@@ -1029,15 +1029,26 @@ class _Batch:
             self.confirming.cancel()
             self.confirming = None
 
-    def lighten(self, r: ActionRecord) -> None:
-        """Give the running action a light settle: the model already decided what follows."""
+    def lighten(self, r: ActionRecord, *, superseded: bool) -> None:
+        """Give the running action a light settle: the model already decided what follows.
+
+        `superseded`: another action of the reply follows it, so its observation would
+        never be read (the next one's replaces it, or, if the reply is cut short, the
+        next step observes afresh) and is not taken.
+        """
         page, full = self.run.page, self.full_settle
-        if page is None or full is None or "light_settle" in r.timings:
+        if page is None or full is None:
             return
-        quiet = self.run.agent.batch_quiet_ms
-        if quiet < full.quiet_ms:
-            page.settle_settings = full.model_copy(update={"quiet_ms": quiet})
+        now = page.settle_settings
+        update: dict[str, Any] = {}
+        if self.run.agent.batch_quiet_ms < now.quiet_ms:
+            update["quiet_ms"] = self.run.agent.batch_quiet_ms
             r.timings["light_settle"] = 1.0
+        if superseded and now.observe:
+            update["observe"] = False
+            r.timings["superseded"] = 1.0
+        if update:
+            page.settle_settings = now.model_copy(update=update)
 
     async def execute(self, receive: MemoryObjectReceiveStream[Action]) -> None:
         """Run the ordered actions as they arrive, until the reply is complete."""
@@ -1058,7 +1069,7 @@ class _Batch:
                 if r.kind == "done":
                     self.done(r)
                 elif r.kind == "page":
-                    await self.page_action(r, light=more and _can_settle_light(r))
+                    await self.page_action(r, more=more)
                 else:
                     self.fail(r, f"unknown tool {r.name!r}")
                 await run.emit(ActionFinished(self.rec.n, r))
@@ -1126,7 +1137,7 @@ class _Batch:
 
     # -- page actions
 
-    async def page_action(self, r: ActionRecord, *, light: bool = False) -> None:
+    async def page_action(self, r: ActionRecord, *, more: bool = False) -> None:
         run = self.run
         page = run.page
         assert page is not None
@@ -1138,8 +1149,8 @@ class _Batch:
         speculate = run.agent.speculate
         if _can_settle_light(r) or speculate:
             self.running = r
-            if light or speculate:
-                self.lighten(r)
+            if (more and _can_settle_light(r)) or speculate:
+                self.lighten(r, superseded=more)
         try:
             with anyio.move_on_after(limit) as scope:
                 try:
