@@ -1,7 +1,8 @@
 """`bench actions`: action + settle time per action kind, against Playwright + 500 ms.
 
 Ours is the whole step a loop pays for: resolve the ref in the page, trusted input,
-settle (DOM quiet + requests + navigation), observe the delta. The baseline is what
+settle (DOM quiet + requests + navigation), observe the delta; "input" is its first two
+stages alone, next to Playwright's locator action without the wait. The baseline is what
 Playwright MCP does: `locator.<action>()` then a fixed 500 ms wait (its snapshot is
 not counted, which flatters it). Settle cases measure only the wait on pages that
 change immediately, after 100 ms, after a fetch, never, and by navigating; "final"
@@ -128,11 +129,13 @@ async def _measure_actions(
         await ours(page, 0)  # warm: actions.js installed, caches hot
         totals: list[float] = []
         settles: list[float] = []
+        inputs: list[float] = []
         unsettled = 0
         for i in range(1, repeat + 1):
             r = await ours(page, i)
             totals.append(r.timings["total"])
             settles.append(r.timings["settle"])
+            inputs.append(r.timings["resolve"] + r.timings["act"])
             unsettled += not r.settled
         pw = page.playwright_page
         await _open(page, site, path)
@@ -148,6 +151,7 @@ async def _measure_actions(
         out[kind] = {
             "ours": _p(totals),
             "ours_settle": _p(settles),
+            "ours_input": _p(inputs),
             "unsettled": unsettled,
             "playwright_action": _p(bare),
             "baseline": _p(base),
@@ -222,23 +226,26 @@ def _print(console: Console, result: dict[str, Any]) -> None:
         title=f"bench actions: action + settle + observe, ms (quiet {s['quiet_ms']:g} ms, "
         f"bound {s['timeout']:g} s; n={result['repeat']})"
     )
-    for col in ("action", "ours p50", "ours p95", "settle p50", "PW+500 p50", "PW+500 p95",
-                "× p50"):  # fmt: skip
+    for col in ("action", "ours p50", "ours p95", "input p50", "settle p50", "PW p50",
+                "PW+500 p50", "PW+500 p95", "× p50"):  # fmt: skip
         table.add_column(col, justify="left" if col == "action" else "right")
     for kind, r in result["actions"].items():
         table.add_row(
             kind,
             f"{r['ours']['p50']:.1f}",
             f"{r['ours']['p95']:.1f}",
+            f"{r['ours_input']['p50']:.1f}",
             f"{r['ours_settle']['p50']:.1f}",
+            f"{r['playwright_action']['p50']:.1f}",
             f"{r['baseline']['p50']:.1f}",
             f"{r['baseline']['p95']:.1f}",
             f"{r['baseline']['p50'] / r['ours']['p50']:.1f}×",
         )
     console.print(table)
     console.print(
-        "ours: resolve + trusted input + settle + observe delta; "
-        "PW+500: Playwright locator action + fixed 500 ms wait (no snapshot)"
+        "ours: resolve + trusted input + settle + observe delta (input: resolve + trusted "
+        "input alone); PW: Playwright's locator action alone; PW+500: that + a fixed 500 ms "
+        "wait (no snapshot)"
     )
     st = Table(title="settle cases (a click on settle.html), ms")
     for col in ("the page changes", "settle p50", "settle p95", "total p50", "settled", "final"):
