@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import anyio
 import pytest
+from playwright.async_api import Page as PWPage
 
 from browser_agent import Agent, Browser, Budget, Observation, Page
 from browser_agent.exceptions import NavigationError, PageClosedError, PageCrashedError
@@ -59,13 +60,19 @@ async def test_renderer_crash_is_recovered_with_a_new_page_and_reported(
     assert step.url.endswith("/form.html") and step.observation_chars > 0
 
 
-async def test_a_tab_that_closes_itself_is_reported(page: Page, site: FixtureServer) -> None:
+async def popup_tab(page: Page, site: FixtureServer) -> tuple[Page, PWPage]:
+    """A second tab the first one opened (so a script may close it), with its Page."""
     await page.goto(site.url("/index.html"))
     pw = page.playwright_page
     async with pw.expect_popup() as info:
         await pw.evaluate("(u) => window.open(u)", site.url("/form.html"))
     popup = await info.value
     tab = next(p for p in page.browser.pages if p.playwright_page is popup)  # type: ignore[union-attr]
+    return tab, popup
+
+
+async def test_a_tab_that_closes_itself_is_reported(page: Page, site: FixtureServer) -> None:
+    tab, popup = await popup_tab(page, site)
     await tab.observe()
     await popup.evaluate("setTimeout(() => window.close(), 0)")
     with anyio.move_on_after(5):
@@ -76,6 +83,14 @@ async def test_a_tab_that_closes_itself_is_reported(page: Page, site: FixtureSer
     with pytest.raises(PageClosedError):
         await tab.click(1)
     assert (await page.observe()).text  # the opener is unaffected
+
+
+async def test_a_click_that_closes_its_tab_is_reported(page: Page, site: FixtureServer) -> None:
+    tab, popup = await popup_tab(page, site)
+    await popup.set_content("<button onclick='window.close()'>Close me</button>")
+    obs = await tab.observe()
+    r = await tab.click(obs.find("button", "Close me").ref)  # type: ignore[union-attr]
+    assert r.closed and r.observation is None
 
 
 async def test_a_blocking_dialog_is_answered(page: Page, site: FixtureServer) -> None:

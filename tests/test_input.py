@@ -45,20 +45,26 @@ async def test_a_click_reaches_the_page_as_a_users_events_in_one_flight(
     assert not via_playwright, "a launched browser has a direct socket: clicks go there"
 
 
+def break_the_socket_for_input(monkeypatch: pytest.MonkeyPatch, *, after_sending: bool) -> None:
+    """Input calls on the direct socket fail as a closed socket, before or after they left."""
+    original = DirectCDP.send_many
+
+    async def broken(self: DirectCDP, calls: Any) -> list[dict[str, Any]]:
+        if not calls[0][0].startswith("Input."):
+            return await original(self, calls)
+        if after_sending:
+            await original(self, calls)  # the events left and acted, then it "broke"
+        raise CDPConnectionError("Target closed: gone", sent=after_sending)
+
+    monkeypatch.setattr(DirectCDP, "send_many", broken)
+
+
 async def test_a_socket_that_breaks_before_sending_falls_back_to_playwright(
     page: Page, site: FixtureServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ref = await counter_page(page, site)
     via_playwright = count_playwright_clicks(monkeypatch)
-
-    original = DirectCDP.send_many
-
-    async def broken(self: DirectCDP, calls: Any) -> list[dict[str, Any]]:
-        if calls[0][0].startswith("Input."):
-            raise CDPConnectionError("Target closed: gone", sent=False)
-        return await original(self, calls)
-
-    monkeypatch.setattr(DirectCDP, "send_many", broken)
+    break_the_socket_for_input(monkeypatch, after_sending=False)
     r = await page.click(ref)
     assert r.ok and len(via_playwright) == 1
     assert await page.playwright_page.evaluate("window.n") == 1
@@ -70,14 +76,7 @@ async def test_a_socket_that_breaks_after_sending_never_clicks_twice(
     ref = await counter_page(page, site)
     via_playwright = count_playwright_clicks(monkeypatch)
     original = DirectCDP.send_many
-
-    async def breaks_after(self: DirectCDP, calls: Any) -> list[dict[str, Any]]:
-        got = await original(self, calls)
-        if calls[0][0].startswith("Input."):  # the events left and acted, then it "broke"
-            raise CDPConnectionError("Target closed: gone", sent=True)
-        return got
-
-    monkeypatch.setattr(DirectCDP, "send_many", breaks_after)
+    break_the_socket_for_input(monkeypatch, after_sending=True)
     r = await page.click(ref)
     assert r.ok and not via_playwright
     assert await page.playwright_page.evaluate("window.n") == 1
@@ -103,19 +102,6 @@ async def test_a_failed_call_in_a_flight_raises_and_leaves_the_socket_in_step(
     # Every call ran, in order, and each reply was read: the next call gets its own.
     got = await fast.send("Runtime.evaluate", {"expression": "window.n", "returnByValue": True})
     assert got["result"]["value"] == 110
-
-
-async def test_a_click_that_closes_its_tab_is_reported(page: Page, site: FixtureServer) -> None:
-    await page.goto(site.url("/index.html"))
-    pw = page.playwright_page
-    async with pw.expect_popup() as info:
-        await pw.evaluate("(u) => window.open(u)", site.url("/index.html"))
-    popup = await info.value
-    tab = next(p for p in page.browser.pages if p.playwright_page is popup)  # type: ignore[union-attr]
-    await popup.set_content("<button onclick='window.close()'>Close me</button>")
-    obs = await tab.observe()
-    r = await tab.click(obs.find("button", "Close me").ref)  # type: ignore[union-attr]
-    assert r.closed and r.observation is None
 
 
 async def test_an_unknown_mouse_button_is_a_clear_error(page: Page, site: FixtureServer) -> None:
