@@ -322,7 +322,7 @@ async def click(
 ) -> ActionResult:
     async def act(t: Target | None) -> None:
         t = _need_point(t)
-        await mouse.click(page, t.x, t.y, button=button, count=count)  # type: ignore[arg-type]
+        await mouse.click(page, t.x, t.y, button=button, count=count)
 
     return await perform(page, "click", ref, act, timeout=timeout)
 

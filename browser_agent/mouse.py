@@ -9,7 +9,7 @@ dispatch the queued move at once: the page sees the same events in the same orde
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from browser_agent.exceptions import ActionError
 from extractors.cdp import Call
@@ -17,11 +17,11 @@ from extractors.cdp import Call
 if TYPE_CHECKING:
     from browser_agent.page import Page
 
-Button = Literal["left", "right", "middle"]
 _MASK = {"left": 1, "right": 2, "middle": 4}
+"""The `buttons` bit of each mouse button."""
 
 
-def click_events(x: float, y: float, button: Button, count: int) -> list[Call]:
+def click_events(x: float, y: float, button: str, count: int) -> list[Call]:
     """The CDP input calls of a click, as Playwright sends them (`count` presses for
     a double or triple click, each with its running click count)."""
     at = {"x": x, "y": y, "modifiers": 0}
@@ -36,10 +36,12 @@ def click_events(x: float, y: float, button: Button, count: int) -> list[Call]:
     return calls
 
 
-async def click(page: Page, x: float, y: float, *, button: Button = "left", count: int = 1) -> None:
+async def click(page: Page, x: float, y: float, *, button: str = "left", count: int = 1) -> None:
     """Click at viewport point (x, y) of the top-level page, Playwright's way when there
     is no direct socket (a browser reached through a Playwright server)."""
     if button not in _MASK:
         raise ActionError(f"unknown mouse button {button!r}: left, right or middle")
+    if count < 1:
+        raise ActionError(f"a click needs at least one press, not {count}")
     if not await page.serializer.send_input(click_events(x, y, button, count)):
-        await page.playwright_page.mouse.click(x, y, button=button, click_count=count)
+        await page.playwright_page.mouse.click(x, y, button=button, click_count=count)  # type: ignore[arg-type]

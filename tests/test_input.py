@@ -104,10 +104,14 @@ async def test_a_failed_call_in_a_flight_raises_and_leaves_the_socket_in_step(
     assert got["result"]["value"] == 110
 
 
-async def test_an_unknown_mouse_button_is_a_clear_error(page: Page, site: FixtureServer) -> None:
+async def test_an_unknown_mouse_button_or_no_press_is_a_clear_error(
+    page: Page, site: FixtureServer
+) -> None:
     ref = await counter_page(page, site)
     with pytest.raises(ActionError, match="unknown mouse button 'back'"):
         await page.click(ref, button="back")
+    with pytest.raises(ActionError, match="at least one press, not 0"):
+        await page.click(ref, count=0)
     assert await page.playwright_page.evaluate("window.n") == 0
 
 
