@@ -1,5 +1,6 @@
-"""Clicks sent in one flight on the direct socket: the page sees a user's events, in
-order; a broken socket never loses a click and never sends one twice."""
+"""Clicks and typed text sent in one flight on the direct socket: the page sees a user's
+events, in order, the same as through Playwright; a broken socket never loses a click
+and never sends one twice."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from input_support import assert_user_clicks, clicks_seen
 from playwright.async_api import Mouse
 
 from browser_agent import ActionError, Page
-from extractors.cdp import CDPConnectionError, CDPError, DirectCDP
+from extractors.cdp import Call, CDPConnectionError, CDPError, DirectCDP
 from fixtures.server import FixtureServer
 
 pytestmark = pytest.mark.anyio
@@ -92,7 +93,7 @@ async def test_a_failed_call_in_a_flight_raises_and_leaves_the_socket_in_step(
     await page.observe()
     fast = page.serializer._fast
     assert fast is not None
-    calls: list[tuple[str, dict[str, Any] | None]] = [
+    calls: list[Call] = [
         ("Runtime.evaluate", {"expression": "window.n += 10"}),
         ("No.suchMethod", {}),
         ("Runtime.evaluate", {"expression": "window.n += 100"}),
