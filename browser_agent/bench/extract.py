@@ -138,11 +138,13 @@ def _summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("noop", "noop_world", "ours", "aria", "selectolax", "ours_first", "aria_first"):
         vals = [r[key] for r in rows]
         out[key] = {"p50": percentile(vals, 50), "p95": percentile(vals, 95)}
-    for key in ("aria", "selectolax"):
-        ratios = [r[key] / r["ours"] for r in rows if r["ours"] > 0]
-        out[f"ratio_{key}"] = {"p50": percentile(ratios, 50), "p5": percentile(ratios, 5)}
-    firsts = [r["aria_first"] / r["ours_first"] for r in rows if r["ours_first"] > 0]
-    out["ratio_first_aria"] = {"p50": percentile(firsts, 50), "p5": percentile(firsts, 5)}
+    for name, theirs, ours in (
+        ("ratio_aria", "aria", "ours"),
+        ("ratio_selectolax", "selectolax", "ours"),
+        ("ratio_first_aria", "aria_first", "ours_first"),
+    ):
+        ratios = [r[theirs] / r[ours] for r in rows if r[ours] > 0]
+        out[name] = {"p50": percentile(ratios, 50), "p5": percentile(ratios, 5)}
     for key in ("chars_ours", "chars_aria", "chars_selectolax"):
         out[key] = {"p50": percentile([r[key] for r in rows], 50)}
     shares = [r["chars_ours"] / r["chars_aria"] for r in rows if r["chars_aria"]]
