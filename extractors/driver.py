@@ -84,6 +84,15 @@ class _FrameState:
         # The OOPIF whose process hosts this frame; None: the page's own process.
         self.target: _Target | None = None
 
+    def forget(self, ctx: int | None) -> None:
+        """Drop the context a call failed in, unless a new document's already replaced it.
+
+        A call cut short by a navigation fails only after the new document's world was
+        announced; clearing that one would re-create the world on the next call's path.
+        """
+        if ctx is None or self.context == ctx:
+            self.context = None
+
 
 class _Part(NamedTuple):
     """A frame's rendered lines with its nested frames stitched in, and their deltas."""
@@ -276,6 +285,7 @@ class InPageSerializer:
     async def _call(self, fs: _FrameState, name: str, arg: Any) -> Any:
         assert self._cdp is not None
         for attempt in range(3):
+            ctx = None
             try:
                 ctx = await self._ensure_context(fs)
                 res = await self._channel(fs).send(
@@ -292,7 +302,7 @@ class InPageSerializer:
                 if isinstance(exc, CDPConnectionError) and await self._fast_failed(fs):
                     continue
                 if any(s in msg for s in _GONE) and attempt < 2:
-                    fs.context = None
+                    fs.forget(ctx)
                     continue
                 if self._is_closed(fs, msg):
                     await self._target_closed(fs, name, exc)
@@ -301,7 +311,7 @@ class InPageSerializer:
                 details = res["exceptionDetails"]
                 text = details.get("exception", {}).get("description") or details.get("text")
                 if attempt == 0 and "is not a function" in str(text):
-                    fs.context = None  # world exists but the script did not run yet
+                    fs.forget(ctx)  # the world exists but the script did not run yet
                     continue
                 raise ObservationError(f"serializer {name} threw: {text}")
             return res["result"].get("value")
@@ -823,6 +833,7 @@ class InPageSerializer:
         else:
             fs = self._frame_state(frame_id)
         for attempt in range(3):
+            ctx = None
             try:
                 ctx = await self._ensure_context(fs)
                 # Object handles must live on Playwright's session, values need not.
@@ -843,7 +854,7 @@ class InPageSerializer:
                 if self._is_closed(fs, msg):
                     await self._target_closed(fs, f"actions {name}", exc)
                 if any(s in msg for s in _ACT_GONE):
-                    fs.context = None
+                    fs.forget(ctx)
                     if attempt < 1 and retry_gone:
                         continue
                     raise ContextGoneError(f"actions {name}: {msg}") from exc

@@ -6,10 +6,13 @@ shows, what the server received), never about durations.
 
 from __future__ import annotations
 
+import anyio
 import msgspec
 import pytest
 
 from browser_agent import ActionResult, Observation, Page, SettleSettings
+from extractors.cdp import CDPError
+from extractors.driver import ContextGoneError
 from fixtures.server import FixtureServer
 
 pytestmark = pytest.mark.anyio
@@ -254,3 +257,64 @@ async def test_calm_counts_from_the_load_only_for_a_document_born_after_the_acti
     assert born["quiet"] and older["quiet"] and plain["quiet"]
     assert born["ms"] < quiet  # calm since its load already counted
     assert older["ms"] >= quiet and plain["ms"] >= quiet  # a full window from the call
+
+
+async def test_a_call_cut_by_a_navigation_leaves_the_new_documents_world_alone(
+    page: Page, site: FixtureServer
+) -> None:
+    """A call pending in a document that navigates can fail after the new document's
+    world was announced (its reply and the announcement travel on different sockets):
+    that failure must not make the next call create the world anew, a needless round
+    trip and script run on the path of the step after a page load."""
+    await open_page(page, site, "/settle.html")
+    ser = page.serializer
+    cdp, fast = ser._cdp, ser._fast
+    assert cdp is not None and fast is not None, "needs the direct socket"
+    announced = anyio.Event()
+
+    def on_context(e: dict) -> None:
+        if e["context"].get("name") == ser.world:
+            announced.set()
+
+    cdp.on("Runtime.executionContextCreated", on_context)
+    direct = fast.send
+
+    async def late(method: str, params: dict | None = None) -> dict:
+        try:
+            return await direct(method, params)
+        except CDPError:  # the slow order, made certain: the failure after the news
+            await announced.wait()
+            raise
+
+    fast.send = late  # type: ignore[method-assign]
+    sent: list[str] = []
+    send = cdp.send
+
+    async def spy(method: str, params: dict | None = None) -> dict:
+        sent.append(method)
+        return await send(method, params)
+
+    cdp.send = spy  # type: ignore[method-assign]
+
+    async def pending(cut: list[BaseException]) -> None:
+        try:  # a long quiet window: it is still waiting when the document goes
+            await page._js(
+                "settle",
+                {"quietMs": 60_000, "timeoutMs": 60_000},
+                await_promise=True,
+                retry_gone=False,
+            )
+        except ContextGoneError as exc:
+            cut.append(exc)
+
+    for target in ("/settle_target.html", "/settle.html"):
+        announced = anyio.Event()
+        cut: list[BaseException] = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pending, cut)
+            await page._js("begin", None)  # the pending call reached the page before it
+            await page.playwright_page.goto(site.url(target))
+        assert cut, "the pending call outlived its document"
+        obs = await page.observe()
+        assert obs.full and obs.url.endswith(target)
+    assert "Page.createIsolatedWorld" not in sent
