@@ -279,6 +279,20 @@ async def test_hostile_page_serializes_and_sees_nothing(page: Page, site: Fixtur
     assert leaks == []
 
 
+async def test_the_bench_floor_visits_every_node_and_sends_what_it_is_asked(
+    page: Page, site: FixtureServer
+) -> None:
+    """`floor` is `bench extract`'s yardstick: it must do the walk it claims to do."""
+    await page.goto(site.url("/hostile.html"))  # its replaced globals must not matter
+    nodes = await page.playwright_page.evaluate(
+        "(() => { let k = 0; const w = document.createTreeWalker(document.documentElement);"
+        " while (w.nextNode()) k++; return k; })()"
+    )
+    assert nodes > 10
+    assert await page.serializer.call("floor", 5) == "xxxxx" + str(nodes)
+    assert await page.serializer.call("floor", -3) == str(nodes)
+
+
 async def test_navigation_resets_to_full(page: Page, site: FixtureServer) -> None:
     await page.goto(site.url("/spa.html"))
     first = await page.observe()

@@ -64,12 +64,16 @@ async def measure_page(page: Page, repeat: int) -> dict[str, float]:
     ours, obs = await _timed(lambda: page.observe(full=True), repeat)
     aria_ms, snap = await _timed(aria, repeat)
     sel, offline = await _timed(content_parse, repeat)
+    # The least any in-page serializer costs on this path: visit every node, send back
+    # as many characters as ours (no style, box or text read).
+    floor, _ = await _timed(lambda: page.serializer.call("floor", len(obs.text)), repeat)
     return {
         "noop": noop,
         "noop_world": noop_world,
         "ours": ours,
         "aria": aria_ms,
         "selectolax": sel,
+        "floor": floor,
         "ours_first": ours_first,
         "aria_first": aria_first,
         "chars_ours": len(obs.text),
@@ -135,13 +139,15 @@ async def run_extract(
 
 def _summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in ("noop", "noop_world", "ours", "aria", "selectolax", "ours_first", "aria_first"):
+    keys = ("noop", "noop_world", "floor", "ours", "aria", "selectolax", "ours_first", "aria_first")
+    for key in keys:
         vals = [r[key] for r in rows]
         out[key] = {"p50": percentile(vals, 50), "p95": percentile(vals, 95)}
     for name, theirs, ours in (
         ("ratio_aria", "aria", "ours"),
         ("ratio_selectolax", "selectolax", "ours"),
         ("ratio_first_aria", "aria_first", "ours_first"),
+        ("ratio_aria_floor", "aria", "floor"),
     ):
         ratios = [r[theirs] / r[ours] for r in rows if r[ours] > 0]
         out[name] = {"p50": percentile(ratios, 50), "p5": percentile(ratios, 5)}
@@ -205,6 +211,13 @@ def _print_extract(console: Console, result: dict[str, Any]) -> None:
     console.print(table)
     console.print(
         f"our text is {s['chars_ratio_vs_aria']['p50']:.0%} of aria_snapshot's characters (median)"
+    )
+    console.print(
+        f"floor (our world visits every node, sends back as many characters): "
+        f"p50 {s['floor']['p50']:.2f} ms, {s['ratio_aria_floor']['p50']:.1f}× faster than "
+        f"aria_snapshot; 15× would need ours within "
+        f"{s['ratio_aria_floor']['p50'] / 15:.1f}× of it",
+        highlight=False,
     )
     gen = result["generated"]
     if gen:

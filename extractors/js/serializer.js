@@ -1308,10 +1308,19 @@
     });
   }
 
+  // A yardstick for `bench extract`: visit every node and return n characters, the least
+  // any serializer costs (it reads no style, box or text).
+  function floor(n) {
+    let k = 0;
+    const w = document.createTreeWalker(document.documentElement);
+    while (w.nextNode()) k += 1;
+    return "x".repeat(Math.max(0, Math.min(n | 0, 1 << 24))) + k;
+  }
+
   function init(opts) {
     if (opts && typeof opts.refBase === "number" && state.nextRef === 1) state.refBase = opts.refBase;
     return true;
   }
 
-  return { observe, snapshot, describe, element, init, refFor, version: () => state.version };
+  return { observe, snapshot, describe, element, init, refFor, floor, version: () => state.version };
 })()
