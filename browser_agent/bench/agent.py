@@ -12,7 +12,8 @@ tokens/s), through the same warm connection pool, in one run.
 Per step: wall time, the model's time (`llm_total`, all of it on the critical path),
 and the difference ("non-model"); for the agent the non-model time is split into the
 wait for the page to settle and the runtime's own overhead. Target: non-model time
-on the critical path p95 ≤ 30 ms.
+on the critical path p95 ≤ 30 ms. Next to it, the floor no runtime can go below on a
+step that loads a page: the browser's own page load, timed with no runtime at all.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from fixtures.server import FixtureServer
 TARGET_NON_MODEL_P95_MS = 30.0
 SLEEP_S = 0.5
 MAX_STEPS = 15
+FLOOR_LOADS = 6
+"""Page loads per round timed with no runtime at all (see `_load_floor`)."""
 
 TASKS: list[tuple[str, str]] = [
     ("shop_checkout", TASK),
@@ -74,6 +77,28 @@ async def _fresh_page(browser: Browser, start: str) -> Page:
     await page.goto(start)
     await page.playwright_page.evaluate("localStorage.clear()")  # an empty cart each time
     return page
+
+
+_LOAD_MS = "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
+
+
+async def _load_floor(browser: Browser, start: str, loads: int) -> list[float]:
+    """What a click that loads a shop page costs the browser alone: from the navigation's
+    start to the new page's DOMContentLoaded, on the page's own clock (Playwright's mouse,
+    no settle, no observation), in a fresh tab as each task gets. No step that loads a
+    page can spend less than this outside the model."""
+    page = await _fresh_page(browser, start)
+    pw = page.playwright_page
+    out: list[float] = []
+    try:
+        for i in range(loads):
+            link = pw.get_by_role("link", name="All products" if i % 2 == 0 else "Home")
+            async with pw.expect_navigation(wait_until="domcontentloaded"):
+                await link.first.click()
+            out.append(float(await pw.evaluate(_LOAD_MS)))
+    finally:
+        await page.close()
+    return out
 
 
 async def _agent_task(
@@ -172,6 +197,7 @@ async def run(json_output: bool = False, quick: bool = False) -> dict[str, Any]:
     loops = {"agent": _agent_task, "sequential": _sequential_task}
     per_step: dict[str, list[dict[str, Any]]] = {k: [] for k in loops}
     task_wall: dict[str, dict[str, list[float]]] = {k: {} for k in loops}
+    floor: list[float] = []
     successes: dict[str, list[bool]] = {k: [] for k in loops}
     console = Console(stderr=True)
     with (
@@ -199,6 +225,7 @@ async def run(json_output: bool = False, quick: bool = False) -> dict[str, Any]:
                         per_step[loop] += steps
                         task_wall[loop].setdefault(name, []).append(wall)
                         successes[loop].append(ok)
+                floor += await _load_floor(browser, start, FLOOR_LOADS)
     result: dict[str, Any] = {
         "profile": {
             "ttft_ms": FAST_PROVIDER.ttft_ms,
@@ -207,6 +234,7 @@ async def run(json_output: bool = False, quick: bool = False) -> dict[str, Any]:
         "rounds": rounds,
         "tasks": [name for name, _ in TASKS],
         "target_non_model_p95_ms": TARGET_NON_MODEL_P95_MS,
+        "browser_load_ms": _stats(floor),
     }
     for loop, steps in per_step.items():
         result[loop] = {
@@ -286,6 +314,12 @@ def _print(console: Console, result: dict[str, Any]) -> None:
             f"({k['n']} steps)",
             highlight=False,
         )
+    floor = result["browser_load_ms"]
+    console.print(
+        f"the browser alone, a click's page load (navigation start → DOMContentLoaded, no "
+        f"runtime): p50 {floor['p50']:.1f} ms, p95 {floor['p95']:.1f} ms ({floor['n']} loads)",
+        highlight=False,
+    )
     console.print(f"calls made again after the page moved: {a['restarts']}", highlight=False)
     target = result["target_non_model_p95_ms"]
     nm, oh = a["non_model_ms"]["p95"], a["overhead_ms"]["p95"]
@@ -295,4 +329,10 @@ def _print(console: Console, result: dict[str, Any]) -> None:
         f"own overhead p95 {oh:.1f} ms, the rest is waiting for pages to settle)",
         highlight=False,
     )
+    if floor["n"] and floor["p95"] > target:
+        console.print(
+            f"  a page load alone takes the browser p95 {floor['p95']:.1f} ms: steps that load "
+            f"a page cannot meet {target:.0f} ms here",
+            highlight=False,
+        )
     console.print(f"success: agent {a['success']}, sequential {s['success']}", highlight=False)
