@@ -67,3 +67,16 @@ async def test_the_browser_runs_with_both_lists() -> None:
     assert flags, "no renderer of this browser found"
     names = set(flags[0].removeprefix("--disable-features=").split(","))
     assert {"MediaRouter", "Foo", *SPEED_DISABLED_FEATURES} <= names
+
+
+async def test_no_browser_ui_renders_beside_the_pages() -> None:
+    """A headless window would otherwise load the omnibox popups' WebUI in a renderer of
+    its own, which competes with the first page load of every new tab for the CPU."""
+    async with Browser.launch() as browser:
+        page = await browser.new_page()
+        await page.goto("data:text/html,<p>hello")
+        session = await browser._browser.new_browser_cdp_session()
+        targets = (await session.send("Target.getTargets", {"filter": [{}]}))["targetInfos"]
+    assert any(t["type"] == "page" for t in targets)
+    ui = [t["url"] for t in targets if t["type"] == "browser_ui"]
+    assert ui == [], f"browser UI rendering next to the pages: {ui}"
