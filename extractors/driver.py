@@ -87,8 +87,9 @@ class _FrameState:
     def forget(self, ctx: int | None) -> None:
         """Drop the context a call failed in, unless a new document's already replaced it.
 
-        A call cut short by a navigation fails only after the new document's world was
-        announced; clearing that one would re-create the world on the next call's path.
+        The failure of a call cut short by a navigation can arrive after the new document's
+        world was announced; clearing that one would re-create the world on the next call's
+        path (a round trip and a script run, right after every page load).
         """
         if ctx is None or self.context == ctx:
             self.context = None

@@ -84,7 +84,7 @@ _LOAD_MS = "performance.getEntriesByType('navigation')[0].domContentLoadedEventE
 
 async def _load_floor(browser: Browser, start: str, loads: int) -> list[float]:
     """What a click that loads a shop page costs the browser alone: from the navigation's
-    start to the new page's DOMContentLoaded, on the page's own clock (Playwright's mouse,
+    start to the new page's DOMContentLoaded, on the page's own clock (Playwright's click,
     no settle, no observation), in a fresh tab as each task gets. No step that loads a
     page can spend less than this outside the model."""
     page = await _fresh_page(browser, start)
