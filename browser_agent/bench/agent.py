@@ -13,7 +13,7 @@ Per step: wall time, the model's time (`llm_total`, all of it on the critical pa
 and the difference ("non-model"); for the agent the non-model time is split into the
 wait for the page to settle and the runtime's own overhead. Target: non-model time
 on the critical path p95 ≤ 30 ms. Next to it, the floor no runtime can go below on a
-step that loads a page: the browser's own page load, timed with no runtime at all.
+step that loads a page: the browser's own page load, with no settle or observation.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ TARGET_NON_MODEL_P95_MS = 30.0
 SLEEP_S = 0.5
 MAX_STEPS = 15
 FLOOR_LOADS = 6
-"""Page loads per round timed with no runtime at all (see `_load_floor`)."""
+"""Page loads per round timed with no settle or observation (see `_load_floor`)."""
 
 TASKS: list[tuple[str, str]] = [
     ("shop_checkout", TASK),
@@ -316,8 +316,9 @@ def _print(console: Console, result: dict[str, Any]) -> None:
         )
     floor = result["browser_load_ms"]
     console.print(
-        f"the browser alone, a click's page load (navigation start → DOMContentLoaded, no "
-        f"runtime): p50 {floor['p50']:.1f} ms, p95 {floor['p95']:.1f} ms ({floor['n']} loads)",
+        f"the browser alone, a click's page load (navigation start → DOMContentLoaded, "
+        f"no settle or observation): p50 {floor['p50']:.1f} ms, p95 {floor['p95']:.1f} ms "
+        f"({floor['n']} loads)",
         highlight=False,
     )
     console.print(f"calls made again after the page moved: {a['restarts']}", highlight=False)
