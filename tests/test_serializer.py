@@ -293,6 +293,23 @@ async def test_the_bench_floor_visits_every_node_and_sends_what_it_is_asked(
     assert await page.serializer.call("floor", -3) == str(nodes)
 
 
+async def test_the_bench_bare_pass_keeps_what_shows_and_drops_what_is_hidden(
+    page: Page, site: FixtureServer
+) -> None:
+    """`bare` is the least a serializer must do: it may skip names, never the visibility."""
+    await page.goto(site.url("/hidden.html"))
+    text = await page.serializer.call("bare")
+    assert "VISIBLE-text in a normal paragraph." in text
+    for hidden in ("HIDDEN-display paragraph", "HIDDEN-visibility paragraph",
+                   "HIDDEN-opacity paragraph", "HIDDEN-attribute paragraph"):  # fmt: skip
+        assert hidden not in text
+    box = await page.playwright_page.locator("#visible-button").bounding_box()
+    assert box is not None
+    line = f"button {round(box['x'])},{round(box['y'])},{round(box['width'])},"
+    assert re.search(rf"^\[\d+\] {line}", text, re.M)
+    assert await page.serializer.call("bare") == text  # its refs are stable
+
+
 async def test_navigation_resets_to_full(page: Page, site: FixtureServer) -> None:
     await page.goto(site.url("/spa.html"))
     first = await page.observe()

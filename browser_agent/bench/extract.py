@@ -67,6 +67,9 @@ async def measure_page(page: Page, repeat: int) -> dict[str, float]:
     # The least any in-page serializer costs on this path: visit every node, send back
     # as many characters as ours (no style, box or text read).
     floor, _ = await _timed(lambda: page.serializer.call("floor", len(obs.text)), repeat)
+    # The least a serializer in our format costs: visibility of each element, a ref and a
+    # box per control, the text (no names, values, states, frames or delta bookkeeping).
+    bare, _ = await _timed(lambda: page.serializer.call("bare"), repeat)
     return {
         "noop": noop,
         "noop_world": noop_world,
@@ -74,6 +77,7 @@ async def measure_page(page: Page, repeat: int) -> dict[str, float]:
         "aria": aria_ms,
         "selectolax": sel,
         "floor": floor,
+        "bare": bare,
         "ours_first": ours_first,
         "aria_first": aria_first,
         "chars_ours": len(obs.text),
@@ -139,7 +143,10 @@ async def run_extract(
 
 def _summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    keys = ("noop", "noop_world", "floor", "ours", "aria", "selectolax", "ours_first", "aria_first")
+    keys = (
+        "noop", "noop_world", "floor", "bare", "ours", "aria", "selectolax", "ours_first",
+        "aria_first",
+    )  # fmt: skip
     for key in keys:
         vals = [r[key] for r in rows]
         out[key] = {"p50": percentile(vals, 50), "p95": percentile(vals, 95)}
@@ -148,6 +155,7 @@ def _summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ("ratio_selectolax", "selectolax", "ours"),
         ("ratio_first_aria", "aria_first", "ours_first"),
         ("ratio_aria_floor", "aria", "floor"),
+        ("ratio_aria_bare", "aria", "bare"),
     ):
         ratios = [r[theirs] / r[ours] for r in rows if r[ours] > 0]
         out[name] = {"p50": percentile(ratios, 50), "p5": percentile(ratios, 5)}
@@ -217,6 +225,12 @@ def _print_extract(console: Console, result: dict[str, Any]) -> None:
         f"p50 {s['floor']['p50']:.2f} ms, {s['ratio_aria_floor']['p50']:.1f}× faster than "
         f"aria_snapshot; 15× would need ours within "
         f"{s['ratio_aria_floor']['p50'] / 15:.1f}× of it",
+        highlight=False,
+    )
+    console.print(
+        f"bare pass (each element's visibility, a ref and a box per control, the text; "
+        f"no names, values or states): p50 {s['bare']['p50']:.2f} ms, "
+        f"{s['ratio_aria_bare']['p50']:.1f}× faster than aria_snapshot",
         highlight=False,
     )
     gen = result["generated"]

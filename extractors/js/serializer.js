@@ -1317,10 +1317,48 @@
     return "x".repeat(Math.max(0, Math.min(n | 0, 1 << 24))) + k;
   }
 
+  // `bench extract`'s second yardstick: the least a serializer in this format must do.
+  // Each element's visibility, a ref and a box for each control, the text between them;
+  // no names, values, states, clipping, cursors, frames, shadow roots or bookkeeping for
+  // deltas. Whatever a full observation costs, it cannot cost less than this.
+  const BARE_SKIP = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"]);
+  const BARE_CONTROLS = new Set(["A", "BUTTON", "INPUT", "SELECT", "TEXTAREA", "SUMMARY"]);
+  const SHOWN = { opacityProperty: true, visibilityProperty: true };
+  const bareRefs = new WeakMap();
+  let bareNext = 1;
+  function bare() {
+    const lines = [];
+    let run = "";
+    const flush = () => {
+      const t = collapse(run);
+      if (t) lines.push(t);
+      run = "";
+    };
+    const walk = (el) => {
+      for (let c = el.firstChild; c; c = c.nextSibling) {
+        if (c.nodeType === 3) run += c.data;
+        if (c.nodeType !== 1 || BARE_SKIP.has(c.tagName) || !c.checkVisibility(SHOWN)) continue;
+        if (BARE_CONTROLS.has(c.tagName) || c.hasAttribute("role") || c.hasAttribute("tabindex")) {
+          flush();
+          let ref = bareRefs.get(c);
+          if (!ref) bareRefs.set(c, (ref = bareNext++));
+          const r = c.getBoundingClientRect();
+          const box = [r.x, r.y, r.width, r.height].map(Math.round).join(",");
+          lines.push(`[${ref}] ${c.tagName.toLowerCase()} ${box}`);
+        } else walk(c);
+      }
+    };
+    if (document.body) walk(document.body);
+    flush();
+    return lines.join("\n");
+  }
+
   function init(opts) {
     if (opts && typeof opts.refBase === "number" && state.nextRef === 1) state.refBase = opts.refBase;
     return true;
   }
 
-  return { observe, snapshot, describe, element, init, refFor, floor, version: () => state.version };
+  return {
+    observe, snapshot, describe, element, init, refFor, floor, bare, version: () => state.version,
+  };
 })()
