@@ -1320,7 +1320,7 @@
   // `bench extract`'s second yardstick: the least a serializer in this format must do.
   // Each element's visibility, a ref and a box for each control, the text between them;
   // no names, values, states, clipping, cursors, frames, shadow roots or bookkeeping for
-  // deltas. Whatever a full observation costs, it cannot cost less than this.
+  // deltas. A full observation does all of this and more: this is a floor under it.
   const BARE_SKIP = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"]);
   const BARE_CONTROLS = new Set(["A", "BUTTON", "INPUT", "SELECT", "TEXTAREA", "SUMMARY"]);
   const SHOWN = { opacityProperty: true, visibilityProperty: true };
