@@ -438,7 +438,8 @@ async def _select_custom(page: Page, t: Target, values: list[str], limit: float)
                 "changed", {"timeoutMs": min(left, 0.25) * 1000}, frame=t.frame, await_promise=True
             )
         opt = await resolve(page, found["ref"], "select", timeout=limit)
-        await mouse.click(page, opt.x, opt.y)  # type: ignore[arg-type]
+        opt = _need_point(opt)
+        await mouse.click(page, opt.x, opt.y)
 
 
 async def check(
@@ -539,9 +540,9 @@ async def upload(
         names = ", ".join(p.name for p in resolved)
         if info["status"] == "none":
             # A button or drop zone that opens the file chooser: click it and answer.
-            at = await resolve(page, t.ref, "upload to", timeout=limit)
+            at = _need_point(await resolve(page, t.ref, "upload to", timeout=limit))
             async with pw.expect_file_chooser(timeout=limit * 1000) as chooser:
-                await mouse.click(page, at.x, at.y)  # type: ignore[arg-type]
+                await mouse.click(page, at.x, at.y)
             await (await chooser.value).set_files(resolved)
             return f"uploaded {names}"
         if info["disabled"]:
