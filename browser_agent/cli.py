@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     be.add_argument("--limit", type=int, default=None, help="at most this many corpus pages")
     be.add_argument("--repeat", type=int, default=5)
     be.add_argument("--json", action="store_true")
+    bf = bsub.add_parser("fidelity", help="main text carried by the observation vs peers")
+    bf.add_argument("--corpus", type=Path, default=None)
+    bf.add_argument("--limit", type=int, default=None, help="at most this many corpus pages")
+    bf.add_argument("--json", action="store_true")
     bd = bsub.add_parser("delta", help="observation after one small change, by page size")
     bd.add_argument("--repeat", type=int, default=20)
     bd.add_argument("--json", action="store_true")
@@ -345,6 +349,10 @@ async def _bench(args: argparse.Namespace, console: Console) -> int:
             json_output=args.json,
             console=console,
         )
+    elif args.bench == "fidelity":
+        from .bench import fidelity
+
+        await fidelity.run(args.corpus, limit=args.limit, json_output=args.json, console=console)
     elif args.bench == "delta":
         from .bench.extract import run_delta
 

@@ -14,7 +14,7 @@ from extractors.readable import extract as extract_readable
 
 from . import actions as _actions
 from .actions import ActionResult, ActionSettings, Direction, Target, UrlMatch
-from .exceptions import ObservationError, PageClosedError, PageCrashedError
+from .exceptions import ObservationError, PageClosedError, PageCrashedError, UnknownRefError
 from .observation import Element, Observation
 from .settle import DialogInfo, PageEvents, QuietFn, SettleSettings, settle
 
@@ -110,10 +110,21 @@ class Page:
             now = await self.observe()
         return now.url != seen.url or now.text != seen.text
 
-    async def extract(self, format: Literal["markdown", "text"] = "markdown") -> str:
-        """The readable main content of the page (navigation and chrome stripped)."""
+    async def extract(
+        self, format: Literal["markdown", "text"] = "markdown", *, ref: int | None = None
+    ) -> str:
+        """The readable main content of the page (navigation and chrome stripped); with
+        `ref`, that element's content in full, in the observation's format (how a list of
+        links folded by the size cap is opened). Its refs become actionable."""
         if self._page.is_closed():
             raise PageClosedError("the page was closed")
+        if ref is not None:
+            if not isinstance(ref, int) or isinstance(ref, bool) or ref <= 0:
+                raise UnknownRefError(f"{ref!r} is not a ref", -1)
+            lines, elements = await self.serializer.region(ref)
+            for r, el in elements.items():
+                self.seen.setdefault(r, el)
+            return "\n".join(lines)
         html = await self._page.content()
         return extract_readable(html, url=self._page.url, format=format)
 

@@ -24,11 +24,17 @@ from importlib import resources
 from typing import Any, NamedTuple, NoReturn
 
 import anyio
+import msgspec
 from playwright.async_api import CDPSession, Frame, JSHandle
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as PWPage
 
-from browser_agent.exceptions import ObservationError, PageClosedError
+from browser_agent.exceptions import (
+    ObservationError,
+    PageClosedError,
+    StaleRefError,
+    UnknownRefError,
+)
 from browser_agent.observation import Element, Observation
 
 from .cdp import Call, CDPConnectionError, CDPError, DirectCDP
@@ -54,6 +60,10 @@ _CALL = f"function(name, arg) {{ return globalThis.{GLOBAL}[name](arg); }}"
 _GONE = ("Cannot find context", "Execution context was destroyed", "No frame with given id")
 _CLOSED = ("Target closed", "has been closed", "Session closed", "No session with given id")
 _REF_FOR = f"function() {{ return globalThis.{GLOBAL}.refFor(this); }}"
+_ELEMENT = f"function(ref) {{ return globalThis.{GLOBAL}.element(ref); }}"
+_ADOPT = f"function(host) {{ return globalThis.{GLOBAL}.adoptShadow({{host, root: this}}); }}"
+MAX_SHADOW_HOSTS = 64
+"""Hosts per document checked for a closed shadow root (each costs a few round trips)."""
 MAX_FRAME_DEPTH = 8
 """Cross-origin frames nested deeper than this are left out (Chromium allows ~32)."""
 
@@ -81,6 +91,7 @@ class _FrameState:
         self.mirror = Mirror(frame_id if ordinal else "")
         self.owner_ref: int | None = None
         self.initialized: int | None = None  # context id whose serializer got its ref base
+        self.hosts_tried: set[int] = set()  # refs checked for a closed shadow root
         # The OOPIF whose process hosts this frame; None: the page's own process.
         self.target: _Target | None = None
 
@@ -211,6 +222,7 @@ class InPageSerializer:
             fs.context = None
             fs.mirror.reset()
             fs.owner_ref = None
+            fs.hosts_tried.clear()
 
     def _frame_state(self, frame_id: str) -> _FrameState:
         fs = self._frames.get(frame_id)
@@ -432,6 +444,19 @@ class InPageSerializer:
             raw = await self.call("observe", {"full": True, "maxChars": self.max_chars})
             payload = decode(raw)
             self._main.apply(payload)
+        if payload.hosts and self.isolated and await self._adopt_shadow_roots(payload.hosts):
+            # Closed shadow roots were handed to the serializer: their hosts are dirty, so
+            # a delta brings their content in; what changed is reported from both calls.
+            first = payload
+            raw = await self.call("observe", {"full": False, "base": self._main.version})
+            payload = decode(raw)
+            self._main.apply(payload)
+            payload.added = [*first.added, *payload.added]
+            payload.removed = [r for r in first.removed if r not in payload.added] + [
+                r for r in payload.removed if r not in first.added
+            ]
+            payload.changed = [*first.changed, *payload.changed]
+            payload.full = first.full
         lines = self._main.render()
         text = "\n".join(lines)
         elements = self._main.elements
@@ -494,6 +519,88 @@ class InPageSerializer:
             scroll=(mirror.scroll[0], mirror.scroll[1]),
             viewport=(mirror.scroll[2], mirror.scroll[3]),
         )
+
+    async def _adopt_shadow_roots(self, refs: list[int]) -> bool:
+        """Hand the closed shadow roots of these hosts (main frame) to the serializer.
+
+        Page scripts and our world cannot reach a closed root, but CDP can: describe the
+        host, resolve its root in our world and pass it in. Each host is tried once per
+        document; whether any root was adopted."""
+        assert self._main_id is not None
+        fs = self._frame_state(self._main_id)
+        cdp = self._session(fs)
+        adopted = False
+        for ref in refs:
+            if ref in fs.hosts_tried or len(fs.hosts_tried) >= MAX_SHADOW_HOSTS:
+                continue
+            fs.hosts_tried.add(ref)
+            ids: list[str] = []
+            try:
+                ctx = await self._ensure_context(fs)
+                host = await cdp.send(
+                    "Runtime.callFunctionOn",
+                    {
+                        "functionDeclaration": _ELEMENT,
+                        "executionContextId": ctx,
+                        "arguments": [{"value": ref}],
+                    },
+                )
+                host_id = host["result"].get("objectId")
+                if not host_id:
+                    continue
+                ids.append(host_id)
+                node = await cdp.send("DOM.describeNode", {"objectId": host_id, "depth": 0})
+                closed = [
+                    r
+                    for r in node["node"].get("shadowRoots", [])
+                    if r.get("shadowRootType") == "closed"
+                ]
+                if not closed:
+                    continue
+                root = await cdp.send(
+                    "DOM.resolveNode",
+                    {"backendNodeId": closed[0]["backendNodeId"], "executionContextId": ctx},
+                )
+                root_id = root["object"]["objectId"]
+                ids.append(root_id)
+                done = await cdp.send(
+                    "Runtime.callFunctionOn",
+                    {
+                        "functionDeclaration": _ADOPT,
+                        "objectId": root_id,
+                        "arguments": [{"objectId": host_id}],
+                        "returnByValue": True,
+                    },
+                )
+                adopted = adopted or bool(done.get("result", {}).get("value"))
+            except (PlaywrightError, KeyError):
+                continue  # gone or unreachable: it stays marked as not readable
+            finally:
+                for oid in ids:
+                    with contextlib.suppress(PlaywrightError):
+                        await cdp.send("Runtime.releaseObject", {"objectId": oid})
+        return adopted
+
+    async def region(self, ref: int) -> tuple[list[str], dict[int, Element]]:
+        """The lines and elements of one element's content in full (folded regions of
+        links opened), from the frame whose serializer owns `ref`."""
+        frame_id = self.frame_for_ref(ref)
+        if not self.isolated or frame_id is None:
+            raw = await self.call("region", ref)
+            mirror = self._main
+        else:
+            fs = self._frame_state(frame_id)
+            raw = await self._call(fs, "region", ref)
+            mirror = fs.mirror
+        res = msgspec.json.decode(raw)
+        status = res.get("status")
+        if status == "unknown":
+            raise UnknownRefError(f"no element [{ref}] on this page", ref)
+        if status != "ok":
+            raise StaleRefError(f"[{ref}] is gone", ref, f"[{ref}]", None)
+        lines = [str(x) for x in res["lines"]]
+        elements = {raw_el[0]: mirror.element(raw_el) for raw_el in res["elements"]}
+        return lines, elements
 
     # ---- cross-origin frames ----
 
@@ -590,7 +697,6 @@ class InPageSerializer:
                 try:
                     mirror.apply(payload)
                 except ValueError:
-                    mirror.reset()
                     arg = {"full": True, "maxChars": cap}
                     payload = decode(await self._call(fs, "observe", arg))
                     mirror.apply(payload)

@@ -33,6 +33,10 @@ class Payload(msgspec.Struct, gc=False):
     ops: list[tuple[int, int, list[str]]] = []
     ms: float = 0.0
     why: str = ""
+    notes: tuple[str, str] = ("", "")
+    hosts: list[int] = []
+    """Refs of elements that look like hosts of closed shadow roots (driver adopts them)."""
+    """What the parts above and below the window hold (role counts, headings)."""
 
 
 _decoder = msgspec.json.Decoder(Payload)
@@ -55,26 +59,34 @@ class Mirror:
         self.marks: tuple[int, int] = (0, 0)
         self.above = 0
         self.below = 0
+        self.notes: tuple[str, str] = ("", "")
         self.url = ""
         self.title = ""
 
     def reset(self) -> None:
         self.__init__(self.frame)  # type: ignore[misc]
 
-    def _element(self, raw: list[Any]) -> Element:
+    def element(self, raw: list[Any]) -> Element:
         ref, tag, role, name, value, states, x, y, w, h, fixed = raw
         sx, sy = (0.0, 0.0) if fixed else (self.scroll[0], self.scroll[1])
         bbox: BBox = (x - sx, y - sy, w, h)
         return Element(ref, tag, role, name, value, tuple(states), bbox, self.frame)
 
     def apply(self, p: Payload) -> None:
-        """Bring the mirror to `p.version`; a delta must be based on our version."""
+        """Bring the mirror to `p.version`; a delta must be based on our version.
+
+        A full pass says nothing about what changed: its added/removed/changed are
+        filled in here against what the mirror held, so every observation reports them."""
         rescroll = p.scroll[:2] != self.scroll[:2]
         self.scroll = p.scroll
         if p.full:
+            old = self._raw
             self.lines = p.lines
             self._raw = {raw[0]: raw for raw in p.elements}
-            self.elements = {ref: self._element(raw) for ref, raw in self._raw.items()}
+            p.added = [r for r in self._raw if r not in old]
+            p.removed = [r for r in old if r not in self._raw]
+            p.changed = [r for r, raw in self._raw.items() if r in old and old[r][1:6] != raw[1:6]]
+            self.elements = {ref: self.element(raw) for ref, raw in self._raw.items()}
         else:
             if p.base != self.version:
                 raise ValueError(f"delta based on v{p.base}, mirror at v{self.version}")
@@ -87,15 +99,16 @@ class Mirror:
             for raw in p.elements:
                 self._raw[raw[0]] = raw
             if rescroll:
-                self.elements = {ref: self._element(raw) for ref, raw in self._raw.items()}
+                self.elements = {ref: self.element(raw) for ref, raw in self._raw.items()}
             else:
                 els = self.elements
                 for raw in p.elements:
-                    els[raw[0]] = self._element(raw)
+                    els[raw[0]] = self.element(raw)
         self.version = p.version
         self.marks = p.marks
         self.above = p.above
         self.below = p.below
+        self.notes = p.notes
         self.url = p.url
         self.title = p.title
 
@@ -105,7 +118,7 @@ class Mirror:
         lines = self.lines
         parts: list[str] = []
         if self.above:
-            parts.append(f"… {self.above} more elements above")
+            parts.append(_left_out(self.above, "above", self.notes[0]))
         if 0 < top <= len(lines):
             parts.extend(lines[:top])
             parts.append(VIEWPORT_TOP)
@@ -118,5 +131,11 @@ class Mirror:
         else:
             parts.extend(lines[top:])
         if self.below:
-            parts.append(f"… {self.below} more elements below")
+            parts.append(_left_out(self.below, "below", self.notes[1]))
         return parts
+
+
+def _left_out(count: int, where: str, note: str) -> str:
+    """The line that stands for what the size cap left out on one side of the window."""
+    line = f"… {count} more elements {where}"
+    return f"{line} ({note}); scroll to see them" if note else f"{line}; scroll to see them"

@@ -1,19 +1,21 @@
 """Serialize saved HTML into the same text format as the in-page serializer.
 
 There is no layout offline, so everything not hidden by markup (`hidden`, inline
-`display:none`/`visibility:hidden`, `aria-hidden`, closed `<details>`, inert tags)
-counts as visible and there are no viewport markers. Used for recorded pages and,
-on static pages, as an oracle for the live serializer.
+`display:none`/`visibility:hidden`, closed `<details>`, inert tags) counts as visible
+(aria-hidden content too, marked, as live) and there are no viewport markers or
+cursors. Used for recorded pages and, on static pages, as an oracle for the live
+serializer.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from typing import NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-SKIP = {"script", "style", "noscript", "template", "head", "meta", "link", "title", "base", "svg"}
+SKIP = {"script", "style", "noscript", "template", "head", "meta", "link", "title", "base"}
 INLINE = {
     "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark",
     "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "label",
@@ -21,7 +23,7 @@ INLINE = {
 }  # fmt: skip
 NAME_FROM_CONTENT = {
     "button", "link", "tab", "menuitem", "menuitemcheckbox", "menuitemradio", "option",
-    "treeitem", "switch", "checkbox", "radio", "clickable", "summary",
+    "treeitem", "switch", "checkbox", "radio", "clickable", "summary", "cell", "row", "gridcell",
 }  # fmt: skip
 INTERACTIVE_ROLES = {
     "button", "link", "checkbox", "radio", "switch", "tab", "menuitem", "menuitemcheckbox",
@@ -35,9 +37,36 @@ PLAIN_INPUT_ROLES = {
     "image": "button",
 }  # fmt: skip
 MAX_NAME = 80
-MAX_VALUE = 120
-MAX_TEXT = 400
-_WS = re.compile(r"\s+")
+MAX_VALUE = 1000
+MAX_LINE = 2000
+_WS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ue000-\uf8ff]+")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FORMAT_START = re.compile(r'^(?:[\[\\#…]|---|(?:img|dialog|alertdialog) ")')
+HANDLER_ATTRS = (
+    "onclick", "onmousedown", "onpointerdown", "ng-click", "@click", "v-on:click", "data-action",
+    "data-toggle", "data-bs-toggle", "data-dismiss", "data-bs-dismiss", "jsaction",
+)  # fmt: skip
+ACTION_WORDS = {
+    "star", "heart", "like", "favorite", "favourite", "bookmark", "trash", "delete", "remove",
+    "close", "dismiss", "reply", "forward", "share", "more", "menu", "hamburger", "ellipsis",
+    "kebab", "dots", "settings", "gear", "cog", "edit", "pencil", "plus", "minus", "add",
+    "subtract", "increment", "decrement", "search", "cart", "expand", "collapse", "toggle",
+    "play", "pause", "refresh", "reload", "download", "upload", "copy", "print", "archive",
+    "flag", "pin", "filter", "sort", "send", "undo", "redo", "fullscreen", "mute", "next",
+    "prev", "previous",
+}  # fmt: skip
+CLASS_NOISE = {
+    "fa", "fas", "far", "fab", "fal", "fad", "fat", "fass", "icon", "icons", "ico", "glyphicon",
+    "glyphicons", "bi", "ion", "ionicon", "ionicons", "mdi", "material", "symbols", "outlined",
+    "rounded", "sharp", "svg", "btn", "button", "js", "is", "has", "active", "inactive", "open",
+    "closed", "sm", "md", "lg", "xl", "xs", "xxl", "small", "large", "big", "solid", "regular",
+    "light", "thin", "duotone", "brands", "fw", "text", "color", "primary", "secondary",
+    "default", "inline", "block", "flex", "clickable", "action", "actions", "item", "link",
+    "wrapper", "wrap", "container", "inner", "outer", "the", "and", "ui",
+}  # fmt: skip
+ICON_TAGS = {"i", "span", "div", "svg", "em", "b", "strong", "small", "li", "img", "a", "p"}
+SYMBOL_CONTROL = re.compile(r"^[+\-−–×✕✖✗╳xX‹›«»<>▲▼▴▾◀▶⟨⟩☆★♡♥⋮⋯…]$")
+CONTROL_TAGS = {"button", "select", "textarea"}
 _STYLE_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(\D|$)")
 
 
@@ -53,6 +82,40 @@ def _quote(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
+def _exact(s: str) -> str:
+    """A value as the page holds it (white space kept); control characters dropped."""
+    v = _CONTROLS.sub("", s)
+    if len(v) > MAX_VALUE:
+        return f"{v[:MAX_VALUE]}… ({len(v) - MAX_VALUE} more characters)"
+    return v
+
+
+def _as_text(t: str) -> str:
+    """Text that would read like a line of the format is shown behind a backslash."""
+    return "\\" + t if _FORMAT_START.match(t) else t
+
+
+def _class_tokens(node: LexborNode) -> list[str]:
+    out = []
+    for c in (node.attributes.get("class") or "").split():
+        for t in re.split(r"[-_]+|(?<=[a-z])(?=[A-Z])", c):
+            w = t.lower()
+            if 1 < len(w) < 21 and w.isalpha() and w.isascii() and w not in CLASS_NOISE:
+                out.append(w)
+    return out
+
+
+def _is_control(node: LexborNode) -> bool:
+    tag = node.tag or ""
+    a = node.attributes
+    if tag in CONTROL_TAGS or (tag == "a" and "href" in a):
+        return True
+    if tag == "input":
+        return (a.get("type") or "").lower() != "hidden"
+    r = (a.get("role") or "").strip().split(" ")[0]
+    return r in INTERACTIVE_ROLES
+
+
 class _Run:
     __slots__ = ("space", "text")
 
@@ -66,17 +129,91 @@ class _Offline:
         self.tree = tree
         self.next_ref = 1
         self.out: list[str] = []
+        self.images: list[int] = []  # run length of the image line last written, by index
         self.labels: dict[str, str] = {}
         for label in tree.css("label[for]"):
             target = label.attributes.get("for") or ""
             self.labels[target] = (self.labels.get(target, "") + " " + self._text(label)).strip()
 
-    def _text(self, node: LexborNode) -> str:
-        return _collapse(node.text(deep=True, separator="") or "")
+    # ---- text a person reads ----
+
+    def _text(self, node: LexborNode, aria: bool = True) -> str:
+        """Rendered text with word boundaries between blocks; hidden parts left out,
+        nested controls too unless nothing else is there (as the live serializer)."""
+        return self._content(node, aria, True) or self._content(node, aria, False)
+
+    def _content(self, node: LexborNode, aria: bool, skip: bool) -> str:
+        parts: list[str] = []
+
+        def visit(n: LexborNode) -> None:
+            child = n.child
+            while child is not None:
+                tag = child.tag
+                if tag == "-text":
+                    parts.append(child.text_content or "")
+                elif tag and tag not in SKIP and not tag.startswith(("_", "-", "!")):
+                    a = child.attributes
+                    if self._hidden(child) or (aria and a.get("aria-hidden") == "true"):
+                        pass
+                    elif tag == "br":
+                        parts.append(" ")
+                    elif tag in ("textarea", "select") or (skip and _is_control(child)):
+                        pass
+                    elif tag in ("img", "input", "svg"):
+                        alt = self._svg_name(child) if tag == "svg" else a.get("alt") or ""
+                        alt = alt or a.get("aria-label") or ""
+                        if alt:
+                            parts.append(f" {alt} ")
+                    else:
+                        block = tag not in INLINE
+                        if block:
+                            parts.append(" ")
+                        visit(child)
+                        if block:
+                            parts.append(" ")
+                child = child.next
+
+        visit(node)
+        return _collapse("".join(parts))
+
+    def _svg_name(self, node: LexborNode) -> str:
+        label = node.attributes.get("aria-label")
+        if label:
+            return _collapse(label)
+        child = node.child
+        while child is not None:
+            if child.tag == "title":
+                return _collapse(child.text() or "")
+            child = child.next
+        return ""
+
+    def _class_words(self, node: LexborNode | None) -> str:
+        for _ in range(4):
+            if node is None:
+                break
+            words = [w for w in _class_tokens(node) if w in ACTION_WORDS]
+            if words:
+                return " ".join(list(dict.fromkeys(words))[:3])
+            child = node.child
+            while child is not None and (child.tag or "").startswith(("-", "_", "!")):
+                child = child.next
+            node = child
+        return ""
+
+    def _inner_label(self, node: LexborNode) -> str:
+        for d in node.traverse(include_text=False):
+            if d is node:
+                continue
+            a = d.attributes
+            found = self._svg_name(d) if d.tag == "svg" else ""
+            found = found or _collapse(a.get("aria-label") or a.get("title") or a.get("alt") or "")
+            if found:
+                return found
+        return ""
 
     def _hidden(self, node: LexborNode) -> bool:
         a = node.attributes
-        if "hidden" in a or a.get("aria-hidden") == "true":
+        if "hidden" in a:
             return True
         style = a.get("style") or ""
         if style and _STYLE_HIDDEN.search(style):
@@ -108,14 +245,47 @@ class _Offline:
         return {"textarea": "textbox", "summary": "summary", "iframe": "iframe",
                 "dialog": "dialog"}.get(tag, "")  # fmt: skip
 
-    def interactive(self, node: LexborNode, role: str) -> bool:
+    def interactive(self, node: LexborNode, role: str, owner: str) -> bool | str:
+        """True for controls, "clickable" for other targets the markup shows (no styles
+        offline, so no cursors)."""
         if role in INTERACTIVE_ROLES or role == "summary":
             return True
         a = node.attributes
+        tag = node.tag or ""
         if a.get("contenteditable") in ("", "true"):
             return True
         ti = a.get("tabindex")
-        return ti is not None and ti != "-1" and node.tag != "iframe"
+        if ti is not None and ti != "-1" and tag != "iframe":
+            return True
+        if tag in ("label", "body", "html"):
+            return False
+        handler = any(h in a for h in HANDLER_ATTRS)
+        if owner == "control":
+            return "clickable" if handler else False
+        if handler:
+            return "clickable"
+        if tag == "a" and node.child is not None:
+            return "clickable"
+        has_child_element = any(
+            not (c.tag or "").startswith(("-", "_", "!")) for c in _children(node)
+        )
+        if (not has_child_element or tag == "svg") and tag in ICON_TAGS:
+            text = "" if tag == "svg" else _collapse(node.text() or "")
+            words = any(w in ACTION_WORDS for w in _class_tokens(node))
+            if not text:
+                labelled = tag != "img" and (
+                    "title" in a
+                    or "aria-label" in a
+                    or bool(
+                        re.search(
+                            r"(?:^|[\s_-])(?:btn|button)(?:$|[\s_-])", a.get("class") or "", re.I
+                        )
+                    )
+                )
+                return "clickable" if words or labelled else False
+            if len(text) == 1 and SYMBOL_CONTROL.match(text):
+                return "clickable" if owner or words or _beside_input(node) else False
+        return False
 
     def name(self, node: LexborNode, role: str) -> str:
         a = node.attributes
@@ -152,19 +322,27 @@ class _Offline:
                 n = a.get("placeholder") or ""
         if not n and tag == "iframe":
             n = a.get("title") or ""
+        if not n and tag == "svg":
+            n = self._svg_name(node)
+        if not n and (tag == "img" or role == "img"):
+            n = a.get("alt") or ""
         if not n and role == "dialog":
             h = node.css_first("h1,h2,h3,h4,h5,h6")
             if h is not None:
                 n = self._text(h)
         if not n and role in NAME_FROM_CONTENT:
-            n = _clip(self._text(node), MAX_NAME)
-            if not n:
-                img = node.css_first("img[alt]")
-                if img is not None:
-                    n = img.attributes.get("alt") or ""
+            n = self._text(node, True) or self._text(node, False)
         if not n:
             n = a.get("title") or ""
+        if not n and (role in NAME_FROM_CONTENT or role in INTERACTIVE_ROLES):
+            n = self._inner_label(node) or self._class_words(node)
         return _clip(_collapse(n), MAX_NAME)
+
+    def name_cut(self, node: LexborNode, role: str) -> bool:
+        a = node.attributes
+        if role not in NAME_FROM_CONTENT or "aria-label" in a or "aria-labelledby" in a:
+            return False
+        return len(self._text(node, False)) > MAX_NAME
 
     def value(self, node: LexborNode) -> str | None:
         a = node.attributes
@@ -178,9 +356,9 @@ class _Offline:
                 return "•••" if v else ""
             if t == "file":
                 return ""
-            return _clip(v, MAX_VALUE)
+            return _exact(v)
         if tag == "textarea":
-            return _clip(_collapse(node.text() or ""), MAX_VALUE)
+            return _exact(node.text() or "")
         if tag == "select":
             opts = node.css("option")
             chosen = [o for o in opts if "selected" in o.attributes]
@@ -188,10 +366,27 @@ class _Offline:
                 chosen = opts[:1]
             return ", ".join(_collapse(o.attributes.get("label") or o.text()) for o in chosen)
         if a.get("contenteditable") in ("", "true"):
-            return _clip(self._text(node), MAX_VALUE)
-        return a.get("aria-valuenow")
+            return _exact(node.text() or "")
+        v = a.get("aria-valuetext") or a.get("aria-valuenow")
+        return None if v is None else _exact(v)
 
-    def states(self, node: LexborNode, role: str) -> list[str]:
+    def range(self, node: LexborNode, role: str) -> str:
+        if role not in ("slider", "spinbutton"):
+            return ""
+        a = node.attributes
+        lo, hi = a.get("aria-valuemin"), a.get("aria-valuemax")
+        if node.tag == "input":
+            ranged = (a.get("type") or "").lower() == "range"
+            lo = a.get("min") or ("0" if ranged else lo)
+            hi = a.get("max") or ("100" if ranged else hi)
+        out = ""
+        if lo:
+            out += f" min={_quote(_exact(lo))}"
+        if hi:
+            out += f" max={_quote(_exact(hi))}"
+        return out
+
+    def states(self, node: LexborNode, role: str, aria_hidden: bool) -> list[str]:
         a = node.attributes
         st: list[str] = []
         t = (a.get("type") or "").lower()
@@ -217,6 +412,19 @@ class _Offline:
             st.append("expanded")
         elif a.get("aria-expanded") == "false":
             st.append("collapsed")
+        popup = a.get("aria-haspopup")
+        if popup and popup != "false":
+            st.append("haspopup" if popup in ("true", "menu") else f"haspopup={popup}")
+        current = a.get("aria-current")
+        if current and current != "false":
+            st.append("current" if current == "true" else f"current={current}")
+        editable = a.get("contenteditable") in ("", "true")
+        if (
+            node.tag == "textarea"
+            or a.get("aria-multiline") == "true"
+            or (editable and a.get("aria-multiline") != "false")
+        ):
+            st.append("multiline")
         if ("required" in a and node.tag in ("input", "select", "textarea")) or a.get(
             "aria-required"
         ) == "true":
@@ -225,40 +433,61 @@ class _Offline:
             "aria-readonly"
         ) == "true":
             st.append("readonly")
+        if aria_hidden:
+            st.append("aria-hidden")
         return st
 
     # ---- walk ----
 
+    def push(self, line: str) -> None:
+        self.out.append(line)
+        self.images.append(0)
+
     def flush(self, depth: int, run: _Run) -> None:
-        if run.text:
-            self.out.append("  " * depth + _clip(run.text, MAX_TEXT))
+        if run.text and run.text != "-":
+            pad = "  " * depth
+            t = run.text
+            while len(t) > MAX_LINE:
+                cut = t.rfind(" ", 0, MAX_LINE + 1)
+                if cut < MAX_LINE // 2:
+                    cut = MAX_LINE
+                self.push(pad + _as_text(t[:cut]))
+                t = t[cut:].lstrip()
+            if t:
+                self.push(pad + _as_text(t))
         run.text = ""
         run.space = False
 
-    def children(
-        self, node: LexborNode, depth: int, hidden: bool, name_only: bool, run: _Run
-    ) -> None:
+    def children(self, node: LexborNode, depth: int, ctx: _Ctx, run: _Run) -> None:
         child = node.child
+        last_img: LexborNode | None = None
         while child is not None:
             if child.tag == "-text":
-                if not (hidden or name_only):
+                if not (ctx.hidden or ctx.name_only):
                     d = child.text_content or ""
-                    if not d.strip():
+                    t = _collapse(d)
+                    if not t:
                         if run.text:
                             run.space = True
                     else:
-                        t = _collapse(d)
+                        lead = t[0] != d[0]
                         if not run.text:
                             run.text = t
                         else:
-                            run.text += (" " if run.space or d[0].isspace() else "") + t
-                        run.space = d[-1].isspace()
+                            run.text += (" " if run.space or lead else "") + t
+                        run.space = t[-1] != d[-1]
             elif child.tag not in ("_comment", "-comment", "!doctype"):
-                self.element(child, depth, hidden, name_only, run)
+                self.element(child, depth, ctx, run, last_img)
+                last_img = child if child.tag == "img" else None
             child = child.next
 
     def element(
-        self, node: LexborNode, depth: int, hidden: bool, name_only: bool, run: _Run
+        self,
+        node: LexborNode,
+        depth: int,
+        ctx: _Ctx,
+        run: _Run,
+        prev_img: LexborNode | None = None,
     ) -> None:
         tag = node.tag
         if tag in SKIP or tag is None or self._hidden(node):
@@ -268,38 +497,59 @@ class _Offline:
             return
         if tag == "input" and (a.get("type") or "").lower() == "hidden":
             return
+        aria_hidden = ctx.aria_hidden or a.get("aria-hidden") == "true"
         role = self.role(node)
-        interactive = self.interactive(node, role)
+        interactive = self.interactive(node, role, ctx.owner)
+        if interactive == "clickable":
+            role = "clickable"
         if not role and interactive:
             role = tag
         if tag == "label":
             interactive = False
+        sub = ctx._replace(aria_hidden=aria_hidden)
+        if tag == "svg" and not interactive:
+            if not ctx.hidden and not ctx.name_only and role == "img":
+                alt = self.name(node, "img")
+                if alt:
+                    self.flush(depth, run)
+                    self.push(f"{'  ' * depth}img {_quote(_clip(alt, MAX_NAME))}")
+            return
         inline = tag in INLINE
         has_control = tag == "label" and (
             "for" in a or node.css_first("input,select,textarea,button") is not None
         )
         if inline and not interactive and tag not in ("iframe", "img", "br"):
-            self.children(node, depth, hidden, name_only or has_control, run)
+            inner_ctx = sub._replace(name_only=True) if has_control else sub
+            self.children(node, depth, inner_ctx, run)
             return
         if tag == "br":
             if run.text:
                 run.space = True
             return
-        if name_only and not interactive and tag != "iframe":
-            self.children(node, depth, hidden, name_only, run)
+        if ctx.name_only and not interactive and tag != "iframe":
+            self.children(node, depth, sub, run)
             return
         self.flush(depth, run)
         inner = _Run()
         pad = "  " * depth
-        if tag == "img" or role == "img":
-            if not hidden and not name_only:
+        if (tag == "img" or role == "img") and not interactive:
+            if not ctx.hidden and not ctx.name_only:
                 alt = _collapse(a.get("alt") or a.get("aria-label") or "")
                 if alt:
-                    self.out.append(f"{pad}img {_quote(_clip(alt, MAX_NAME))}")
-        elif interactive and not hidden:
+                    line = f"{pad}img {_quote(_clip(alt, MAX_NAME))}"
+                    if prev_img is not None and self.images and self.images[-1]:
+                        base = self.out[-1].split(" ×")[0]
+                        if base == line:
+                            self.images[-1] += 1
+                            self.out[-1] = f"{line} ×{self.images[-1]}"
+                            return
+                    self.out.append(line)
+                    self.images.append(1)
+        elif interactive and not ctx.hidden:
             ref = self.next_ref
             self.next_ref += 1
             name = self.name(node, role)
+            cut = self.name_cut(node, role)
             value = self.value(node)
             line = f"{pad}[{ref}] {role} {_quote(name)}"
             if tag == "input":
@@ -309,6 +559,7 @@ class _Offline:
                     line += f" type={t}"
             if value:
                 line += f" value={_quote(value)}"
+            line += self.range(node, role)
             if tag == "select":
                 opts = [
                     _collapse(o.attributes.get("label") or o.text()) for o in node.css("option")
@@ -318,49 +569,70 @@ class _Offline:
                 line += " options=" + json.dumps(
                     opts, ensure_ascii=False, separators=(",", ":")
                 ).replace('\\"', "'")
-            st = self.states(node, role)
+            st = self.states(node, role, aria_hidden)
             if st:
                 line += " " + " ".join(st)
-            self.out.append(line)
-            if tag not in ("select", "input", "textarea", "iframe") and a.get(
-                "contenteditable"
-            ) not in (
-                "",
-                "true",
-            ):
+            self.push(line)
+            editable = a.get("contenteditable") in ("", "true")
+            if tag not in ("select", "input", "textarea", "iframe", "svg") and not editable:
+                named = role in NAME_FROM_CONTENT or role == "link"
+                owner = "control" if interactive is True else "clickable"
                 self.children(
-                    node, depth + 1, hidden, role in NAME_FROM_CONTENT or role == "link", inner
+                    node, depth + 1, sub._replace(name_only=named and not cut, owner=owner), inner
                 )
                 self.flush(depth + 1, inner)
         elif tag == "iframe":
-            if not hidden:
+            if not ctx.hidden:
                 ref = self.next_ref
                 self.next_ref += 1
-                self.out.append(f"{pad}[{ref}] iframe {_quote(self.name(node, 'iframe'))}")
+                self.push(f"{pad}[{ref}] iframe {_quote(self.name(node, 'iframe'))}")
         elif role in ("dialog", "alertdialog"):
-            if not hidden:
-                self.out.append(f"{pad}{role} {_quote(self.name(node, 'dialog'))}")
-            self.children(node, depth + 1, hidden, name_only, inner)
+            if not ctx.hidden:
+                self.push(f"{pad}{role} {_quote(self.name(node, 'dialog'))}")
+            self.children(node, depth + 1, sub, inner)
             self.flush(depth + 1, inner)
         elif (len(tag) == 2 and tag[0] == "h" and tag[1] in "123456") or role == "heading":
-            if not hidden and not name_only:
+            if not ctx.hidden and not ctx.name_only:
                 level = (
                     int(tag[1])
                     if tag[0] == "h" and tag[1:].isdigit()
                     else int(a.get("aria-level") or 2)
                 )
-                text = _clip(self._text(node), MAX_TEXT)
+                text = _clip(self._text(node, False), MAX_LINE)
                 if text:
-                    self.out.append(f"{pad}{'#' * level} {text}")
-            self.children(node, depth, hidden, True, inner)
+                    self.push(f"{pad}{'#' * min(max(level, 1), 6)} {text}")
+            self.children(node, depth, sub._replace(name_only=True), inner)
         else:
-            if tag == "li" and not hidden and not name_only:
+            if tag == "li" and not ctx.hidden and not ctx.name_only:
                 inner.text = "-"
                 inner.space = True
-            self.children(node, depth, hidden, name_only or has_control, inner)
-            if inner.text == "-":
-                inner.text = ""
+            self.children(node, depth, sub._replace(name_only=True) if has_control else sub, inner)
             self.flush(depth, inner)
+
+
+class _Ctx(NamedTuple):
+    hidden: bool = False
+    name_only: bool = False
+    aria_hidden: bool = False
+    owner: str = ""
+
+
+def _children(node: LexborNode) -> list[LexborNode]:
+    out = []
+    child = node.child
+    while child is not None:
+        out.append(child)
+        child = child.next
+    return out
+
+
+def _beside_input(node: LexborNode) -> bool:
+    parent = node.parent
+    return parent is not None and any(
+        c.tag == "input"
+        and (c.attributes.get("type") or "text") not in ("hidden", "checkbox", "radio")
+        for c in _children(parent)
+    )
 
 
 def serialize_html(html: str) -> str:
@@ -371,6 +643,6 @@ def serialize_html(html: str) -> str:
     if body is None:
         return ""
     run = _Run()
-    s.children(body, 0, False, False, run)
+    s.children(body, 0, _Ctx(), run)
     s.flush(0, run)
     return "\n".join(s.out)

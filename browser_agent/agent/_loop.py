@@ -1276,7 +1276,8 @@ async def _dispatch(
         return await page.wait_for(a.get("text") or None)
     if name == "extract":
         fmt = "text" if a.get("format") == "text" else "markdown"
-        text = await page.extract(fmt)
+        ref = a.get("ref")
+        text = await page.extract(fmt, ref=ref if ref is not None else None)
         if len(text) > EXTRACT_MAX_CHARS:
             more = len(text) - EXTRACT_MAX_CHARS
             text = text[:EXTRACT_MAX_CHARS] + f"\n… ({more} more characters)"

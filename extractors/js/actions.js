@@ -97,10 +97,13 @@
     ];
   }
 
+  // Open shadow roots, and closed ones the driver handed to the serializer.
+  const shadowOf = (el) => el.shadowRoot || (api.shadowOf ? api.shadowOf(el) : null);
+
   function hitAt(root, x, y) {
     let el = root.elementFromPoint(x, y);
-    while (el && el.shadowRoot) {
-      const inner = el.shadowRoot.elementFromPoint(x, y);
+    while (el && shadowOf(el)) {
+      const inner = shadowOf(el).elementFromPoint(x, y);
       if (!inner || inner === el) break;
       el = inner;
     }
@@ -161,7 +164,7 @@
     const c = control(el);
     if (c.tagName === "INPUT" || c.tagName === "TEXTAREA" || c.isContentEditable) return c;
     // A widget wrapping its text field (custom comboboxes, search boxes).
-    const root = c.shadowRoot || c;
+    const root = shadowOf(c) || c;
     const inner = root.querySelector(
       "input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea, [contenteditable]:not([contenteditable=false])"
     );
@@ -301,6 +304,9 @@
       return { status: "stale", reason: "changed", actual: labelOf(d) };
     }
     watchAround(el);
+    // A keyboard sink (a terminal's hidden textarea) is reached through the widget its
+    // line stands on: that is what is seen, scrolled to and clicked.
+    const box = (api.sinkHost && api.sinkHost(el)) || el;
     const c = { visible: true, enabled: true, editable: false, hit: true, scroll: true, stable: true, point: true, ...(o.checks || {}) };
     const deadline = now() + (o.timeoutMs ?? 5000);
     let scrolled = false;
@@ -309,29 +315,29 @@
     for (;;) {
       let why = "";
       if (!el.isConnected) return { status: "stale", reason: "gone", actual: null };
-      if (c.visible && !isVisible(el)) why = "not visible";
+      if (c.visible && !isVisible(box)) why = "not visible";
       else if (c.enabled && isDisabled(el)) why = "disabled";
       else if (c.editable && (why = notEditable(el))) {
         if (why === "not editable") return { status: "error", reason: why, final: true };
       } else if (c.point) {
-        const pt = targetPoint(el);
-        let res = pt ? climb(el, pt.x, pt.y, false) : { ok: false, offscreen: true, reason: "outside the viewport" };
+        const pt = targetPoint(box);
+        let res = pt ? climb(box, pt.x, pt.y, false) : { ok: false, offscreen: true, reason: "outside the viewport" };
         if (c.scroll && !scrolled && (!pt || !pt.full || !res.ok)) {
-          el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
+          box.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
           scrolled = true;
           settling = true;
-          last = el.getBoundingClientRect();
+          last = box.getBoundingClientRect();
           await nextFrame();
           continue;
         }
-        if (res.ok && c.stable && (settling || isAnimating(el))) {
-          const r = el.getBoundingClientRect();
+        if (res.ok && c.stable && (settling || isAnimating(box))) {
+          const r = box.getBoundingClientRect();
           const same = last && r.x === last.x && r.y === last.y && r.width === last.width && r.height === last.height;
           last = r;
           if (!same) why = "not stable";
           else settling = false;
         }
-        if (!why && res.ok && c.hit) res = climb(el, pt.x, pt.y, true);
+        if (!why && res.ok && c.hit) res = climb(box, pt.x, pt.y, true);
         if (!why && !res.ok) why = res.reason;
         if (!why) return ok(el, ref, retargeted, res.x, res.y, scrolled);
       } else return ok(el, ref, retargeted, null, null, scrolled);
@@ -577,7 +583,7 @@
 
   function deepActive(doc) {
     let a = doc.activeElement;
-    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    while (a && shadowOf(a) && shadowOf(a).activeElement) a = shadowOf(a).activeElement;
     return a;
   }
 

@@ -15,11 +15,11 @@
   "use strict";
 
   const SKIP_TAGS = new Set([
-    "SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "META", "LINK", "TITLE", "BASE", "svg",
+    "SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "META", "LINK", "TITLE", "BASE",
   ]);
   const NAME_FROM_CONTENT = new Set([
     "button", "link", "tab", "menuitem", "menuitemcheckbox", "menuitemradio", "option",
-    "treeitem", "switch", "checkbox", "radio", "clickable", "summary",
+    "treeitem", "switch", "checkbox", "radio", "clickable", "summary", "cell", "row", "gridcell",
   ]);
   const INTERACTIVE_ROLES = new Set([
     "button", "link", "checkbox", "radio", "switch", "tab", "menuitem", "menuitemcheckbox",
@@ -32,9 +32,12 @@
     search: "searchbox", button: "button", submit: "button", reset: "button", image: "button",
   };
   const MAX_NAME = 80;
-  const MAX_VALUE = 120;
-  const MAX_TEXT = 400;
+  const MAX_VALUE = 1000;
+  const MAX_LINE = 2000; // a longer run of text is broken into lines at word boundaries
   const MAX_DIRTY = 4000;
+  const MAX_NEST = 400; // elements deeper than this are walked without recursion
+  const MAX_NAME_NEST = 32;
+  const COLLAPSE_MIN = 15; // links in a region before it can be folded into one line
 
   const state = {
     refBase: 0,
@@ -57,6 +60,16 @@
     sized: new WeakSet(), // elements it watches
     observed: new WeakSet(),
     labels: new WeakMap(), // control -> [label]
+    roles: new WeakMap(), // element -> the role its line gave it
+    sinks: new WeakMap(), // keyboard sink -> the widget its line stands on
+    closedRoots: new WeakMap(), // host -> its closed shadow root (adopted over CDP)
+    pass: 0, // counts passes (full or delta), for per-pass caches
+    compact: false, // regions of links are folded (see collapseRegion)
+    collapsed: new Map(), // folded region -> {rec: its line, hidden: characters it saves}
+    candidates: new Set(), // regions that would fold
+    suspects: [], // refs of elements that look like hosts of closed shadow roots
+    live: new Map(), // form control -> the value/checked state its line shows
+    level: 0,
     labelRoots: new WeakSet(),
     started: false,
     why: "",
@@ -65,9 +78,24 @@
 
   // ---------- small helpers ----------
 
-  const collapse = (s) => s.replace(/\s+/g, " ").trim();
+  // White space, control characters (which page text must never smuggle into the
+  // format) and icon-font glyphs (Private Use Area: they read as nothing) all collapse
+  // to one space.
+  const GAP = /[\s\u0000-\u001F\u007F-\u009F\uE000-\uF8FF]+/g;
+  const collapse = (s) => s.replace(GAP, " ").trim();
   const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
   const quote = (s) => JSON.stringify(s);
+  // Values are shown exactly (white space included, escaped by quote); only control
+  // characters go, and a very long value says how much was left out.
+  const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
+  const exact = (s) => {
+    const v = s.replace(CONTROLS, "");
+    return v.length > MAX_VALUE ? `${v.slice(0, MAX_VALUE)}… (${v.length - MAX_VALUE} more characters)` : v;
+  };
+  // A text line must never read like a line of the format (an element, a heading, an
+  // image, a marker): such text is shown behind a backslash.
+  const FORMAT_START = /^(?:[[\\#…]|---|(?:img|dialog|alertdialog) ")/;
+  const asText = (t) => (FORMAT_START.test(t) ? "\\" + t : t);
 
   function refFor(el) {
     let ref = state.refOf.get(el);
@@ -95,7 +123,7 @@
 
   function deepActive(doc) {
     let a = doc.activeElement;
-    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    while (a && shadowOf(a) && shadowOf(a).activeElement) a = shadowOf(a).activeElement;
     if (a && a.tagName === "IFRAME") {
       try {
         if (a.contentDocument) return deepActive(a.contentDocument);
@@ -106,9 +134,165 @@
     return a;
   }
 
-  function textOf(el, limit) {
-    const t = collapse(el.textContent || "");
-    return clip(t, limit);
+  // ---------- the text a person reads in an element ----------
+  // Names and headings are built from what is rendered: hidden descendants never enter,
+  // and block, inline-block, flex and grid children keep a word boundary between them.
+  // `aria` leaves out aria-hidden parts (as accessible names do); a name that comes out
+  // empty that way falls back to what is on screen.
+
+  function styleOf(el) {
+    return el.ownerDocument.defaultView.getComputedStyle(el);
+  }
+
+  function readableText(el, limit, aria) {
+    if (!el.firstElementChild && !shadowOf(el)) return collapse(el.textContent || "");
+    return contentText(el, limit, aria, true) || contentText(el, limit, aria, false);
+  }
+
+  // Controls inside a control have names and lines of their own: they are left out of
+  // its name (`skip`) unless nothing else names it.
+  function isControl(c, tag) {
+    if (tag === "BUTTON" || tag === "SELECT" || tag === "TEXTAREA" || (tag === "A" && c.hasAttribute("href")))
+      return true;
+    if (tag === "INPUT") return (c.getAttribute("type") || "").toLowerCase() !== "hidden";
+    const r = c.getAttribute("role");
+    return !!r && INTERACTIVE_ROLES.has(r.trim().split(/\s+/)[0]);
+  }
+
+  function contentText(el, limit, aria, skip) {
+    const parts = [];
+    let len = 0;
+    const visit = (parent, nest) => {
+      for (let c = parent.firstChild; c && len <= limit; c = c.nextSibling) {
+        if (c.nodeType === 3) {
+          parts.push(c.data);
+          len += c.data.length;
+        } else if (c.nodeType === 1) inner(c, nest);
+      }
+    };
+    const inner = (c, nest) => {
+      const tag = c.tagName;
+      if (SKIP_TAGS.has(tag) || nest > MAX_NAME_NEST) return;
+      if (aria && c.getAttribute("aria-hidden") === "true") return;
+      if (tag === "BR") return void parts.push(" ");
+      if (tag === "TEXTAREA" || tag === "SELECT" || (skip && isControl(c, tag))) return;
+      const st = styleOf(c);
+      const d = st.display;
+      if (d === "none" || st.visibility === "hidden" || st.opacity === "0") return;
+      if (tag === "IMG" || tag === "svg" || tag === "INPUT") {
+        const alt = tag === "svg" ? svgName(c) : c.getAttribute("alt") || c.getAttribute("aria-label") || "";
+        if (alt) parts.push(" " + alt + " ");
+        return;
+      }
+      const block = d !== "inline" && d !== "contents";
+      if (block) parts.push(" ");
+      if (tag === "SLOT") {
+        const assigned = c.assignedNodes({ flatten: true });
+        if (assigned.length) {
+          for (const n of assigned) {
+            if (n.nodeType === 3) parts.push(n.data);
+            else if (n.nodeType === 1) inner(n, nest + 1);
+          }
+        } else visit(c, nest + 1);
+      } else visit(shadowOf(c) || c, nest + 1);
+      if (block) parts.push(" ");
+    };
+    visit(shadowOf(el) || el, 0);
+    return collapse(parts.join(""));
+  }
+
+  function svgName(svg) {
+    const label = svg.getAttribute("aria-label");
+    if (label) return collapse(label);
+    for (let c = svg.firstElementChild; c; c = c.nextElementSibling) {
+      if (c.tagName === "title") return collapse(c.textContent || "");
+    }
+    return "";
+  }
+
+  // ---------- icons ----------
+  // A text-less icon is named by aria-label, title, alt or an SVG <title>; failing those,
+  // by the words of its class ("fa fa-trash" -> "trash").
+  const ICON_WORDS = new Set((
+    "star heart like favorite favourite bookmark trash delete remove close cancel dismiss reply " +
+    "forward share more menu hamburger bars ellipsis kebab dots options settings gear cog edit " +
+    "pencil plus minus add subtract increment decrement search cart basket bag user profile " +
+    "account bell notification notifications home back next prev previous arrow chevron caret " +
+    "expand collapse play pause stop refresh reload print mail envelope archive flag pin lock " +
+    "unlock eye filter sort calendar clock info help question warning check tick times copy " +
+    "download upload save attach paperclip camera image video phone map location globe external " +
+    "zoom grid list thumbs up down undo redo send comment chat message folder file fullscreen " +
+    "mute volume sound mic microphone logout login exit sun moon translate language"
+  ).split(" "));
+  const CLASS_NOISE = new Set((
+    "fa fas far fab fal fad fat fass fa-solid fa-regular icon icons ico glyphicon glyphicons bi " +
+    "ion ionicon ionicons mdi material symbols outlined rounded sharp svg btn button js is has " +
+    "active inactive open closed sm md lg xl xs xxl small large big solid regular light thin " +
+    "duotone brands fw lg2 text color primary secondary default inline block flex clickable " +
+    "action actions item link wrapper wrap container inner outer the and ui"
+  ).split(" "));
+
+  function classTokens(el) {
+    const cls = el.getAttribute("class");
+    if (!cls) return [];
+    const out = [];
+    for (const c of cls.split(/\s+/)) {
+      for (const t of c.split(/[-_]+|(?<=[a-z])(?=[A-Z])/)) {
+        const w = t.toLowerCase();
+        if (w.length > 1 && w.length < 21 && /^[a-z]+$/.test(w) && !CLASS_NOISE.has(w)) out.push(w);
+      }
+    }
+    return out;
+  }
+
+  // Words that make a text-less element something to click rather than decoration.
+  const ACTION_WORDS = new Set((
+    "star heart like favorite favourite bookmark trash delete remove close dismiss reply forward " +
+    "share more menu hamburger ellipsis kebab dots settings gear cog edit pencil plus minus add " +
+    "subtract increment decrement search cart expand collapse toggle play pause refresh reload " +
+    "download upload copy print archive flag pin filter sort send undo redo fullscreen mute next " +
+    "prev previous"
+  ).split(" "));
+
+  const ICON_TAGS = new Set(["I", "SPAN", "DIV", "svg", "EM", "B", "STRONG", "SMALL", "LI", "IMG", "A", "P"]);
+
+  // A text-less element that says what it does in a tooltip or a label, or calls itself
+  // a button in its class: an icon button.
+  function labelledIcon(el) {
+    if (el.hasAttribute("title") || el.hasAttribute("aria-label")) return true;
+    const cls = el.getAttribute("class");
+    return !!cls && /(?:^|[\s_-])(?:btn|button)(?:$|[\s_-])/i.test(cls);
+  }
+
+  function hasActionWord(el) {
+    if (!el.hasAttribute("class")) return false;
+    for (const w of classTokens(el)) if (ACTION_WORDS.has(w)) return true;
+    return false;
+  }
+
+  // Words for an element with no text: its own class, else an icon inside it.
+  function classWords(el) {
+    for (let n = el, i = 0; n && i < 4; i++) {
+      const toks = classTokens(n);
+      const icon = toks.filter((w) => ICON_WORDS.has(w));
+      if (icon.length) return [...new Set(icon)].slice(0, 3).join(" ");
+      n = n.firstElementChild;
+    }
+    return "";
+  }
+
+  // A name for an element without text from the attributes of what it holds.
+  function innerLabel(el) {
+    let found = "";
+    const visit = (n, depth) => {
+      for (let c = n.firstElementChild; c && !found && depth < 4; c = c.nextElementSibling) {
+        if (c.tagName === "svg") found = svgName(c);
+        else found = collapse(c.getAttribute("aria-label") || c.getAttribute("title") || c.getAttribute("alt") || "");
+        if (!found) visit(c, depth + 1);
+      }
+    };
+    visit(shadowOf(el) || el, 0);
+    return found;
   }
 
   function byIds(el, attr) {
@@ -120,6 +304,156 @@
       if (target) parts.push(collapse(target.textContent || ""));
     }
     return parts.join(" ");
+  }
+
+  // ---------- pointer cursors declared in style sheets ----------
+  // Computed style shows a pointer cursor only when it applies now: not one declared
+  // under :hover (the common sign of a jQuery-era widget with a delegated handler), and
+  // not whether an element inside a clickable block declares one of its own or merely
+  // inherits it. The page's own rules that set `cursor: pointer` answer both; they are
+  // indexed by the class, id or tag of each selector's subject, as browsers index rules.
+
+  const PSEUDO = /::?(?:hover|focus|focus-visible|focus-within|active|visited|link|any-link|before|after|first-letter|first-line|marker|placeholder|selection)\b/g;
+  const TAG_SUBJECTS = new Set(["A", "LI", "TR", "TD", "TH", "IMG", "SVG", "I", "DT", "SUMMARY", "AREA"]);
+  // One index per document or shadow root (its own sheets apply inside it), checked
+  // once per pass against its sheets' sizes.
+  const pointerIndexes = new WeakMap();
+  function newIndex() {
+    return { key: "", pass: -1, byClass: new Map(), byId: new Map(), byTag: new Map(), byAttr: new Map() };
+  }
+
+  function splitTop(sel, sep) {
+    // Split at `sep` characters outside brackets, parentheses and quotes.
+    const out = [];
+    let depth = 0;
+    let quoteCh = "";
+    let start = 0;
+    for (let i = 0; i < sel.length; i++) {
+      const ch = sel[i];
+      if (quoteCh) {
+        if (ch === quoteCh) quoteCh = "";
+      } else if (ch === '"' || ch === "'") quoteCh = ch;
+      else if (ch === "(" || ch === "[") depth++;
+      else if (ch === ")" || ch === "]") depth--;
+      else if (depth === 0 && sep.includes(ch)) {
+        out.push(sel.slice(start, i));
+        start = i + 1;
+      }
+    }
+    out.push(sel.slice(start));
+    return out;
+  }
+
+  function indexSelector(index, sel) {
+    const plain = sel.replace(PSEUDO, "").trim();
+    if (!plain) return;
+    const parts = splitTop(plain, " >+~").filter((x) => x.trim());
+    // The subject compound, without functional pseudo-classes (`:not(.x)` says nothing
+    // about which elements can match).
+    const subject = (parts[parts.length - 1] || "").replace(/:[\w-]+\([^)]*\)/g, "").trim();
+    if (!subject || subject === "*") return;
+    try {
+      document.createElement("div").matches(plain);
+    } catch (e) {
+      return; // not a selector this engine understands
+    }
+    const add = (map, key) => {
+      const list = map.get(key);
+      if (!list) map.set(key, [plain]);
+      else if (!list.includes(plain)) list.push(plain);
+    };
+    const cls = subject.match(/\.(-?[_a-zA-Z][\w-]*)/);
+    if (cls) return add(index.byClass, cls[1]);
+    const id = subject.match(/#(-?[_a-zA-Z][\w-]*)/);
+    if (id) return add(index.byId, id[1]);
+    const tag = subject.match(/^([a-zA-Z][\w-]*)/);
+    const attr = subject.match(/\[\s*([\w-]+)/);
+    if (tag && TAG_SUBJECTS.has(tag[1].toUpperCase()) && !attr) return add(index.byTag, tag[1].toUpperCase());
+    if (attr && attr[1] !== "class" && attr[1] !== "id" && attr[1] !== "style") add(index.byAttr, attr[1]);
+  }
+
+  function indexRules(index, rules, depth) {
+    for (const rule of rules) {
+      if (rule.style && rule.selectorText) {
+        if (rule.style.cursor === "pointer")
+          for (const sel of splitTop(rule.selectorText, ",")) indexSelector(index, sel);
+      } else if (rule.cssRules && depth < 4) indexRules(index, rule.cssRules, depth + 1);
+    }
+  }
+
+  // The pointer rules that apply in `root` (a document or shadow root), rebuilt only
+  // when its sheets or their sizes changed.
+  function pointerIndex(root) {
+    let index = pointerIndexes.get(root);
+    if (!index) pointerIndexes.set(root, (index = newIndex()));
+    if (index.pass === state.pass) return index;
+    index.pass = state.pass;
+    const sheets = [...(root.styleSheets || []), ...(root.adoptedStyleSheets || [])];
+    const lists = [];
+    let key = "" + sheets.length;
+    for (const sheet of sheets) {
+      let rules = null;
+      try {
+        rules = sheet.cssRules;
+      } catch (e) {
+        rules = null; // another origin's sheet: its rules cannot be read
+      }
+      key += "," + (rules ? rules.length : -1);
+      if (rules) lists.push(rules);
+    }
+    if (key === index.key) return index;
+    index.key = key;
+    for (const m of [index.byClass, index.byId, index.byTag, index.byAttr]) m.clear();
+    for (const rules of lists) indexRules(index, rules, 0);
+    return index;
+  }
+
+  function declaresPointer(el) {
+    const r = pointerIndex(el.getRootNode());
+    if (!r.byClass.size && !r.byId.size && !r.byTag.size && !r.byAttr.size) return false;
+    const test = (list) => {
+      if (!list) return false;
+      for (const sel of list) {
+        try {
+          if (el.matches(sel)) return true;
+        } catch (e) {
+          /* ignore */
+        }
+      }
+      return false;
+    };
+    if (r.byClass.size) {
+      const cl = el.classList;
+      for (let i = 0; i < cl.length; i++) if (test(r.byClass.get(cl[i]))) return true;
+    }
+    if (r.byId.size && el.id && test(r.byId.get(el.id))) return true;
+    if (r.byTag.size && test(r.byTag.get(el.tagName.toUpperCase()))) return true;
+    if (r.byAttr.size) for (const [a, list] of r.byAttr) if (el.hasAttribute(a) && test(list)) return true;
+    return false;
+  }
+
+  // Markup that says an element handles clicks, whatever the cursor.
+  const HANDLER_ATTRS = ["onclick", "onmousedown", "onpointerdown", "ng-click", "@click", "v-on:click", "data-action", "data-toggle", "data-bs-toggle", "data-dismiss", "data-bs-dismiss", "jsaction"];
+  function hasHandler(el) {
+    if (!el.attributes.length) return false;
+    for (const a of HANDLER_ATTRS) if (el.hasAttribute(a)) return true;
+    return false;
+  }
+
+  // Symbols that make up a whole control on their own (quantity steppers, close crosses,
+  // pagers): "+", "−", "×", "›"…
+  const SYMBOL_CONTROL = /^[+\-−–×✕✖✗╳xX‹›«»<>▲▼▴▾◀▶⟨⟩☆★♡♥⋮⋯…]$/;
+
+  function isSymbolControl(el) {
+    if (el.childElementCount > 1) return false;
+    const t = collapse(el.textContent || "");
+    return t.length === 1 && SYMBOL_CONTROL.test(t);
+  }
+
+  // A quantity stepper's buttons sit next to its number field.
+  function besideInput(el) {
+    const p = el.parentElement;
+    return !!(p && p.querySelector("input:not([type=hidden]):not([type=checkbox]):not([type=radio])"));
   }
 
   // ---------- labels ----------
@@ -148,7 +482,7 @@
 
   function labelText(el) {
     return labelsOf(el)
-      .map((l) => collapse(l.textContent || ""))
+      .map((l) => readableText(l, MAX_NAME, true))
       .join(" ");
   }
 
@@ -200,33 +534,52 @@
       if (!n) n = el.getAttribute("placeholder") || "";
     }
     if (!n && (tag === "IFRAME" || tag === "FRAME")) n = el.getAttribute("title") || "";
+    if (!n && tag === "svg") n = svgName(el);
+    if (!n && (tag === "IMG" || role === "img")) n = el.getAttribute("alt") || "";
     if (!n && role === "dialog") {
       const h = el.querySelector("h1,h2,h3,h4,h5,h6");
-      if (h) n = collapse(h.textContent || "");
+      if (h) n = readableText(h, MAX_NAME, true);
     }
     if (!n && NAME_FROM_CONTENT.has(role)) {
-      n = textOf(el, MAX_NAME);
-      if (!n) {
-        const img = el.querySelector("img[alt]");
-        if (img) n = img.getAttribute("alt") || "";
-      }
+      n = readableText(el, MAX_NAME, true);
+      if (!n) n = readableText(el, MAX_NAME, false);
     }
     if (!n) n = el.getAttribute("title") || "";
+    if (!n && (NAME_FROM_CONTENT.has(role) || INTERACTIVE_ROLES.has(role))) n = innerLabel(el) || classWords(el);
     return clip(collapse(n), MAX_NAME);
   }
 
-  // `ctx` (during walks) carries whether the parent already shows a pointer
-  // cursor, so only the outermost element of a clickable block gets a ref.
-  function isInteractive(el, tag, role, cursor, ctx) {
+  // Whether the text of a name-from-content control is longer than its name shows:
+  // then the rest is shown as text under it (a price inside a clickable card).
+  function nameCut(el, role) {
+    if (!NAME_FROM_CONTENT.has(role) || el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby"))
+      return false;
+    return readableText(el, MAX_NAME + 1, false).length > MAX_NAME;
+  }
+
+  // Whether `el` is something a person would click or type into: true for controls,
+  // "clickable" for other targets, false otherwise. Inside a clickable block (`inside`)
+  // only targets of their own count: a pointer cursor is inherited by every descendant,
+  // so there it takes markup, a rule of the page's own or an icon to tell one apart.
+  function isInteractive(el, tag, role, style, ctx) {
     if (INTERACTIVE_ROLES.has(role) || role === "summary") return true;
     if (el.isContentEditable && !(el.parentElement && el.parentElement.isContentEditable))
       return true;
     const ti = el.getAttribute("tabindex");
     if (ti !== null && ti !== "-1" && tag !== "IFRAME") return true;
-    if (cursor === "pointer" && tag !== "LABEL") {
-      if (ctx) return ctx.pointer ? false : "clickable";
-      const p = el.parentElement;
-      if (!p || getComputedStyle(p).cursor !== "pointer") return "clickable";
+    if (tag === "LABEL" || tag === "BODY" || tag === "HTML") return false;
+    // Inside a real control only markup makes a target of its own.
+    if (ctx.owner === "control") return hasHandler(el) ? "clickable" : false;
+    const inside = ctx.pointer;
+    if (!inside && style.cursor === "pointer") return "clickable";
+    if (hasHandler(el) || declaresPointer(el)) return "clickable";
+    if (tag === "A" && el.firstChild) return "clickable"; // an anchor with no href, acting as a button
+    if ((!el.firstElementChild || tag === "svg") && ICON_TAGS.has(tag)) {
+      // Icons (an icon font, a CSS background, an SVG) and one-symbol controls.
+      const text = tag === "svg" ? "" : collapse(el.textContent || "");
+      if (!text) return hasActionWord(el) || (tag !== "IMG" && labelledIcon(el)) ? "clickable" : false;
+      if (text.length === 1 && SYMBOL_CONTROL.test(text))
+        return inside || hasActionWord(el) || besideInput(el) ? "clickable" : false;
     }
     return false;
   }
@@ -255,6 +608,12 @@
       if (d && d.tagName === "DETAILS") st.push(d.open ? "expanded" : "collapsed");
     } else if (aria("aria-expanded") === "true") st.push("expanded");
     else if (aria("aria-expanded") === "false") st.push("collapsed");
+    const popup = aria("aria-haspopup");
+    if (popup && popup !== "false") st.push(popup === "true" || popup === "menu" ? "haspopup" : `haspopup=${popup}`);
+    const current = aria("aria-current");
+    if (current && current !== "false") st.push(current === "true" ? "current" : `current=${current}`);
+    if (tag === "TEXTAREA" || aria("aria-multiline") === "true" || (el.isContentEditable && aria("aria-multiline") !== "false"))
+      st.push("multiline");
     if (el.required === true || aria("aria-required") === "true") st.push("required");
     if (el.readOnly === true || aria("aria-readonly") === "true") st.push("readonly");
     if (active === el) st.push("focused");
@@ -268,15 +627,30 @@
         return null;
       if (type === "password") return el.value ? "•••" : "";
       if (type === "file") return Array.from(el.files || [], (f) => f.name).join(", ");
-      return clip(el.value || "", MAX_VALUE);
+      return exact(el.value || "");
     }
-    if (tag === "TEXTAREA") return clip(collapse(el.value || ""), MAX_VALUE);
+    if (tag === "TEXTAREA") return exact(el.value || "");
     if (tag === "SELECT") {
       return Array.from(el.selectedOptions || [], (o) => collapse(o.label || o.text)).join(", ");
     }
-    if (el.isContentEditable) return clip(collapse(el.textContent || ""), MAX_VALUE);
-    const v = el.getAttribute("aria-valuenow");
-    return v === null ? null : v;
+    if (el.isContentEditable) return exact((el.innerText || "").replace(/\n$/, ""));
+    const v = el.getAttribute("aria-valuetext") || el.getAttribute("aria-valuenow");
+    return v === null ? null : exact(v);
+  }
+
+  // min and max of a slider or spin button, which give its value a meaning.
+  function rangeOf(el, tag, role) {
+    if (role !== "slider" && role !== "spinbutton") return "";
+    let lo = el.getAttribute("aria-valuemin");
+    let hi = el.getAttribute("aria-valuemax");
+    if (tag === "INPUT") {
+      lo = el.min !== "" ? el.min : el.type === "range" ? "0" : lo;
+      hi = el.max !== "" ? el.max : el.type === "range" ? "100" : hi;
+    }
+    let out = "";
+    if (lo !== null && lo !== "") out += ` min=${quote(exact(String(lo)))}`;
+    if (hi !== null && hi !== "") out += ` max=${quote(exact(String(hi)))}`;
+    return out;
   }
 
   function optionsOf(el) {
@@ -297,6 +671,14 @@
 
   function pushLine(out, text, node, ref, el) {
     out.push({ t: text, n: node, r: ref, e: el || null, f: state.fx !== 0 || state.fy !== 0 });
+  }
+
+  // Whether a box lies wholly where no scrolling can bring it: left of or above the
+  // page, or (fixed, so it never scrolls) outside the viewport. Only in the top document.
+  function offPage(r, fixed) {
+    if (state.fx !== 0 || state.fy !== 0 || (r.width === 0 && r.height === 0)) return false;
+    if (fixed) return r.right <= 0 || r.bottom <= 0 || r.left >= state.vw || r.top >= state.vh;
+    return r.right + state.sx <= 0 || r.bottom + state.sy <= 0;
   }
 
   // Page coordinates (viewport + scroll; fixed elements stay in viewport
@@ -322,37 +704,53 @@
     for (let c = parent.firstChild; c; c = c.nextSibling) {
       if (c.nodeType === 3) {
         if (ctx.hidden || ctx.nameOnly) continue;
-        const d = c.data;
-        const t = d ? collapse(d) : "";
-        if (!t) {
-          if (run.text) run.space = true;
-          continue;
-        }
-        // Trimming changed an end of the text iff that end was white space.
-        const lead = t.charCodeAt(0) !== d.charCodeAt(0);
-        if (!run.text) {
-          run.text = t;
-          run.node = c;
-        } else run.text += (run.space || lead ? " " : "") + t;
-        run.space = t.charCodeAt(t.length - 1) !== d.charCodeAt(d.length - 1);
+        addText(run, c, c.data);
       } else if (c.nodeType === 1) {
         walkElement(c, depth, ctx, out, run);
       }
     }
   }
 
-  function flush(out, depth, run) {
-    if (run.text) {
-      pushLine(out, "  ".repeat(depth) + clip(run.text, MAX_TEXT), run.node, 0, null);
-      run.text = "";
-      run.node = null;
-      run.space = false;
+  function addText(run, node, d) {
+    const t = d ? collapse(d) : "";
+    if (!t) {
+      if (run.text) run.space = true;
+      return;
     }
+    // Trimming changed an end of the text iff that end was white space (or a glyph).
+    const lead = t.charCodeAt(0) !== d.charCodeAt(0);
+    if (!run.text) {
+      run.text = t;
+      run.node = node;
+    } else run.text += (run.space || lead ? " " : "") + t;
+    run.space = t.charCodeAt(t.length - 1) !== d.charCodeAt(d.length - 1);
+  }
+
+  function flush(out, depth, run) {
+    // A list item's bullet alone says nothing: it is dropped.
+    if (run.text && run.text !== "-") {
+      const pad = "  ".repeat(depth);
+      let t = run.text;
+      while (t.length > MAX_LINE) {
+        let cut = t.lastIndexOf(" ", MAX_LINE);
+        if (cut < MAX_LINE / 2) cut = MAX_LINE;
+        pushLine(out, pad + asText(t.slice(0, cut)), run.node, 0, null);
+        t = t.slice(cut).trimStart();
+      }
+      if (t) pushLine(out, pad + asText(t), run.node, 0, null);
+    }
+    run.text = "";
+    run.node = null;
+    run.space = false;
+  }
+
+  // Shadow roots the page closed, handed to us over CDP by the driver (see adoptShadow).
+  function shadowOf(el) {
+    return el.shadowRoot || state.closedRoots.get(el) || null;
   }
 
   function childNodesParent(el) {
-    if (el.shadowRoot) return el.shadowRoot;
-    return el;
+    return shadowOf(el) || el;
   }
 
   // A slot renders the light-DOM nodes assigned to it, or its fallback content.
@@ -363,6 +761,7 @@
       if (n.nodeType === 1) walkElement(n, depth, ctx, out, run);
       else if (n.nodeType === 3 && !(ctx.hidden || ctx.nameOnly) && /\S/.test(n.data)) {
         const t = collapse(n.data);
+        if (!t) continue;
         if (!run.text) {
           run.text = t;
           run.node = n;
@@ -371,17 +770,53 @@
     }
   }
 
+  // An input or textarea that is on the page but not on screen (opacity 0, a pixel in
+  // size), focusable and not fenced off: the keyboard sink of a terminal, a code editor
+  // or a custom field, which a person types into by clicking the widget around it.
+  function keyboardSink(el, tag, style) {
+    if (tag !== "TEXTAREA" && !(tag === "INPUT" && TEXTBOX_TYPES.has((el.getAttribute("type") || "").toLowerCase())))
+      return null;
+    if (el.disabled || el.getAttribute("tabindex") === "-1" || el.readOnly) return null;
+    if (style.display === "none" || style.visibility === "hidden") return null;
+    for (let p = el.parentElement, i = 0; p && i < 6; p = p.parentElement, i++) {
+      const r = p.getBoundingClientRect();
+      if (r.width >= 40 && r.height >= 16) return { host: p, rect: r };
+    }
+    return null;
+  }
+
+  // `state.level` counts the elements being walked (the recursion's depth); past
+  // MAX_NEST the rest of a subtree is walked by a loop instead.
   function walkElement(el, depth, ctx, out, run) {
+    if (state.level >= MAX_NEST) return walkDeep(el, depth, ctx, out, run);
+    state.level++;
+    try {
+      walkOne(el, depth, ctx, out, run);
+    } finally {
+      state.level--;
+    }
+  }
+
+  // How many elements a full walk has entered above `el` (frames included).
+  function levelOf(el) {
+    let k = 0;
+    for (let n = parentOf(el); n; n = parentOf(n)) if (n.tagName !== "BODY" && n.tagName !== "HTML") k++;
+    return k;
+  }
+
+  function walkOne(el, depth, ctx, out, run) {
     const tag = el.tagName;
     if (SKIP_TAGS.has(tag)) return;
-    if (el.getAttribute("aria-hidden") === "true") return;
     const up = el.parentElement;
     if (up && up.tagName === "DETAILS" && !up.open && tag !== "SUMMARY") return;
     // Computed-style reads dominate the cost of a pass: read each property once.
     const style = getComputedStyle(el);
     const display = style.display;
     if (display === "none") return;
-    if (style.opacity === "0") return;
+    if (style.opacity === "0") {
+      if (!ctx.hidden && !ctx.nameOnly) sinkLine(el, tag, style, depth, ctx, out, run);
+      return;
+    }
     let hidden = ctx.hidden;
     const vis = style.visibility;
     if (vis === "hidden" || vis === "collapse") hidden = true;
@@ -394,19 +829,27 @@
     if ((position === "absolute" || position === "fixed") && style.clip === "rect(0px, 0px, 0px, 0px)")
       return;
     let rect = null;
-    if (clips) {
+    const placed = position === "absolute" || position === "fixed";
+    if (clips || placed) {
       rect = el.getBoundingClientRect();
+      // Moved off the page (a closed off-canvas drawer, `left: -9999px`): no one can
+      // see it, and no scrolling brings it into view.
+      if (offPage(rect, ctx.fixed || position === "fixed")) return;
+    }
+    if (clips) {
       if (rect.width <= 1 || rect.height <= 1) {
         watchSize(el); // a collapsed panel may open by a transition alone
+        if (!hidden && !ctx.nameOnly) sinkLine(el, tag, style, depth, ctx, out, run);
         return;
       }
     }
 
     const inline = display === "inline" || display === "contents";
+    // aria-hidden content that is rendered stays: it is on screen (a shop's page behind
+    // its cookie banner); its controls are marked so the model knows.
+    const ariaHidden = ctx.ariaHidden || el.getAttribute("aria-hidden") === "true";
     let role = roleOf(el, tag);
-    // Inside a pointer-cursor block nothing new becomes clickable: skip the read.
-    const cursor = ctx.pointer ? "pointer" : style.cursor;
-    let interactive = isInteractive(el, tag, role, cursor, ctx);
+    let interactive = isInteractive(el, tag, role, style, ctx);
     if (interactive === "clickable") role = "clickable";
     if (!role && interactive) role = tag.toLowerCase();
     let labelFor = null;
@@ -420,19 +863,48 @@
         role = roleOf(ctrl, ctrl.tagName) || "clickable";
       }
     }
-    const needsRect = interactive || tag === "IMG" || tag === "IFRAME" || tag === "FRAME" || role === "img";
+    const needsRect = interactive || tag === "IMG" || tag === "IFRAME" || tag === "FRAME" || role === "img" || tag === "svg";
     if (needsRect && !rect) rect = el.getBoundingClientRect();
     if (!rect) rect = ZERO;
+    if (interactive && !hidden && !ctx.nameOnly && (rect.width <= 1 || rect.height <= 1) && display !== "contents") {
+      // A text field with no size is a keyboard sink, not a control of its own.
+      if (sinkLine(el, tag, style, depth, ctx, out, run)) return;
+    }
+    if (interactive && needsRect && offPage(rect, ctx.fixed || position === "fixed")) return;
     const sized = rect.width > 0 && rect.height > 0;
     const fixed = ctx.fixed || position === "fixed" || position === "sticky";
-    const pointer = cursor === "pointer";
+    const pointer = ctx.pointer || style.cursor === "pointer";
     const cctx =
-      hidden === ctx.hidden && fixed === ctx.fixed && pointer === ctx.pointer
+      hidden === ctx.hidden && fixed === ctx.fixed && pointer === ctx.pointer && ariaHidden === ctx.ariaHidden
         ? ctx
-        : { ...ctx, hidden, fixed, pointer };
+        : { ...ctx, hidden, fixed, pointer, ariaHidden };
 
     if (SLOT_TAG === tag) {
       walkSlot(el, depth, cctx, out, run);
+      return;
+    }
+    if (!el.firstChild && tag.includes("-") && !shadowOf(el) && !hidden && !ctx.nameOnly) {
+      // A custom element with no content of its own that still takes room: it draws
+      // from a closed shadow root. Said so until the driver hands the root over.
+      if (!rect || rect === ZERO) rect = el.getBoundingClientRect();
+      if (rect.width > 1 && rect.height > 1) {
+        flush(out, depth, run);
+        state.suspects.push(refFor(el));
+        pushLine(out, `${"  ".repeat(depth)}<${tag.toLowerCase()}> (closed shadow root, not readable)`, el, 0, null);
+        state.info.set(el, { first: out[out.length - 1], last: out[out.length - 1], depth, ctx });
+        return;
+      }
+    }
+    if (tag === "svg" && !interactive) {
+      // Drawings: only a labelled one says anything (as an image).
+      if (!hidden && !ctx.nameOnly && sized && role === "img") {
+        const alt = nameOf(el, tag, "img");
+        if (alt) {
+          flush(out, depth, run);
+          pushLine(out, `${"  ".repeat(depth)}img ${quote(clip(alt, MAX_NAME))}`, el, 0, null);
+          state.info.set(el, { first: out[out.length - 1], last: out[out.length - 1], depth, ctx });
+        }
+      }
       return;
     }
 
@@ -465,39 +937,37 @@
 
     // A control with no size yet gets its line when it grows, mutation or not.
     if (interactive && !hidden && !sized && display !== "contents") watchSize(el);
-    if (tag === "IMG" || role === "img") {
+    if ((tag === "IMG" || role === "img") && !interactive) {
       if (!hidden && !ctx.nameOnly && sized) {
         const alt = collapse(el.getAttribute("alt") || el.getAttribute("aria-label") || "");
-        if (alt) pushLine(out, `${"  ".repeat(depth)}img ${quote(clip(alt, MAX_NAME))}`, el, 0, null);
+        if (alt) {
+          const line = `${"  ".repeat(depth)}img ${quote(clip(alt, MAX_NAME))}`;
+          // A run of the same image (rating stars, spacer dots) is one line.
+          const prev = out[out.length - 1];
+          if (prev && prev.img === line && prev.n.parentNode === el.parentNode) {
+            prev.count += 1;
+            prev.t = `${line} ×${prev.count}`;
+            state.info.delete(prev.n); // the first image no longer has lines of its own
+            return;
+          }
+          pushLine(out, line, el, 0, null);
+          out[out.length - 1].img = line;
+          out[out.length - 1].count = 1;
+        }
       }
     } else if (interactive && !hidden && (sized || display === "contents")) {
       const target = labelFor || el;
       const ref = refFor(el);
-      const ttag = target.tagName;
-      const trole = role;
-      const name = labelFor
-        ? clip(textOf(el, MAX_NAME), MAX_NAME)
-        : nameOf(el, tag, role);
-      const value = valueOf(target, ttag);
-      const states = statesOf(target, ttag, trole, state.active);
-      let line = `${"  ".repeat(depth)}[${ref}] ${trole} ${quote(name)}`;
-      if (ttag === "INPUT") {
-        const type = (target.type || "text").toLowerCase();
-        if (!PLAIN_INPUT_ROLES[type] && !TEXTBOX_TYPES.has(type)) line += ` type=${type}`;
-        else if (type === "password" || type === "email" || type === "tel" || type === "url")
-          line += ` type=${type}`;
-      }
-      if (value) line += ` value=${quote(value)}`;
-      if (ttag === "SELECT") line += ` options=${quote(optionsOf(target)).replace(/\\"/g, "'")}`;
-      if (states.length) line += " " + states.join(" ");
-      const data = [
-        ref, tag.toLowerCase(), trole, name, value === null ? null : value, states,
-        ...geom(rect, fixed),
-      ];
-      pushLine(out, line, el, ref, data);
-      const kids = tag === "IFRAME" ? null : childNodesParent(el);
-      if (kids && ttag !== "SELECT" && ttag !== "INPUT" && ttag !== "TEXTAREA" && !el.isContentEditable) {
-        const nctx = { ...cctx, nameOnly: NAME_FROM_CONTENT.has(role) || role === "link" };
+      const name = labelFor ? clip(readableText(el, MAX_NAME, true), MAX_NAME) : nameOf(el, tag, role);
+      const cut = !labelFor && nameCut(el, role);
+      pushControl(out, el, target, ref, role, name, depth, rect, fixed, ariaHidden, "");
+      const kids = tag === "IFRAME" || tag === "svg" ? null : childNodesParent(el);
+      if (kids && target.tagName !== "SELECT" && target.tagName !== "INPUT" && target.tagName !== "TEXTAREA" && !el.isContentEditable) {
+        // Inside a control only its own nested targets get lines, and its text when
+        // the name could not hold all of it.
+        const owner = interactive === true ? "control" : "clickable";
+        const named = NAME_FROM_CONTENT.has(role) || role === "link";
+        const nctx = { ...cctx, nameOnly: named && !cut, owner };
         walkChildren(kids, depth + 1, nctx, out, inner);
         flush(out, depth + 1, inner);
       }
@@ -522,8 +992,8 @@
     } else if (/^H[1-6]$/.test(tag) || role === "heading") {
       if (!hidden && !ctx.nameOnly) {
         const level = /^H[1-6]$/.test(tag) ? +tag[1] : +(el.getAttribute("aria-level") || 2);
-        const t = textOf(el, MAX_TEXT);
-        if (t) pushLine(out, `${"  ".repeat(depth)}${"#".repeat(level)} ${t}`, el, 0, null);
+        const t = readableText(el, MAX_LINE, false);
+        if (t) pushLine(out, `${"  ".repeat(depth)}${"#".repeat(Math.min(Math.max(level, 1), 6))} ${clip(t, MAX_LINE)}`, el, 0, null);
       }
       // Interactive things inside headings (anchors) still get their lines.
       const nctx = { ...cctx, nameOnly: true };
@@ -536,14 +1006,195 @@
       // A label's text already names its visible control: don't say it twice.
       const kctx = tag === "LABEL" && el.control ? { ...cctx, nameOnly: true } : cctx;
       walkChildren(childNodesParent(el), depth, kctx, out, inner);
-      if (inner.text === "-") inner.text = "";
       flush(out, depth, inner);
     }
 
+    if (out.length - start >= COLLAPSE_MIN && !interactive && !hidden && isRegion(el, tag, role))
+      collapseRegion(el, tag, role, out, start, depth, rect, fixed);
     if (out.length > start && !inline) {
       state.info.set(el, { first: out[start], last: out[out.length - 1], depth, ctx });
     }
   }
+
+  // ---------- long runs of navigation links ----------
+  // A list or navigation block that is mostly links (a mega-menu, a footer of links) is
+  // a candidate; when the page is over the size cap (`state.compact`), each candidate
+  // is shown as one line with a ref, how many links it holds and the first few, so
+  // the main content fits. `region(ref)` shows one in full. Candidates collapse
+  // innermost first: a menu keeps its top level and folds its submenus.
+
+  const REGION_TAGS = new Set(["NAV", "UL", "OL", "MENU", "HEADER", "FOOTER", "ASIDE", "DIV", "SECTION", "TABLE", "TBODY", "DL"]);
+  const REGION_ROLES = { NAV: "navigation", UL: "list", OL: "list", MENU: "list", HEADER: "banner", FOOTER: "contentinfo", ASIDE: "complementary", DL: "list", TABLE: "table", TBODY: "table" };
+
+  function isRegion(el, tag, role) {
+    return REGION_TAGS.has(tag) || role === "navigation" || role === "menu" || role === "menubar" || role === "list";
+  }
+
+  function collapseRegion(el, tag, role, out, start, depth, rect, fixed) {
+    let links = 0;
+    const names = [];
+    for (let i = start; i < out.length; i++) {
+      const e = out[i].e;
+      if (e && (e[2] === "link" || e[2] === "menuitem")) {
+        links++;
+        if (names.length < 6 && e[3]) names.push(e[3]);
+      }
+    }
+    if (links < COLLAPSE_MIN || links * 10 < (out.length - start) * 6) return;
+    state.candidates.add(el);
+    if (!state.compact) return;
+    const hidden = out.slice(start);
+    let inner = 0; // what folded regions inside it already save
+    for (const rec of hidden) if (rec.fold) inner += rec.fold;
+    const ref = refFor(el);
+    const kind = role && role !== tag.toLowerCase() ? role : REGION_ROLES[tag] || "region";
+    let name = "";
+    if (el.hasAttribute("aria-labelledby")) name = byIds(el, "aria-labelledby");
+    if (!name) name = collapse(el.getAttribute("aria-label") || "");
+    if (!name) {
+      const h = el.querySelector("h1,h2,h3,h4,h5,h6");
+      if (h) name = readableText(h, MAX_NAME, true);
+    }
+    if (!name) {
+      const prev = el.previousElementSibling;
+      if (prev && !REGION_TAGS.has(prev.tagName)) name = readableText(prev, MAX_NAME, true);
+    }
+    name = clip(name, MAX_NAME);
+    const preview = names.map((n) => clip(n, 30)).join(", ") + (links > names.length ? ", …" : "");
+    const states = ["collapsed"];
+    let line = `${"  ".repeat(depth)}[${ref}] ${kind} ${quote(name)} collapsed: ${links} links: ${preview}`;
+    if (rect === ZERO) rect = el.getBoundingClientRect();
+    const data = [ref, tag.toLowerCase(), kind, name, null, states, ...geom(rect, fixed)];
+    out.length = start;
+    pushLine(out, line, el, ref, data);
+    state.roles.set(el, kind);
+    const saves = inner + chars(hidden, 0, hidden.length) - line.length - 1;
+    out[start].fold = saves;
+    state.collapsed.set(el, { rec: out[start], hidden: saves });
+  }
+
+  // Whether the page should be shown compact: it is, when over the cap with all of its
+  // candidates open. Decided the same way by full passes and after deltas.
+  function compactWanted(flat, total) {
+    if (state.compact) {
+      let open = total;
+      for (const [el, c] of state.collapsed) {
+        if (flat.indexOf(c.rec) < 0) state.collapsed.delete(el);
+        else open += c.hidden;
+      }
+      return open > state.maxChars;
+    }
+    if (total <= state.maxChars) return false;
+    for (const el of state.candidates) {
+      const inf = el.isConnected ? state.info.get(el) : undefined;
+      if (inf && flat.indexOf(inf.first) >= 0) return true;
+      state.candidates.delete(el);
+    }
+    return false;
+  }
+
+  // The line of a control: `[ref] role "name" type=… value="…" min/max options states`.
+  // Script can set a control's value or checked state without any mutation or event
+  // (a quantity stepper's `input.value = n`): each control shown keeps what it showed,
+  // and observe() compares it with what it holds now.
+  function liveState(t) {
+    const tag = t.tagName;
+    if (tag === "INPUT") return t.type === "checkbox" || t.type === "radio" ? `${t.checked}${t.indeterminate}` : t.value;
+    if (tag === "TEXTAREA") return t.value;
+    if (tag === "SELECT") return String(t.selectedIndex);
+    return null;
+  }
+
+  function checkLiveStates() {
+    for (const [t, shown] of state.live) {
+      if (!t.isConnected) state.live.delete(t);
+      else if (liveState(t) !== shown) {
+        state.live.delete(t);
+        markDirty(t);
+      }
+    }
+  }
+
+  function pushControl(out, el, target, ref, role, name, depth, rect, fixed, ariaHidden, extra) {
+    const ttag = target.tagName;
+    const live = liveState(target);
+    if (live !== null) state.live.set(target, live);
+    const value = valueOf(target, ttag);
+    const states = statesOf(target, ttag, role, state.active);
+    if (ariaHidden) states.push("aria-hidden");
+    let line = `${"  ".repeat(depth)}[${ref}] ${role} ${quote(name)}`;
+    if (ttag === "INPUT") {
+      const type = (target.type || "text").toLowerCase();
+      if (!PLAIN_INPUT_ROLES[type] && !TEXTBOX_TYPES.has(type)) line += ` type=${type}`;
+      else if (type === "password" || type === "email" || type === "tel" || type === "url")
+        line += ` type=${type}`;
+    }
+    if (value) line += ` value=${quote(value)}`;
+    line += rangeOf(target, ttag, role);
+    if (ttag === "SELECT") line += ` options=${quote(optionsOf(target)).replace(/\\"/g, "'")}`;
+    if (states.length) line += " " + states.join(" ");
+    line += extra;
+    state.roles.set(el, role);
+    const data = [
+      ref, el.tagName.toLowerCase(), role, name, value === null ? null : value, states,
+      ...geom(rect, fixed),
+    ];
+    pushLine(out, line, el, ref, data);
+  }
+
+  // The line of a keyboard sink (see keyboardSink), placed on the widget around it.
+  // Returns whether it made one.
+  function sinkLine(el, tag, style, depth, ctx, out, run) {
+    if (ctx.owner === "control") return false;
+    const sink = keyboardSink(el, tag, style);
+    if (!sink) return false;
+    flush(out, depth, run);
+    const name = nameOf(el, tag, "textbox") || clip(readableText(sink.host, MAX_NAME, true), MAX_NAME);
+    const start = out.length;
+    pushControl(out, el, el, refFor(el), "textbox", name, depth, sink.rect, ctx.fixed, ctx.ariaHidden, " hidden-input");
+    state.sinks.set(el, sink.host);
+    out[start].box = sink.host; // its geometry is the widget's
+    state.info.set(el, { first: out[start], last: out[start], depth, ctx });
+    return true;
+  }
+
+  // Below MAX_NEST elements the walk goes on without recursion: text, and one line for
+  // each visible control, all at this depth. It stops a page's nesting from exhausting
+  // the stack; deltas inside re-walk from the nearest block above it.
+  function walkDeep(root, depth, ctx, out, run) {
+    const stack = [root];
+    while (stack.length) {
+      const n = stack.pop();
+      if (n.nodeType === 3) {
+        if (!ctx.hidden && !ctx.nameOnly) addText(run, n, n.data);
+        continue;
+      }
+      if (n.nodeType !== 1 || SKIP_TAGS.has(n.tagName)) continue;
+      if (n === BREAK) {
+        flush(out, depth, run);
+        continue;
+      }
+      const st = getComputedStyle(n);
+      if (st.display === "none" || st.visibility === "hidden" || st.opacity === "0") continue;
+      const role = roleOf(n, n.tagName);
+      const kind = isInteractive(n, n.tagName, role, st, ctx);
+      if (kind && !ctx.nameOnly) {
+        const r = n.getBoundingClientRect();
+        if (r.width > 0 && r.height > 0) {
+          flush(out, depth, run);
+          const rl = kind === "clickable" ? "clickable" : role || n.tagName.toLowerCase();
+          pushControl(out, n, n, refFor(n), rl, nameOf(n, n.tagName, rl), depth, r, ctx.fixed, ctx.ariaHidden, "");
+          continue;
+        }
+      }
+      const block = st.display !== "inline" && st.display !== "contents";
+      if (block) stack.push(BREAK);
+      const kids = childNodesParent(n);
+      for (let c = kids.lastChild; c; c = c.previousSibling) stack.push(c);
+      if (block) stack.push(BREAK);
+    }
+  }
+  const BREAK = { nodeType: 1, tagName: "#break" };
 
   const SLOT_TAG = "SLOT";
 
@@ -726,10 +1377,14 @@
     state.active = deepActive(document);
   }
 
-  const ROOT_CTX = Object.freeze({ hidden: false, fixed: false, nameOnly: false, pointer: false });
+  const ROOT_CTX = Object.freeze({
+    hidden: false, fixed: false, nameOnly: false, pointer: false, ariaHidden: false, owner: "",
+  });
 
   function serializeRoot() {
     const out = [];
+    state.collapsed = new Map();
+    state.candidates = new Set();
     state.labels = new WeakMap();
     state.labelRoots = new WeakSet();
     indexLabels(document);
@@ -770,6 +1425,26 @@
     let n = 0;
     for (let i = a; i < b; i++) if (lines[i].r && lines[i].t.charCodeAt(0) !== 0) n++;
     return n;
+  }
+
+  // What a part of the page outside the window holds, for the closing summary:
+  // element counts by role and the headings left out.
+  function leftOut(lines, a, b) {
+    if (a >= b) return "";
+    const roles = new Map();
+    const heads = [];
+    for (let i = a; i < b; i++) {
+      const rec = lines[i];
+      if (rec.e) roles.set(rec.e[2], (roles.get(rec.e[2]) || 0) + 1);
+      else if (heads.length < 6) {
+        const t = rec.t.trimStart();
+        if (t.charCodeAt(0) === 35 /* # */) heads.push(clip(t.replace(/^#+ /, ""), 40));
+      }
+    }
+    const counts = [...roles].sort((x, y) => y[1] - x[1]).slice(0, 4).map(([r, n]) => `${n} ${r}`);
+    let out = counts.join(", ");
+    if (heads.length) out += (out ? "; " : "") + "headings: " + heads.map(quote).join(", ");
+    return out;
   }
 
   function chars(lines, a, b) {
@@ -859,11 +1534,17 @@
   }
 
   function fullPass() {
+    state.live = new Map();
     state.dirty.clear();
     state.bodyOps = [];
     state.needFull = false;
     state.scrolled = false;
     state.flat = serializeRoot();
+    const total = chars(state.flat, 0, state.flat.length);
+    if (compactWanted(state.flat, total) !== state.compact) {
+      state.compact = !state.compact;
+      state.flat = serializeRoot();
+    }
     chooseWindow();
     const w = state.win;
     const lines = [];
@@ -1092,7 +1773,9 @@
         let pending = false;
         if (el.isConnected) {
           const run = { text: "", node: null, space: false };
+          state.level = levelOf(el);
           walkElement(el, hit.inf.depth, hit.inf.ctx, lines, run);
+          state.level = 0;
           pending = !!run.text; // text that would merge with what follows
         }
         const inf2 = state.info.get(el);
@@ -1129,6 +1812,7 @@
       spliced = true;
       if (!account(done[0], done[1], done[2])) return lost("window-edge");
     }
+    if ((tops.length || spliced) && compactWanted(state.flat, state.total) !== state.compact) return lost("compact");
     if (!refit(ops, oldSeen, newSeen, newData)) return lost("window-moved");
     if ((tops.length || spliced) && probesMoved(probes, newData)) remeasure(newData);
     const added = [];
@@ -1155,7 +1839,7 @@
   }
 
   function moved(rec) {
-    const g = geom(rec.n.getBoundingClientRect(), rec.e[10] === 1);
+    const g = geom((rec.box || rec.n).getBoundingClientRect(), rec.e[10] === 1);
     const e = rec.e;
     return g[0] !== e[6] || g[1] !== e[7] || g[2] !== e[8] || g[3] !== e[9];
   }
@@ -1190,7 +1874,7 @@
     for (let i = w.start; i < w.end; i++) {
       const rec = flat[i];
       if (!rec.e || rec.f || newData.has(rec.r) || !rec.n.isConnected) continue;
-      const g = geom(rec.n.getBoundingClientRect(), rec.e[10] === 1);
+      const g = geom((rec.box || rec.n).getBoundingClientRect(), rec.e[10] === 1);
       const e = rec.e;
       if (g[0] !== e[6] || g[1] !== e[7] || g[2] !== e[8] || g[3] !== e[9]) {
         rec.e = [...e.slice(0, 6), ...g];
@@ -1214,6 +1898,7 @@
   function observe(opts) {
     const t0 = performance.now();
     opts = opts || {};
+    state.pass++;
     start(document);
     measureScroll();
     if (opts.maxChars && opts.maxChars !== state.maxChars) {
@@ -1225,6 +1910,7 @@
     if (opts.full) state.why = "forced";
     else if (base === 0) state.why = "first";
     else if (opts.base !== base) state.why = "base";
+    if (!state.needFull) checkLiveStates();
     if (!opts.full && !state.needFull && opts.base === base) {
       if (!state.needFull) {
         res = state.dirty.size || state.bodyOps.length || (state.win.truncated && state.scrolled)
@@ -1247,6 +1933,10 @@
     res.marks = markers();
     res.above = state.win.above;
     res.below = state.win.below;
+    if (state.suspects.length) res.hosts = state.suspects;
+    state.suspects = [];
+    if (state.win.truncated)
+      res.notes = [leftOut(state.flat, 0, state.win.start), leftOut(state.flat, state.win.end, state.flat.length)];
     res.ms = performance.now() - t0;
     return JSON.stringify(res);
   }
@@ -1255,9 +1945,10 @@
   // tests hold deltas against (same refs, same world).
   function snapshot(opts) {
     opts = opts || {};
+    state.pass++;
     const keys = [
       "info", "flat", "win", "total", "seen", "dirty", "needFull", "scrolled", "maxChars", "moved",
-      "labels", "labelRoots",
+      "labels", "labelRoots", "compact", "collapsed", "candidates", "live",
     ];
     const saved = {};
     for (const k of keys) saved[k] = state[k];
@@ -1275,6 +1966,8 @@
         scroll: [state.sx, state.sy, state.vw, state.vh], marks: markers(),
         above: state.win.above, below: state.win.below,
       });
+      if (state.win.truncated)
+        res.notes = [leftOut(state.flat, 0, state.win.start), leftOut(state.flat, state.win.end, state.flat.length)];
       return JSON.stringify(res);
     } finally {
       for (const k of keys) state[k] = saved[k];
@@ -1287,25 +1980,79 @@
     return el && el.isConnected ? el : null;
   }
 
-  // What the ref's element is now, to check it against what the model saw.
+  // What the ref's element is now, to check it against what the model saw: the role its
+  // line gave it, and its name as the walk computes it now.
   function describe(ref) {
     const known = state.byRef.has(ref);
     const el = element(ref);
     if (!el) return JSON.stringify({ known, connected: false });
+    state.pass++;
     const tag = el.tagName;
-    let role = roleOf(el, tag);
-    if (tag === "LABEL" && el.control) role = roleOf(el.control, el.control.tagName);
-    const style = getComputedStyle(el);
+    let role = state.roles.get(el) || roleOf(el, tag);
+    const label = tag === "LABEL" && el.control;
+    if (label) role = roleOf(el.control, el.control.tagName) || "clickable";
     if (!role) {
-      const i = isInteractive(el, tag, "", style.cursor, null);
+      const style = getComputedStyle(el);
+      const p = el.parentElement;
+      const ctx = { ...ROOT_CTX, pointer: !!p && getComputedStyle(p).cursor === "pointer" };
+      const i = isInteractive(el, tag, "", style, ctx);
       role = i === "clickable" ? "clickable" : tag.toLowerCase();
     }
-    const name = tag === "LABEL" && el.control ? clip(textOf(el, MAX_NAME), MAX_NAME) : nameOf(el, tag, role);
-    const r = el.getBoundingClientRect();
+    const name = label ? clip(readableText(el, MAX_NAME, true), MAX_NAME) : nameOf(el, tag, role);
+    const host = state.sinks.get(el);
+    const r = (host && host.isConnected ? host : el).getBoundingClientRect();
     return JSON.stringify({
       known, connected: true, tag: tag.toLowerCase(), role, name,
       bbox: [r.x, r.y, r.width, r.height],
     });
+  }
+
+  // One element's content in full, collapsed regions opened: what `extract(ref)` shows
+  // for a folded list of links. It leaves the incremental state as it was.
+  function region(ref) {
+    const el = element(ref);
+    if (!el) return JSON.stringify({ status: state.byRef.has(ref) ? "stale" : "unknown" });
+    const keys = ["info", "compact", "collapsed", "candidates", "live"];
+    const saved = {};
+    for (const k of keys) saved[k] = state[k];
+    try {
+      state.pass++;
+      const inf = state.info.get(el);
+      state.info = new WeakMap();
+      state.compact = false;
+      state.collapsed = new Map();
+      state.candidates = new Set();
+      state.live = new Map();
+      measureScroll();
+      const out = [];
+      const run = { text: "", node: null, space: false };
+      state.level = levelOf(el);
+      walkElement(el, 0, inf ? inf.ctx : ROOT_CTX, out, run);
+      flush(out, 0, run);
+      return JSON.stringify({
+        status: "ok", lines: out.map(lineText), elements: out.filter((r) => r.e).map((r) => r.e),
+      });
+    } finally {
+      for (const k of keys) state[k] = saved[k];
+      state.level = 0;
+    }
+  }
+
+  // The widget a keyboard sink's line stands on (clicks go there), or null.
+  function sinkHost(el) {
+    const host = state.sinks.get(el);
+    return host && host.isConnected ? host : null;
+  }
+
+  // A shadow root the page closed, found by the driver over CDP: walked like an open one.
+  function adoptShadow(arg) {
+    const host = arg && arg.host;
+    const root = arg && arg.root;
+    if (!host || !root || root.nodeType !== 11 || root.host !== host) return false;
+    if (state.closedRoots.get(host) === root) return false;
+    state.closedRoots.set(host, root);
+    markDirty(host);
+    return true;
   }
 
   // A yardstick for `bench extract`: visit every node and return n characters, the least
@@ -1359,6 +2106,8 @@
   }
 
   return {
-    observe, snapshot, describe, element, init, refFor, floor, bare, version: () => state.version,
+    observe, snapshot, describe, element, init, refFor, floor, bare, sinkHost, adoptShadow, region,
+    shadowOf,
+    version: () => state.version,
   };
 })()
