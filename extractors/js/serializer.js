@@ -69,6 +69,7 @@
     candidates: new Set(), // regions that would fold
     suspects: [], // refs of elements that look like hosts of closed shadow roots
     live: new Map(), // form control -> the value/checked state its line shows
+    links: 0, // link lines written so far (a running count regions subtract from)
     level: 0,
     labelRoots: new WeakSet(),
     started: false,
@@ -551,10 +552,11 @@
 
   // Whether the text of a name-from-content control is longer than its name shows:
   // then the rest is shown as text under it (a price inside a clickable card).
-  function nameCut(el, role) {
-    if (!NAME_FROM_CONTENT.has(role) || el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby"))
-      return false;
-    return readableText(el, MAX_NAME + 1, false).length > MAX_NAME;
+  function nameCut(el, role, name) {
+    return (
+      name.length === MAX_NAME && name.endsWith("…") && NAME_FROM_CONTENT.has(role) &&
+      !el.hasAttribute("aria-label") && !el.hasAttribute("aria-labelledby")
+    );
   }
 
   // Whether `el` is something a person would click or type into: true for controls,
@@ -933,6 +935,7 @@
 
     flush(out, depth, run);
     const start = out.length;
+    const links0 = state.links;
     const inner = { text: "", node: null, space: false };
 
     // A control with no size yet gets its line when it grows, mutation or not.
@@ -959,7 +962,7 @@
       const target = labelFor || el;
       const ref = refFor(el);
       const name = labelFor ? clip(readableText(el, MAX_NAME, true), MAX_NAME) : nameOf(el, tag, role);
-      const cut = !labelFor && nameCut(el, role);
+      const cut = !labelFor && nameCut(el, role, name);
       pushControl(out, el, target, ref, role, name, depth, rect, fixed, ariaHidden, "");
       const kids = tag === "IFRAME" || tag === "svg" ? null : childNodesParent(el);
       if (kids && target.tagName !== "SELECT" && target.tagName !== "INPUT" && target.tagName !== "TEXTAREA" && !el.isContentEditable) {
@@ -1009,8 +1012,9 @@
       flush(out, depth, inner);
     }
 
-    if (out.length - start >= COLLAPSE_MIN && !interactive && !hidden && isRegion(el, tag, role))
-      collapseRegion(el, tag, role, out, start, depth, rect, fixed);
+    const links = state.links - links0;
+    if (links >= COLLAPSE_MIN && links * 10 >= (out.length - start) * 6 && !interactive && !hidden && isRegion(el, tag, role))
+      collapseRegion(el, tag, role, out, start, depth, rect, fixed, links);
     if (out.length > start && !inline) {
       state.info.set(el, { first: out[start], last: out[out.length - 1], depth, ctx });
     }
@@ -1030,20 +1034,16 @@
     return REGION_TAGS.has(tag) || role === "navigation" || role === "menu" || role === "menubar" || role === "list";
   }
 
-  function collapseRegion(el, tag, role, out, start, depth, rect, fixed) {
-    let links = 0;
-    const names = [];
-    for (let i = start; i < out.length; i++) {
-      const e = out[i].e;
-      if (e && (e[2] === "link" || e[2] === "menuitem")) {
-        links++;
-        if (names.length < 6 && e[3]) names.push(e[3]);
-      }
-    }
-    if (links < COLLAPSE_MIN || links * 10 < (out.length - start) * 6) return;
+  function collapseRegion(el, tag, role, out, start, depth, rect, fixed, links) {
     state.candidates.add(el);
     if (!state.compact) return;
     const hidden = out.slice(start);
+    const names = [];
+    for (let i = start; i < out.length && names.length < 6; i++) {
+      const e = out[i].e;
+      if (e && (e[2] === "link" || e[2] === "menuitem") && e[3]) names.push(e[3]);
+    }
+    state.links -= links; // an enclosing block counts this line, not the links in it
     let inner = 0; // what folded regions inside it already save
     for (const rec of hidden) if (rec.fold) inner += rec.fold;
     const ref = refFor(el);
@@ -1140,6 +1140,7 @@
       ...geom(rect, fixed),
     ];
     pushLine(out, line, el, ref, data);
+    if (role === "link" || role === "menuitem") state.links++;
   }
 
   // The line of a keyboard sink (see keyboardSink), placed on the widget around it.
