@@ -304,7 +304,9 @@ class _Offline:
             t = (a.get("type") or "").lower()
             if tag == "input" and t in ("submit", "reset", "button"):
                 default = {"submit": "Submit", "reset": "Reset"}.get(t, "")
-                n = a.get("value") or default
+                n = _collapse(a.get("value") or "") or default
+                if n == "Submit" and a.get("title"):
+                    n = a.get("title") or ""
             elif tag == "input" and t == "image":
                 n = a.get("alt") or ""
             if not n:
@@ -332,10 +334,16 @@ class _Offline:
                 n = self._text(h)
         if not n and role in NAME_FROM_CONTENT:
             n = self._text(node, True) or self._text(node, False)
+        if not n and role not in NAME_FROM_CONTENT and role == tag:
+            n = self._text(node)
         if not n:
             n = a.get("title") or ""
-        if not n and (role in NAME_FROM_CONTENT or role in INTERACTIVE_ROLES):
+        if not n and tag == "button" and (a.get("type") or "").lower() == "reset":
+            n = "Reset"
+        if not n and (role in NAME_FROM_CONTENT or role in INTERACTIVE_ROLES or role == tag):
             n = self._inner_label(node) or self._class_words(node)
+        if not n and tag == "a":
+            n = _href_name(a.get("href") or "")
         return _clip(_collapse(n), MAX_NAME)
 
     def name_cut(self, node: LexborNode, role: str) -> bool:
@@ -624,6 +632,15 @@ def _children(node: LexborNode) -> list[LexborNode]:
         out.append(child)
         child = child.next
     return out
+
+
+def _href_name(raw: str) -> str:
+    """Where a link goes, as a last resort for its name (no base URL offline: as written)."""
+    if not raw or re.match(r"\s*(javascript|data):", raw, re.I):
+        return ""
+    if raw.lower().startswith("mailto:"):
+        return "email"
+    return re.sub(r"^(?:https?:)?//(?:www\.)?", "", raw).rstrip("/") or "/"
 
 
 def _beside_input(node: LexborNode) -> bool:

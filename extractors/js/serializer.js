@@ -167,7 +167,7 @@
       for (let c = parent.firstChild; c && len <= limit; c = c.nextSibling) {
         if (c.nodeType === 3) {
           parts.push(c.data);
-          len += c.data.length;
+          if (/\S/.test(c.data)) len += c.data.length; // indentation counts for nothing
         } else if (c.nodeType === 1) inner(c, nest);
       }
     };
@@ -223,7 +223,10 @@
     "unlock eye filter sort calendar clock info help question warning check tick times copy " +
     "download upload save attach paperclip camera image video phone map location globe external " +
     "zoom grid list thumbs up down undo redo send comment chat message folder file fullscreen " +
-    "mute volume sound mic microphone logout login exit sun moon translate language"
+    "mute volume sound mic microphone logout login exit sun moon translate language navbar nav " +
+    "toggle toggler burger hamburger offcanvas sidebar drawer facebook twitter instagram " +
+    "pinterest youtube linkedin rss tiktok whatsapp reddit github telegram snapchat vimeo " +
+    "tumblr flickr mastodon threads bluesky email newsletter logo magnifier magnifying"
   ).split(" "));
   const CLASS_NOISE = new Set((
     "fa fas far fab fal fad fat fass fa-solid fa-regular icon icons ico glyphicon glyphicons bi " +
@@ -235,9 +238,13 @@
 
   function classTokens(el) {
     const cls = el.getAttribute("class");
-    if (!cls) return [];
+    return cls ? wordsOf(cls) : [];
+  }
+
+  // "fa-trash btnDismiss" -> ["trash", "dismiss"]: words of identifiers, noise left out.
+  function wordsOf(s) {
     const out = [];
-    for (const c of cls.split(/\s+/)) {
+    for (const c of s.split(/\s+/)) {
       for (const t of c.split(/[-_]+|(?<=[a-z])(?=[A-Z])/)) {
         const w = t.toLowerCase();
         if (w.length > 1 && w.length < 21 && /^[a-z]+$/.test(w) && !CLASS_NOISE.has(w)) out.push(w);
@@ -271,15 +278,39 @@
     return false;
   }
 
-  // Words for an element with no text: its own class, else an icon inside it.
+  // Words for an element with no text: its own class or id, else an icon inside it
+  // (an SVG sprite's `<use href="#dismiss">` included).
   function classWords(el) {
     for (let n = el, i = 0; n && i < 4; i++) {
       const toks = classTokens(n);
-      const icon = toks.filter((w) => ICON_WORDS.has(w));
+      if (n.id) toks.push(...wordsOf(n.id));
+      if (n.tagName === "use") toks.push(...wordsOf((n.getAttribute("href") || n.getAttribute("xlink:href") || "").split("#")[1] || ""));
+      if (n.tagName === "IMG") toks.push(...wordsOf(fileName(n.getAttribute("src") || "")));
+      const icon = toks.filter((w) => ICON_WORDS.has(w) || ACTION_WORDS.has(w));
       if (icon.length) return [...new Set(icon)].slice(0, 3).join(" ");
       n = n.firstElementChild;
     }
     return "";
+  }
+
+  function fileName(url) {
+    const path = url.split(/[?#]/)[0];
+    return path.slice(path.lastIndexOf("/") + 1).replace(/\.[a-z0-9]+$/i, "");
+  }
+
+  // Where a link goes, as a last resort for its name: its path on this site, else the
+  // other site's host and path ("facebook.com/acme").
+  function hrefName(el) {
+    const raw = el.getAttribute("href") || "";
+    if (!raw || /^\s*(javascript|data):/i.test(raw)) return "";
+    try {
+      const u = new URL(raw, el.baseURI);
+      if (u.protocol === "mailto:") return "email";
+      const path = (u.pathname + u.search).replace(/\/$/, "") || "/";
+      return u.host === location.host ? path : u.host.replace(/^www\./, "") + (path === "/" ? "" : path);
+    } catch (e) {
+      return "";
+    }
   }
 
   // A name for an element without text from the attributes of what it holds.
@@ -529,7 +560,8 @@
     if (!n && (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA")) {
       const type = (el.getAttribute("type") || "").toLowerCase();
       if (tag === "INPUT" && (type === "submit" || type === "reset" || type === "button"))
-        n = el.value || (type === "submit" ? "Submit" : type === "reset" ? "Reset" : "");
+        n = collapse(el.value || "") || (type === "submit" ? "Submit" : type === "reset" ? "Reset" : "");
+      if (n === "Submit" && el.getAttribute("title")) n = el.getAttribute("title");
       else if (tag === "INPUT" && type === "image") n = el.getAttribute("alt") || "";
       if (!n) n = labelText(el);
       if (!n) n = el.getAttribute("placeholder") || "";
@@ -545,8 +577,17 @@
       n = readableText(el, MAX_NAME, true);
       if (!n) n = readableText(el, MAX_NAME, false);
     }
+    if (!n && !NAME_FROM_CONTENT.has(role) && role === tag.toLowerCase()) {
+      n = readableText(el, MAX_NAME, true); // a focusable <span>: named by its text
+    }
     if (!n) n = el.getAttribute("title") || "";
-    if (!n && (NAME_FROM_CONTENT.has(role) || INTERACTIVE_ROLES.has(role))) n = innerLabel(el) || classWords(el);
+    if (!n && tag === "BUTTON") {
+      const type = (el.getAttribute("type") || "submit").toLowerCase();
+      n = type === "reset" ? "Reset" : "";
+    }
+    if (!n && (NAME_FROM_CONTENT.has(role) || INTERACTIVE_ROLES.has(role) || role === tag.toLowerCase()))
+      n = innerLabel(el) || classWords(el);
+    if (!n && tag === "A") n = hrefName(el);
     return clip(collapse(n), MAX_NAME);
   }
 
