@@ -465,11 +465,12 @@
   }
 
   // Markup that says an element handles clicks, whatever the cursor.
-  const HANDLER_ATTRS = ["onclick", "onmousedown", "onpointerdown", "ng-click", "@click", "v-on:click", "data-action", "data-toggle", "data-bs-toggle", "data-dismiss", "data-bs-dismiss", "jsaction"];
+  const HANDLER_SELECTOR = [
+    "onclick", "onmousedown", "onpointerdown", "ng-click", "\\@click", "v-on\\:click", "data-action",
+    "data-toggle", "data-bs-toggle", "data-dismiss", "data-bs-dismiss", "jsaction",
+  ].map((a) => `[${a}]`).join(",");
   function hasHandler(el) {
-    if (!el.attributes.length) return false;
-    for (const a of HANDLER_ATTRS) if (el.hasAttribute(a)) return true;
-    return false;
+    return el.attributes.length > 0 && el.matches(HANDLER_SELECTOR);
   }
 
   // Symbols that make up a whole control on their own (quantity steppers, close crosses,
@@ -619,7 +620,9 @@
     if (tag === "A" && el.firstChild) return "clickable"; // an anchor with no href, acting as a button
     if ((!el.firstElementChild || tag === "svg") && ICON_TAGS.has(tag)) {
       // Icons (an icon font, a CSS background, an SVG) and one-symbol controls.
-      const text = tag === "svg" ? "" : collapse(el.textContent || "");
+      const raw = tag === "svg" ? "" : el.textContent || "";
+      if (raw.length > 24) return false; // text: neither an icon nor a symbol
+      const text = collapse(raw);
       if (!text) return hasActionWord(el) || (tag !== "IMG" && labelledIcon(el)) ? "clickable" : false;
       if (text.length === 1 && SYMBOL_CONTROL.test(text))
         return inside || hasActionWord(el) || besideInput(el) ? "clickable" : false;
