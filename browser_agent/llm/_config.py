@@ -212,7 +212,7 @@ class HedgePolicy(BaseModel):
     own. Budgets: at most `max_hedges` extra request per call, and hedges limited to
     `max_share` of calls (a token bucket, so a slow provider cannot double the bill).
     With `learn_routes` a tier's calls go to the provider with the best recent p95 of
-    time to first action, each provider first getting `min_samples` calls to learn it.
+    time to first action, each provider being tried once first.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

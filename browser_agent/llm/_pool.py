@@ -645,15 +645,16 @@ class LLMPool:
         return [r.name for r in self._rank([r for r in self._routes if r.tier == tier])]
 
     def _rank(self, routes: list[_Route]) -> list[_Route]:
-        """Routes not yet known first (in the order given), then best recent p95 of time
-        to the first complete action (the wait the user feels)."""
+        """Routes never tried first (in the order given), then best recent p95 of time to
+        the first complete action (the wait the user feels; with few calls known, about
+        their worst), so one hedge lost by a slow provider already moves the next call."""
         h = self.hedge
         if not h.learn_routes or len(routes) < 2:
             return routes
 
         def key(item: tuple[int, _Route]) -> tuple[int, float, int]:
             i, r = item
-            if len(r.first_action_ms) < h.min_samples:
+            if not r.first_action_ms:
                 return (0, 0.0, i)
             return (1, r.first_action_quantile(h.quantile) or math.inf, i)
 
@@ -692,7 +693,8 @@ class LLMPool:
         """
         t0 = time.perf_counter()
         budget = self.budget_s if budget_s is None else budget_s
-        primary = self._rank([r for r in self._routes if r.tier == tier] or list(self._routes))
+        # Learnt order within the tier; a tier nobody has takes every route as given.
+        primary = self._rank([r for r in self._routes if r.tier == tier]) or list(self._routes)
         fallback = [r for r in self._routes if r not in primary]
         self.calls += 1
         self._hedge_credit = min(_HEDGE_BURST, self._hedge_credit + self.hedge.max_share)
