@@ -6,17 +6,19 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from rich.console import Console
 
-from browser_agent import Agent, Browser, Budget
+from browser_agent import Agent, Browser, Budget, timeline_report
 from browser_agent.agent import run_json_schema, validate_run_json
 from browser_agent.budget import OverrunCause
 from browser_agent.demo import TASK, load_cassette
 from browser_agent.llm import Fault, LatencyProfile, LLMPool, LocalModelServer, ProviderConfig
+from browser_agent.recording import read
 from browser_agent.timing import (
     STAGES,
     Span,
@@ -399,7 +401,7 @@ async def test_a_step_cut_mid_call_records_the_model_time_it_spent(
 
 @pytest.mark.anyio
 async def test_an_agent_hedges_by_default_and_every_report_says_so(
-    shop_browser: Browser, site: FixtureServer
+    shop_browser: Browser, site: FixtureServer, tmp_path: Path
 ) -> None:
     with (
         LocalModelServer(load_cassette("shop_price")) as a,
@@ -407,7 +409,8 @@ async def test_an_agent_hedges_by_default_and_every_report_says_so(
     ):
         a.latency = LatencyProfile(ttft_ms=5_000)  # every call: a slow first token
         async with LLMPool([_provider(a, "a"), _provider(b, "b")]) as pool:
-            agent = Agent("Price of the Green Teapot?", llm=pool)  # default budget
+            record = tmp_path / "run.jsonl"
+            agent = Agent("Price of the Green Teapot?", llm=pool, record=record)  # default budget
             page = await _shop_page(shop_browser, site)
             try:
                 result = await agent.run(page)
@@ -428,3 +431,12 @@ async def test_an_agent_hedges_by_default_and_every_report_says_so(
     validate_run_json(data)
     events = [e.detail for e in result.report.events if e.kind == "hedge"]
     assert events == ["won by b (the second request)"]
+    # The recording's HTML report and terminal timeline say the same.
+    sessions = read(record).sessions
+    summary = timeline_report.summary(sessions)
+    assert (summary.calls, summary.hedged, summary.won_by) == (h.calls, 1, {"b": 1})
+    assert summary.model_ms["max"] == pytest.approx(result.report.model_step_ms.max, abs=1)
+    page_html = timeline_report.html_report(sessions)
+    assert "<td>model</td>" in page_html and "<th>p99</th>" in page_html
+    assert "hedged 1 (won by b 1)" in page_html
+    assert "hedged 1 of" in str(timeline_report.table(sessions).caption)
