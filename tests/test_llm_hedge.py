@@ -3,10 +3,12 @@ budgets, same-provider hedges, and no action ever taken from a losing stream."""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import anyio
+import httpx
 import pytest
 from llm_support import config, messages, serve
 
@@ -17,8 +19,10 @@ from browser_agent.llm import (
     Fault,
     HedgePolicy,
     LatencyProfile,
+    LLMClient,
     LLMPool,
     LocalModelServer,
+    ProviderConfig,
     RetryPolicy,
 )
 
@@ -88,12 +92,12 @@ async def test_default_policy_hedges_a_late_first_token_and_cancels_the_loser() 
     async with serve(faults=[Fault("slow", ttft_ms=5_000)]) as a, serve() as b:
         providers = [config(a, name="a", stall_ms=10_000), config(b, name="b")]
         async with LLMPool(providers) as pool:
+            assert pool.hedge_threshold_ms("a") == 1000  # nothing known yet
             t0 = time.perf_counter()
             reply = await pool.complete(messages(), budget_s=10)
             elapsed = time.perf_counter() - t0
-            # Nothing known yet: the second request went out at `initial_ms` (1 s).
             assert reply.hedged and reply.hedge_won and reply.provider == "b"
-            assert 1.0 <= elapsed < 2.5
+            assert 1.0 <= elapsed < 1.8
             await eventually(lambda: a.cancelled == 1)
             assert pool.calls == 1 and pool.hedged_calls == 1
             # The cut wait counts (a lower bound): `a` is not taken for a fast provider.
@@ -162,6 +166,64 @@ async def test_no_hedge_while_hedging_is_off() -> None:
         async with LLMPool([config(a, name="a"), config(b, name="b")], hedge=policy) as pool:
             reply = await pool.complete(messages(), hedge=False)
             assert reply.provider == "a" and not reply.hedged and b.requests == 0
+
+
+class _Gate(httpx.AsyncByteStream):
+    """A reply held back until `release`, then sent whole: one click on `ref`."""
+
+    def __init__(self, release: anyio.Event, ref: int) -> None:
+        self.release, self.ref = release, ref
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        await self.release.wait()
+        call = {
+            "index": 0,
+            "id": f"call_{self.ref}",
+            "type": "function",
+            "function": {"name": "click", "arguments": json.dumps({"ref": self.ref})},
+        }
+        chunks = [
+            {"choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [call]}}]},
+            {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+        ]
+        yield b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
+        yield b"data: [DONE]\n\n"
+
+
+class _GatedProvider(httpx.AsyncBaseTransport):
+    def __init__(self, release: anyio.Event, ref: int) -> None:
+        self.release, self.ref, self.requests = release, ref, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        headers = {"content-type": "text/event-stream"}
+        return httpx.Response(200, headers=headers, stream=_Gate(self.release, self.ref))
+
+
+async def test_a_loser_whose_action_is_already_in_hand_does_not_deliver_it() -> None:
+    """Both replies arrive in the same instant: the second stream to be read holds a
+    complete action when the first has already won, before its cancellation lands."""
+    release = anyio.Event()
+    a, b = _GatedProvider(release, 12), _GatedProvider(release, 13)
+    clients = [
+        LLMClient(ProviderConfig(name=n, base_url="http://127.0.0.1:9/v1", model="m"), transport=t)
+        for n, t in (("a", a), ("b", b))
+    ]
+    async with LLMPool(clients, hedge=HedgePolicy(after_ms=20)) as pool:
+        acted: list[Action] = []
+
+        async def open_the_gate() -> None:
+            await eventually(lambda: a.requests == b.requests == 1)
+            release.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(open_the_gate)
+            reply = await pool.complete(messages(), on_action=acted.append, budget_s=5)
+        assert reply.hedged and [x.arguments for x in reply.actions] in (
+            [{"ref": 12}],
+            [{"ref": 13}],
+        )
+        assert [(x.id, x.arguments) for x in acted] == [(x.id, x.arguments) for x in reply.actions]
 
 
 # ------------------------------------------------------------------ routing
