@@ -163,7 +163,8 @@ async def test_the_share_of_hedged_calls_is_capped() -> None:
 async def test_no_hedge_while_hedging_is_off() -> None:
     async with serve(faults=[Fault("slow", ttft_ms=300)]) as a, serve() as b:
         policy = HedgePolicy(after_ms=20)
-        async with LLMPool([config(a, name="a"), config(b, name="b")], hedge=policy) as pool:
+        providers = [config(a, name="a", stall_ms=5_000), config(b, name="b")]
+        async with LLMPool(providers, hedge=policy) as pool:
             reply = await pool.complete(messages(), hedge=False)
             assert reply.provider == "a" and not reply.hedged and b.requests == 0
 
