@@ -58,7 +58,8 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Something the report must mention: an overrun, a degradation, a retry, a stop."""
 
     kind: str
-    """"overrun", "degrade", "retry", "hedge", "error" or "stop"."""
+    """"overrun", "degrade", "no_degrade" (an overrun no remedy fits, and why), "retry",
+    "hedge", "error" or "stop"."""
     at_ms: float
     stage: str = ""
     step: int | None = None
