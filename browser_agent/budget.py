@@ -29,10 +29,11 @@ Degradation = Literal["viewport", "fast_tier", "hedge"]
 """
 
 HARD_STAGES = frozenset({"session", "decision", "observe", "llm_total", "act"})
+"""Stages cut by a cancel scope at their limit; the others are reported after the fact."""
 MODEL_STAGES = frozenset({"llm_ttft", "llm_first_action", "llm_total"})
+"""Stages whose overrun is the model's (a whole step's is when most of it was)."""
 _STALL_RATIO = 3.0
 """A first token later than this × the provider's usual is its tail, not the prompt."""
-"""Stages cut by a cancel scope at their limit; the others are reported after the fact."""
 
 _REMEDIES: dict[str, tuple[Degradation, ...]] = {
     "observe": ("viewport",),
