@@ -534,10 +534,10 @@ def _print(r: dict[str, Any], console: Console) -> None:
         "one_provider": "one provider, 3 % of calls stalling 6-10 s before the first token",
     }
     labels = {
-        "before": "today's default (no hedge, first listed first)",
-        "hedge_only": "adaptive hedge, fixed order",
-        "defaults": "defaults (adaptive hedge + learnt routing)",
-        "same_provider": "defaults + same-provider hedge (opt-in)",
+        "before": "before",
+        "hedge_only": "hedge only",
+        "defaults": "defaults",
+        "same_provider": "+ same prov.",
     }
     for profile, title in titles.items():
         t = Table(
@@ -546,22 +546,27 @@ def _print(r: dict[str, Any], console: Console) -> None:
             f"(medians), {tail['concurrency']} at once",
             title_justify="left",
         )
-        for col in ("mode", "p50", "p95", "p99", "p99/p50", "hedged", "extra req"):
-            t.add_column(col, justify="right" if col != "mode" else "left")
-        t.add_column("to p0", justify="right")
-        t.add_column("loser actions", justify="right")
+        for col in ("mode", "p50", "p95", "p99", "p99/p50", "hedged", "extra", "to p0", "loser"):
+            t.add_column(col, justify="right" if col != "mode" else "left", no_wrap=True)
         for mode, x in tail[profile].items():
             t.add_row(
                 labels[mode],
-                f"{x['total_p50_ms']:.0f} ms",
-                f"{x['total_p95_ms']:.0f} ms",
-                f"{x['total_p99_ms']:.0f} ms",
+                f"{x['total_p50_ms']:.0f}",
+                f"{x['total_p95_ms']:.0f}",
+                f"{x['total_p99_ms']:.0f}",
                 f"{x['total_p99_ms'] / x['total_p50_ms']:.1f}×",
                 f"{x['hedge_rate']:.0%}",
                 f"{x['extra_requests']:.0%}",
                 f"{x['share_of_first_provider']:.0%}",
                 f"{x['actions_from_losers']:.0f}",
             )
+        t.caption = (
+            "ms; before: today's default (no hedge, first listed provider first); hedge "
+            "only: adaptive hedge, fixed order; defaults: adaptive hedge + learnt routing; "
+            "+ same prov.: the opt-in re-issue; extra: requests beyond one per call; to "
+            "p0: calls answered by the first listed provider; loser: actions run from a "
+            "losing stream"
+        )
         console.print(t)
 
     f = r["first_action"]
