@@ -1,8 +1,9 @@
 """The timeline of a recording: a rich table for the terminal, a self-contained HTML page.
 
 Both show one row per action (step, action, target, per-stage times of its step,
-errors); the HTML adds a stacked per-stage latency chart per step (inline SVG, no
-scripts, no external files).
+errors); the HTML adds p50/p95/p99 of the model's time, the rest and the whole step,
+how many calls were hedged and who won them, and a stacked per-stage latency chart per
+step (inline SVG, no scripts, no external files).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import msgspec
 from rich.table import Table
 
 from .recording import Recording
+from .stats import percentile
 
 STAGE_COLUMNS = ("observe", "prompt", "llm_ttft", "llm_total", "act", "settle", "total")
 CHART_STAGES = ("observe", "prompt", "llm_total", "act", "settle")
@@ -59,6 +61,66 @@ def rows(sessions: list[Recording]) -> list[Row]:
     return out
 
 
+class Summary(msgspec.Struct):
+    """Per-step latency percentiles and hedging over the steps of some recordings."""
+
+    model_ms: dict[str, float]
+    non_model_ms: dict[str, float]
+    step_ms: dict[str, float]
+    steps: int
+    calls: int
+    hedged: int
+    won_by: dict[str, int]
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0}
+    q = {f"p{n}": percentile(values, n) for n in (50, 95, 99)}
+    return {**q, "max": max(values)}
+
+
+def summary(sessions: list[Recording]) -> Summary:
+    """Model time (`llm_total`, bounded by the step), the rest, the step; hedged calls
+    from the steps' `hedge` events ("won by NAME (...)")."""
+    model, rest, step = [], [], []
+    calls = hedged = 0
+    won_by: dict[str, int] = {}
+    for rec in sessions:
+        for s in rec.steps:
+            sp = s.line.spans_ms
+            total = float(sp.get("total", 0.0))
+            m = min(float(sp.get("llm_total", 0.0)), total)
+            model.append(m)
+            rest.append(total - m)
+            step.append(total)
+            calls += s.line.reply is not None
+            for ev in s.line.events:
+                if ev.get("kind") == "hedge":
+                    hedged += 1
+                    detail = str(ev.get("detail", ""))
+                    who = detail.removeprefix("won by ").split(" (")[0] or "?"
+                    won_by[who] = won_by.get(who, 0) + 1
+    return Summary(_stats(model), _stats(rest), _stats(step), len(step), calls, hedged, won_by)
+
+
+def _summary_html(sessions: list[Recording]) -> str:
+    e = html.escape
+    s = summary(sessions)
+    out = ["<table><tr><th>per step (ms)</th><th>p50</th><th>p95</th><th>p99</th><th>max</th>"]
+    for label, st in (("model", s.model_ms), ("non-model", s.non_model_ms), ("step", s.step_ms)):
+        cells = "".join(f"<td class='n'>{st[k]:.0f}</td>" for k in ("p50", "p95", "p99", "max"))
+        out.append(f"<tr><td>{label}</td>{cells}</tr>")
+    out.append("</table>")
+    who = ", ".join(f"{e(k)} {v}" for k, v in sorted(s.won_by.items(), key=lambda kv: -kv[1]))
+    out.append(
+        f"<p>{s.steps} steps, {s.calls} model replies; hedged {s.hedged}"
+        + (f" (won by {who})" if who else "")
+        + "</p>"
+    )
+    return "".join(out)
+
+
 def table(sessions: list[Recording]) -> Table:
     multi = len(sessions) > 1
     t = Table(title="recorded timeline (ms)")
@@ -75,7 +137,18 @@ def table(sessions: list[Recording]) -> Table:
         cells += [f"{r.stages[k]:.0f}" if r.stages else "" for k in STAGE_COLUMNS]
         cells.append("; ".join(r.errors))
         t.add_row(*([str(r.session + 1)] if multi else []), *cells)
+    t.caption = _summary_text(summary(sessions))
     return t
+
+
+def _summary_text(s: Summary) -> str:
+    parts = [
+        f"{label} p50/p95/p99 {st['p50']:.0f}/{st['p95']:.0f}/{st['p99']:.0f} ms"
+        for label, st in (("model", s.model_ms), ("non-model", s.non_model_ms), ("step", s.step_ms))
+    ]
+    who = ", ".join(f"{k} {v}" for k, v in sorted(s.won_by.items(), key=lambda kv: -kv[1]))
+    parts.append(f"hedged {s.hedged} of {s.calls} calls" + (f" (won by {who})" if who else ""))
+    return " · ".join(parts)
 
 
 def html_report(sessions: list[Recording], *, title: str = "browser-agent recording") -> str:
@@ -108,6 +181,8 @@ def html_report(sessions: list[Recording], *, title: str = "browser-agent record
         + (f", browser {e(sessions[0].footer.browser)}" if sessions[0].footer else "")
         + "</p>"
     )
+    parts.append("<h2>Latency</h2>")
+    parts.append(_summary_html(sessions))
     parts.append("<h2>Latency per step</h2>")
     parts.append(_chart(sessions))
     parts.append("<h2>Timeline</h2><table><tr><th>task</th><th>step</th><th>action</th>")

@@ -58,7 +58,8 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Something the report must mention: an overrun, a degradation, a retry, a stop."""
 
     kind: str
-    """"overrun", "degrade", "retry", "hedge", "error" or "stop"."""
+    """"overrun", "degrade", "no_degrade" (an overrun no remedy fits, and why), "retry",
+    "hedge", "error" or "stop"."""
     at_ms: float
     stage: str = ""
     step: int | None = None
@@ -201,11 +202,17 @@ class StepTiming(msgspec.Struct):
         return max(0.0, self.non_model_ms - self.page_wait_ms)
 
     @property
-    def non_model_ms(self) -> float:
-        """Step time outside the model: the step's wall time minus the model's time on its
-        critical path (a step cannot end before its reply does, so all of `llm_total`)."""
+    def model_ms(self) -> float:
+        """The model's time on the step's critical path (a step cannot end before its
+        reply does, so all of `llm_total`, a call cut with its step included)."""
         total = self.spans_ms.get("total", 0.0)
-        return max(0.0, total - min(self.spans_ms.get("llm_total", 0.0), total))
+        return max(0.0, min(self.spans_ms.get("llm_total", 0.0), total))
+
+    @property
+    def non_model_ms(self) -> float:
+        """Step time outside the model: the step's wall time minus `model_ms`, so the two
+        always add up to the step."""
+        return max(0.0, self.spans_ms.get("total", 0.0) - self.model_ms)
 
     @property
     def overlap_ms(self) -> float:
@@ -214,8 +221,50 @@ class StepTiming(msgspec.Struct):
         return serial - self.spans_ms.get("total", 0.0)
 
 
+class HedgeSummary(msgspec.Struct):
+    """How many model calls sent a second request, and whose reply won them."""
+
+    calls: int = 0
+    """Model calls (a call cut by its step's limit included)."""
+    hedged: int = 0
+    """Calls that sent a second request because the first token was late."""
+    hedge_wins: int = 0
+    """Hedged calls that the second request won (the others: the first one did)."""
+    won_by: dict[str, int] = msgspec.field(default_factory=dict)
+    """Hedged calls per provider that gave the reply."""
+    cut: int = 0
+    """Calls cut by their step's decision limit before a reply."""
+
+    @classmethod
+    def of(cls, spans: Iterable[Span]) -> HedgeSummary:
+        out = cls()
+        for s in spans:
+            if s.name != "llm_total" or s.step is None:
+                continue
+            out.calls += 1
+            out.cut += bool(s.attrs.get("cut"))
+            if s.attrs.get("hedged"):
+                out.hedged += 1
+                out.hedge_wins += bool(s.attrs.get("hedge_won"))
+                who = str(s.attrs.get("provider") or "?")
+                out.won_by[who] = out.won_by.get(who, 0) + 1
+        return out
+
+    def describe(self) -> str:
+        if not self.calls:
+            return ""
+        if not self.hedged:
+            return f"no call of {self.calls} hedged"
+        who = ", ".join(f"{k} {v}" for k, v in sorted(self.won_by.items(), key=lambda kv: -kv[1]))
+        return (
+            f"hedged {self.hedged} of {self.calls} calls ({self.hedge_wins} won by the "
+            f"second request; replies from {who})"
+        )
+
+
 class TimingReport(msgspec.Struct, kw_only=True):
-    """p50/p95/p99/max per stage, time outside the model, overlap saved, budget events."""
+    """p50/p95/p99/max per stage, of the model's and the rest's time per step, overlap
+    saved, hedged calls and budget events. `model_share + non_model_share` is 1."""
 
     session_id: str
     epoch_ns: int
@@ -235,6 +284,13 @@ class TimingReport(msgspec.Struct, kw_only=True):
     """Session-level spans (warm_up, launch, load, total)."""
     events: list[Event]
     spans: list[Span]
+    model_step_ms: StageStats = msgspec.field(default_factory=lambda: StageStats.of(()))
+    """The model's time per step (every step; 0 where no call was made)."""
+    step_ms: StageStats = msgspec.field(default_factory=lambda: StageStats.of(()))
+    """Wall time per step."""
+    model_share: float = 0.0
+    """Share of all step time spent in the model (0..1)."""
+    hedging: HedgeSummary = msgspec.field(default_factory=HedgeSummary)
 
     @classmethod
     def build(cls, timeline: Timeline, steps: Sequence[StepTiming]) -> TimingReport:
@@ -243,6 +299,7 @@ class TimingReport(msgspec.Struct, kw_only=True):
             for stage in STAGES
         }
         non_model = [s.non_model_ms for s in steps]
+        model = [s.model_ms for s in steps]
         total = sum(s.spans_ms.get("total", 0.0) for s in steps)
         session: dict[str, float] = {}
         for span in timeline.spans:
@@ -258,11 +315,15 @@ class TimingReport(msgspec.Struct, kw_only=True):
             page_wait_ms=StageStats.of(s.page_wait_ms for s in steps),
             non_model_share=(sum(non_model) / total) if total > 0 else 0.0,
             overlap_saved_ms=sum(s.overlap_ms for s in steps),
-            model_ms=sum(s.spans_ms.get("llm_total", 0.0) for s in steps),
+            model_ms=sum(model),
             steps_ms=total,
             session=session,
             events=list(timeline.events),
             spans=list(timeline.spans),
+            model_step_ms=StageStats.of(model),
+            step_ms=StageStats.of(s.spans_ms.get("total", 0.0) for s in steps),
+            model_share=(sum(model) / total) if total > 0 else 0.0,
+            hedging=HedgeSummary.of(timeline.spans),
         )
 
     # -- output
@@ -273,6 +334,17 @@ class TimingReport(msgspec.Struct, kw_only=True):
             name: {"p50": st.p50, "p95": st.p95, "p99": st.p99, "max": st.max}
             for name, st in self.stages.items()
             if st.n
+        }
+
+    def latency_dict(self) -> dict[str, dict[str, float]]:
+        """`{model_ms, non_model_ms, step_ms: {p50, p95, p99, max}}` per step."""
+        return {
+            name: {"p50": st.p50, "p95": st.p95, "p99": st.p99, "max": st.max}
+            for name, st in (
+                ("model_ms", self.model_step_ms),
+                ("non_model_ms", self.non_model_ms),
+                ("step_ms", self.step_ms),
+            )
         }
 
     def to_dict(self, *, spans: bool = True) -> dict[str, Any]:
@@ -291,6 +363,7 @@ class TimingReport(msgspec.Struct, kw_only=True):
         for col in ("n", "p50 ms", "p95 ms", "p99 ms", "max ms"):
             t.add_column(col, justify="right")
         rows = [(name, st) for name, st in self.stages.items() if st.n]
+        rows.append(("model", self.model_step_ms))
         rows.append(("non-model", self.non_model_ms))
         rows.append(("  page wait", self.page_wait_ms))
         rows.append(("  overhead", self.overhead_ms))
@@ -302,12 +375,17 @@ class TimingReport(msgspec.Struct, kw_only=True):
                 f"{st.p95:.1f}",
                 f"{st.p99:.1f}",
                 f"{st.max:.1f}",
-                style="bold" if name in ("total", "non-model") else None,
+                style="bold" if name in ("total", "model", "non-model") else None,
             )
         parts = [
-            f"outside the model: {self.non_model_share:.1%} of step time",
+            f"model {self.model_share:.1%}, outside the model: {self.non_model_share:.1%} "
+            "of step time",
             f"overlap saved {self.overlap_saved_ms:.0f} ms",
         ]
+        if self.hedging.calls:
+            parts.append(self.hedging.describe())
+        if self.hedging.cut:
+            parts.append(f"{self.hedging.cut} call(s) cut by the step limit")
         parts += [f"{k} {v:.0f} ms" for k, v in self.session.items() if k != "total"]
         overruns = sum(1 for e in self.events if e.kind == "overrun")
         if overruns:

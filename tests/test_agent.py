@@ -420,7 +420,9 @@ async def test_a_slow_provider_mid_task_is_hedged(shop_page: Page) -> None:
             if isinstance(event, StepFinished) and event.record.n == 1:
                 a.inject(Fault("slow", ttft_ms=5000))
 
-        async with pool_for(a, b, hedge=HedgePolicy(after_ms=100)) as pool:
+        # Fixed order (no learnt routing), so that the slow step is a's and gets hedged.
+        policy = HedgePolicy(after_ms=100, learn_routes=False)
+        async with pool_for(a, b, hedge=policy) as pool:
             agent = Agent(
                 "Price of the Green Teapot?",
                 llm=pool,
@@ -467,7 +469,7 @@ async def test_a_slow_first_token_is_reported_and_moves_to_the_fast_tier(
     assert second.tier == "fast" and second.reply and second.reply.provider == "fast"
 
 
-async def test_a_hung_model_call_is_cut_at_its_budget_and_degraded(
+async def test_a_hung_model_call_is_cut_at_its_budget_and_says_why_nothing_degrades(
     shop_page: Page, model: LocalModelServer
 ) -> None:
     model.cassette = load_cassette("shop_price")
@@ -478,8 +480,11 @@ async def test_a_hung_model_call_is_cut_at_its_budget_and_degraded(
     first = result.steps[0]
     assert first.reply is None and "within 0.4 s" in first.errors[0]
     kinds = [(e.kind, e.stage) for e in first.events]
-    assert ("overrun", "llm_total") in kinds and ("degrade", "llm_total") in kinds
-    assert any("viewport" in e.detail for e in first.events if e.kind == "degrade")
+    # One provider, a small page: a smaller observation would not help a stalled model.
+    assert ("overrun", "llm_total") in kinds and ("no_degrade", "llm_total") in kinds
+    assert not any(e.kind == "degrade" for e in result.report.events)
+    why = next(e.detail for e in first.events if e.kind == "no_degrade")
+    assert "one provider" in why and "kept whole" in why
     assert result.steps[1].observation_chars > 0
     assert result.success
     assert result.report.stages["llm_total"].max < 2000  # bounded, not 20 s

@@ -6,16 +6,19 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from rich.console import Console
 
-from browser_agent import Agent, Browser, Budget
+from browser_agent import Agent, Browser, Budget, timeline_report
 from browser_agent.agent import run_json_schema, validate_run_json
+from browser_agent.budget import OverrunCause
 from browser_agent.demo import TASK, load_cassette
-from browser_agent.llm import LatencyProfile, LLMPool, LocalModelServer, ProviderConfig
+from browser_agent.llm import Fault, LatencyProfile, LLMPool, LocalModelServer, ProviderConfig
+from browser_agent.recording import read
 from browser_agent.timing import (
     STAGES,
     Span,
@@ -115,6 +118,104 @@ def test_report_non_model_time_overlap_and_share() -> None:
     assert "non-model" in console.export_text()
     data = json.loads(report.to_json())
     assert data["session_id"] == report.session_id and data["spans"]
+
+
+def test_model_and_non_model_shares_add_up_and_hedges_are_counted() -> None:
+    tl = Timeline()
+    for n, attrs in (
+        (1, {"provider": "a"}),
+        (2, {"provider": "b", "hedged": True, "hedge_won": True}),
+        (3, {"provider": "a", "hedged": True, "hedge_won": False}),
+        (4, {"cut": True}),
+    ):
+        tl.add("llm_total", 0, 10, step=n, **attrs)
+    tl.add("llm_total", 0, 10)  # not a step's call (no step): not counted
+    steps = [
+        _step(1, llm_total=100, total=120),
+        _step(2, llm_total=300, total=290),  # a reply that ended a hair after its step
+        _step(3, llm_total=50, total=400),
+        _step(4, llm_total=600, total=600),  # cut mid-call by the decision limit
+        _step(5, observe=5, total=5),  # no model call at all
+    ]
+    tl.close()
+    report = TimingReport.build(tl, steps)
+    assert [s.model_ms for s in steps] == [100, 290, 50, 600, 0]
+    assert report.model_ms == 1040 and report.steps_ms == 1415
+    assert report.model_share + report.non_model_share == pytest.approx(1.0)
+    assert report.model_share == pytest.approx(1040 / 1415)
+    assert report.model_step_ms.n == 5 and report.model_step_ms.max == 600
+    assert report.step_ms.p50 == 290 and report.step_ms.p99 == pytest.approx(592.0)
+    h = report.hedging
+    assert (h.calls, h.hedged, h.hedge_wins, h.cut) == (4, 2, 1, 1)
+    assert h.won_by == {"b": 1, "a": 1}
+    lat = report.latency_dict()
+    assert set(lat) == {"model_ms", "non_model_ms", "step_ms"}
+    assert all(set(v) == {"p50", "p95", "p99", "max"} for v in lat.values())
+    console = Console(record=True, width=160)
+    console.print(report.table())
+    text = " ".join(console.export_text().split())
+    assert "│ model" in text and "│ non-model" in text and "│ total" in text
+    assert "hedged 2 of 4 calls" in text and "1 call(s) cut by the step limit" in text
+    assert "model 73.5%, outside the model: 26.5%" in text
+
+
+# ------------------------------------------------------- degradations that fit
+
+
+def test_a_slow_model_gets_a_model_remedy_not_a_smaller_observation() -> None:
+    b = Budget()
+    slow = OverrunCause(stage="llm_total", observation_chars=20_000, providers=2)
+    assert b.choose(slow)[0] == "hedge"
+    hedging = OverrunCause(stage="llm_total", providers=2, hedging=True, fast_tier=True)
+    assert b.choose(hedging)[0] == "fast_tier"
+    assert b.choose(hedging, applied={"fast_tier"})[0] is None
+    # One provider, small page, no faster tier: nothing fits, and the reason says why.
+    alone = OverrunCause(stage="llm_total", observation_chars=3_000, hedging=True)
+    remedy, why = b.choose(alone)
+    assert remedy is None
+    assert "one provider" in why and "no larger than the viewport cut" in why
+    # A step mostly spent in the model is the model's overrun, whatever its stage name.
+    step = OverrunCause(stage="decision", step_ms=1000, model_ms=900, observation_chars=3_000)
+    assert b.choose(step)[0] is None
+    assert (
+        Budget(hedge="on_overrun").choose(
+            OverrunCause(stage="decision", step_ms=1000, model_ms=900, providers=2)
+        )[0]
+        == "hedge"
+    )
+    # Same-provider hedging counts as a second request.
+    assert (
+        Budget(hedge="on_overrun").choose(OverrunCause(stage="llm_ttft", same_provider_hedge=True))[
+            0
+        ]
+        == "hedge"
+    )
+
+
+def test_a_smaller_observation_only_when_the_prompt_made_the_call_slow() -> None:
+    b = Budget()
+    big = {"stage": "llm_total", "observation_chars": 40_000, "hedging": True}
+    # Consistently slow at this size (first token as usual): the prompt is the lever.
+    remedy, why = b.choose(OverrunCause(**big, ttft_ms=2_500, usual_ttft_ms=2_000))
+    assert remedy == "viewport" and "prompt's size" in why
+    # The provider's tail (10x its usual) or a stall is not the prompt's fault.
+    remedy, why = b.choose(OverrunCause(**big, ttft_ms=20_000, usual_ttft_ms=2_000))
+    assert remedy is None and "tail" in why
+    remedy, why = b.choose(OverrunCause(**big, ttft_ms=None))
+    assert remedy is None and "stall" in why
+    # The page, not the model, was slow: a smaller observation.
+    page = OverrunCause(stage="decision", step_ms=1000, model_ms=100)
+    remedy, why = b.choose(page)
+    assert remedy == "viewport" and "outside the model" in why
+    assert b.choose(OverrunCause(stage="observe"))[0] == "viewport"
+    assert b.choose(OverrunCause(stage="observe"), applied={"viewport"})[0] is None
+
+
+def test_hedging_is_adaptive_by_default() -> None:
+    assert Budget().hedge == "adaptive"
+    assert Budget(hedge="always").hedge == "adaptive"  # the older name
+    with pytest.raises(ValueError):
+        Budget(hedge="sometimes")  # type: ignore[arg-type]
 
 
 def test_export_otel_without_the_api_is_a_no_op() -> None:
@@ -241,3 +342,101 @@ async def test_the_json_validates_against_its_schema(session: Any) -> None:
     del data["steps"][0]["spans_ms"]["llm_total"]
     with pytest.raises(msgspec.ValidationError):
         validate_run_json(data)
+
+
+# ------------------------------------------- accounting of cut and hedged calls
+
+
+@pytest.fixture(scope="module")
+async def shop_browser(anyio_backend: str) -> AsyncIterator[Browser]:
+    async with Browser.launch(allowed_domains=["127.0.0.1"]) as b:
+        yield b
+
+
+async def _shop_page(browser: Browser, site: FixtureServer) -> Any:
+    page = await browser.new_page()
+    await page.goto(site.url("/shop/index.html"))
+    await page.playwright_page.evaluate("localStorage.clear()")
+    return page
+
+
+def _provider(srv: LocalModelServer, name: str) -> ProviderConfig:
+    return ProviderConfig(name=name, base_url=srv.base_url, model="m", stall_ms=30_000)
+
+
+@pytest.mark.anyio
+async def test_a_step_cut_mid_call_records_the_model_time_it_spent(
+    shop_browser: Browser, site: FixtureServer
+) -> None:
+    with LocalModelServer(load_cassette("shop_price")) as srv:
+        srv.inject(Fault("slow", ttft_ms=20_000))
+        async with LLMPool([_provider(srv, "only")]) as pool:
+            agent = Agent("Price of the Green Teapot?", llm=pool, budget=Budget(decision_s=0.8))
+            page = await _shop_page(shop_browser, site)
+            try:
+                result = await agent.run(page)
+            finally:
+                await page.close()
+    assert result.success
+    cut = result.steps[0]
+    assert cut.reply is None and "0.8 s budget" in cut.errors[0]
+    # The model had the step's time, not 0: the shares say where it went.
+    assert cut.spans_ms["llm_total"] >= 500
+    assert cut.timing().model_ms + cut.non_model_ms == pytest.approx(cut.spans_ms["total"])
+    assert cut.non_model_ms < cut.spans_ms["llm_total"]
+    report = result.report
+    assert report.model_share + report.non_model_share == pytest.approx(1.0)
+    assert report.hedging.cut == 1 and report.model_step_ms.max >= 500
+    assert check_spans(report.spans) == []
+    # One provider, a small page, no faster tier: no smaller observation, and why.
+    kinds = {(e.kind, e.stage) for e in cut.events}
+    assert ("overrun", "decision") in kinds and ("no_degrade", "decision") in kinds
+    assert not any(e.kind == "degrade" for e in report.events)
+    why = next(e.detail for e in cut.events if e.kind == "no_degrade")
+    assert "one provider" in why and "kept whole" in why
+    assert result.steps[1].observation_chars > 0
+    data = json.loads(result.to_json())
+    assert data["steps"][0]["model_ms"] >= 500 and data["hedging"]["calls"] >= 2
+
+
+@pytest.mark.anyio
+async def test_an_agent_hedges_by_default_and_every_report_says_so(
+    shop_browser: Browser, site: FixtureServer, tmp_path: Path
+) -> None:
+    with (
+        LocalModelServer(load_cassette("shop_price")) as a,
+        LocalModelServer(load_cassette("shop_price")) as b,
+    ):
+        a.latency = LatencyProfile(ttft_ms=5_000)  # every call: a slow first token
+        async with LLMPool([_provider(a, "a"), _provider(b, "b")]) as pool:
+            record = tmp_path / "run.jsonl"
+            agent = Agent("Price of the Green Teapot?", llm=pool, record=record)  # default budget
+            page = await _shop_page(shop_browser, site)
+            try:
+                result = await agent.run(page)
+            finally:
+                await page.close()
+    assert result.success
+    first, *rest = [s.reply for s in result.steps if s.reply is not None]
+    # The first call waited its 1 s threshold, then b answered; the next ones go to b.
+    assert first.hedged and first.hedge_won and first.provider == "b"
+    assert rest and all(r.provider == "b" and not r.hedged for r in rest)
+    assert result.steps[0].spans_ms["llm_total"] >= 1000
+    h = result.report.hedging
+    assert (h.calls, h.hedged, h.hedge_wins, h.won_by) == (1 + len(rest), 1, 1, {"b": 1})
+    data = json.loads(result.to_json())
+    assert data["hedging"]["won_by"] == {"b": 1} and data["steps"][0]["hedge_won"]
+    assert set(data["latency"]) == {"model_ms", "non_model_ms", "step_ms"}
+    assert data["latency"]["model_ms"]["max"] >= 1000 > data["latency"]["model_ms"]["p50"]
+    validate_run_json(data)
+    events = [e.detail for e in result.report.events if e.kind == "hedge"]
+    assert events == ["won by b (the second request)"]
+    # The recording's HTML report and terminal timeline say the same.
+    sessions = read(record).sessions
+    summary = timeline_report.summary(sessions)
+    assert (summary.calls, summary.hedged, summary.won_by) == (h.calls, 1, {"b": 1})
+    assert summary.model_ms["max"] == pytest.approx(result.report.model_step_ms.max, abs=1)
+    page_html = timeline_report.html_report(sessions)
+    assert "<td>model</td>" in page_html and "<th>p99</th>" in page_html
+    assert "hedged 1 (won by b 1)" in page_html
+    assert "hedged 1 of" in str(timeline_report.table(sessions).caption)

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..actions import ActionResult
 from ..browser import Browser
-from ..budget import HARD_STAGES, Budget, Degradation
+from ..budget import HARD_STAGES, Budget, Degradation, OverrunCause
 from ..exceptions import (
     BudgetExceededError,
     ConfigurationError,
@@ -286,9 +286,13 @@ class _Run:
         self.history_chars = 0
         self.tools = agent.tool_schemas()
         self.tier = agent.tier
-        self.hedge = self.budget.hedge == "always"
+        self.hedge = self.budget.hedge == "adaptive"
         self.viewport = False
         self.applied: set[Degradation] = set()
+        self.held: set[str] = set()
+        """Stages whose overrun found no fitting remedy (said once per session)."""
+        self.in_call: _InCall | None = None
+        """The model call under way, for the accounting of a step cut in the middle of it."""
         self.steps: list[StepRecord] = []
         self.obs: Observation | None = None
         self.obs_current = False
@@ -496,6 +500,7 @@ class _Run:
                     messages = self.prompt(obs, rec, span)
                     await self.decide(messages, obs, rec, span)
             if scope.cancelled_caught:
+                self.cut_call(rec)
                 self.obs_current = False
                 rec.errors.append(f"the step did not finish within its {limit:g} s budget")
                 self.notes.append(
@@ -504,6 +509,7 @@ class _Run:
                 )
                 self.overrun("decision", rec, limit * 1000, tl.now() - span.start_ms)
         finally:
+            self.cut_call(rec)
             tl.end(span)
             self.finish_step(rec, span)
             # Written even when the run is cut inside this step (cancelled, budget): a
@@ -715,6 +721,7 @@ class _Run:
 
         t0 = time.perf_counter()
         t1 = t0
+        self.in_call = call = _InCall(t0, parent)
         async with anyio.create_task_group() as outer:
             if confirm and self.page is not None:
                 outer.start_soon(check, self.page)
@@ -736,7 +743,9 @@ class _Run:
                     except LLMError as exc:
                         error = exc
                     t1 = time.perf_counter()
+                    call.reply, call.t1 = reply, t1
                     # The executor drains the actions still queued, then the group ends.
+        self.in_call = None
         if moved:
             tl.add("llm_cancelled", tl.at(t0), tl.now(), parent=parent, step=rec.n)
             for r in batch.records.values():  # queued behind the verdict: none of them ran
@@ -787,6 +796,17 @@ class _Run:
         self.agent.history = self.history
         return False
 
+    def cut_call(self, rec: StepRecord) -> None:
+        """A step cut mid-call (its limit, the session's): the model's time still counts."""
+        call, self.in_call = self.in_call, None
+        if call is None:
+            return
+        tl = self.tl
+        if call.reply is None:
+            tl.add("llm_total", tl.at(call.t0), tl.now(), parent=call.parent, step=rec.n, cut=True)
+        else:
+            self.llm_spans(call.reply, tl.at(call.t0), tl.at(call.t1), rec, call.parent)
+
     def llm_spans(
         self, reply: ModelReply, start: float, returned: float, rec: StepRecord, parent: Span
     ) -> None:
@@ -801,6 +821,7 @@ class _Run:
             provider=reply.provider,
             attempts=reply.attempts,
             hedged=reply.hedged,
+            hedge_won=reply.hedge_won,
         )
         for name, at in (("llm_ttft", t.ttft), ("llm_first_action", t.first_action)):
             if at is not None:
@@ -809,7 +830,9 @@ class _Run:
             ev = tl.event("retry", stage="llm_total", step=rec.n, detail=failure)
             rec.events.append(ev)
         if reply.hedged:
-            ev = tl.event("hedge", stage="llm_total", step=rec.n, detail=f"won by {reply.provider}")
+            which = "second" if reply.hedge_won else "first"
+            detail = f"won by {reply.provider} (the {which} request)"
+            ev = tl.event("hedge", stage="llm_total", step=rec.n, detail=detail)
             rec.events.append(ev)
         if t.ttft is not None and t.ttft > b.llm_ttft_s * 1000:
             self.overrun("llm_ttft", rec, b.llm_ttft_s * 1000, t.ttft)
@@ -840,11 +863,40 @@ class _Run:
         if rec is not None:
             rec.events.append(ev)
         self._notice(ev)
-        for remedy in self.budget.remedies(stage):
-            if remedy not in self.applied and self.degrade(remedy, stage, rec):
-                break
+        remedy, why = self.budget.choose(self.cause(stage, rec, actual_ms), self.applied)
+        if remedy is not None and self.degrade(remedy, stage, rec, why):
+            return
+        if remedy is None and stage not in self.held:
+            self.held.add(stage)
+            ev = self.tl.event("no_degrade", stage=stage, step=rec.n if rec else None, detail=why)
+            if rec is not None:
+                rec.events.append(ev)
+            self._notice(ev)
 
-    def degrade(self, remedy: Degradation, stage: str, rec: StepRecord | None) -> bool:
+    def cause(self, stage: str, rec: StepRecord | None, actual_ms: float) -> OverrunCause:
+        """Where the step's time went and what could help, for `Budget.choose`."""
+        tiers = self.pool.tiers()
+        routes = tiers.get(self.tier, [])
+        reply = rec.reply if rec is not None else None
+        provider = reply.provider if reply is not None else (routes[0] if routes else "")
+        route = self.pool.stats().get(provider)
+        step = rec.n if rec is not None else None
+        return OverrunCause(
+            stage=stage,
+            step_ms=actual_ms,
+            model_ms=sum(s.ms for s in self.tl.spans if s.name == "llm_total" and s.step == step),
+            ttft_ms=reply.timings.ttft if reply is not None else None,
+            usual_ttft_ms=route.ttft_p50_ms if route is not None else None,
+            observation_chars=rec.observation_chars if rec is not None else 0,
+            providers=len(routes),
+            same_provider_hedge=self.pool.hedge.same_provider,
+            hedging=self.hedge,
+            fast_tier=self.tier != "fast" and "fast" in tiers,
+        )
+
+    def degrade(
+        self, remedy: Degradation, stage: str, rec: StepRecord | None, why: str = ""
+    ) -> bool:
         tiers = self.pool.tiers()
         if remedy == "viewport":
             self.viewport = True
@@ -860,10 +912,14 @@ class _Run:
             what = f"decisions moved from the {self.tier!r} tier to 'fast'"
             self.tier = "fast"
         else:
-            if self.hedge or len(tiers.get(self.tier, [])) < 2:
+            if self.hedge or (
+                len(tiers.get(self.tier, [])) < 2 and not self.pool.hedge.same_provider
+            ):
                 return False
             self.hedge = True
             what = f"model calls hedged across {', '.join(tiers[self.tier])}"
+        if why:
+            what += f": {why}"
         self.applied.add(remedy)
         ev = self.tl.event("degrade", stage=stage, step=rec.n if rec else None, detail=what)
         if rec is not None:
@@ -928,6 +984,16 @@ class _Run:
 
 
 # ------------------------------------------------------------------ one reply
+
+
+class _InCall:
+    """A model call under way: when it started, and its reply once it came."""
+
+    __slots__ = ("parent", "reply", "t0", "t1")
+
+    def __init__(self, t0: float, parent: Span) -> None:
+        self.t0, self.t1, self.parent = t0, t0, parent
+        self.reply: ModelReply | None = None
 
 
 class _Batch:

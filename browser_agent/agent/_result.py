@@ -107,6 +107,8 @@ class StepRecord(msgspec.Struct, kw_only=True):
             "tier": self.tier,
             "attempts": r.attempts if r else 0,
             "hedged": r.hedged if r else False,
+            "hedge_won": r.hedge_won if r else False,
+            "model_ms": self.timing().model_ms,
             "errors": self.errors,
             "events": [msgspec.to_builtins(e) for e in self.events],
         }
@@ -149,6 +151,9 @@ class AgentResult(msgspec.Struct, kw_only=True):
             "overhead_ms": {"p50": rep.overhead_ms.p50, "p95": rep.overhead_ms.p95},
             "page_wait_ms": {"p50": rep.page_wait_ms.p50, "p95": rep.page_wait_ms.p95},
             "non_model_share": rep.non_model_share,
+            "model_share": rep.model_share,
+            "latency": rep.latency_dict(),
+            "hedging": msgspec.to_builtins(rep.hedging),
             "overlap_saved_ms": rep.overlap_saved_ms,
             "model_ms": rep.model_ms,
             "steps_ms": rep.steps_ms,
@@ -202,6 +207,21 @@ class NonModelJSON(msgspec.Struct):
     p95: float
 
 
+class LatencyJSON(msgspec.Struct):
+    """Per step: the model's time, the rest, and the whole step (they add up per step)."""
+
+    model_ms: StatsJSON
+    non_model_ms: StatsJSON
+    step_ms: StatsJSON
+
+
+class HedgingJSON(msgspec.Struct):
+    calls: int
+    hedged: int
+    hedge_wins: int
+    won_by: dict[str, int]
+
+
 class RunJSON(msgspec.Struct):
     """The stable part of `browser-agent run|demo --json`; other fields may be added."""
 
@@ -210,6 +230,8 @@ class RunJSON(msgspec.Struct):
     steps: list[StepJSON]
     report: dict[str, StatsJSON]
     non_model_ms: NonModelJSON
+    latency: LatencyJSON
+    hedging: HedgingJSON
 
 
 def run_json_schema() -> dict[str, Any]:

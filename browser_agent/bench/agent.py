@@ -276,7 +276,8 @@ def _print(console: Console, result: dict[str, Any]) -> None:
         f"to first token, {p['tokens_per_s']:.0f} tokens/s)",
         title_justify="left",
     )
-    for col in ("per step", "agent p50", "agent p95", "sequential p50", "sequential p95"):
+    cols = ("per step", "agent p50", "agent p95", "agent p99", "sequential p50", "sequential p95")
+    for col in cols:
         table.add_column(col, justify="left" if col == "per step" else "right")
     rows = (
         ("wall time", "wall_ms"),
@@ -290,6 +291,7 @@ def _print(console: Console, result: dict[str, Any]) -> None:
             label,
             f"{a[key]['p50']:.1f}",
             f"{a[key]['p95']:.1f}",
+            f"{a[key]['p99']:.1f}",
             f"{s[key]['p50']:.1f}",
             f"{s[key]['p95']:.1f}",
             style="bold" if key == "non_model_ms" else None,

@@ -4,8 +4,12 @@
    loopback TLS with a certificate the benchmark makes: client time minus the
    server's own time (first request byte in, last response byte out) for the same
    request. A hand-written socket client gives the floor (loopback, kernel, TLS).
-2. A provider whose time to first token is heavy-tailed (p99 ≈ 10× p50), alone vs
-   hedged across two such providers: p50/p99 of the whole call.
+2. Tail latency: a heavy-tail profile (5 % of calls 10× slower to first token on one
+   of two providers) and one provider with occasional stalls, each with today's
+   default (no hedge, the first listed provider first) against the defaults (adaptive
+   hedging and learnt routing; for one provider also the opt-in same-provider hedge):
+   p50/p95/p99 of the model's time per call, the extra requests, and a check that no
+   action ever came from a losing stream.
 3. Time to the first complete action vs time to the end of the stream.
 
 Servers run in child processes, as a provider would on its own machine: their work
@@ -14,6 +18,7 @@ never competes with the client for this interpreter.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import ssl
@@ -36,6 +41,7 @@ from rich.console import Console
 from rich.table import Table
 
 from browser_agent.llm import (
+    Action,
     Cassette,
     ChatRequest,
     HedgePolicy,
@@ -303,51 +309,100 @@ async def bench_pooling(calls: int) -> dict[str, Any]:
     return {"tls": cert is not None, "http1": h1, "http2": h2}
 
 
-# ------------------------------------------------------------------- 2. hedging
+# ------------------------------------------------------------------ 2. tail latency
+
+TAIL_TTFT_MS = 400.0
+"""Median time to first token of the tail profiles (an API model's, roughly)."""
+HEAVY_TAIL = LatencyProfile(
+    ttft_ms=TAIL_TTFT_MS, jitter=0.1, tail_p=0.05, tail_mult=(9.0, 11.0), tokens_per_s=400
+)
+"""5 % of calls 10x slower to first token."""
+STEADY = LatencyProfile(ttft_ms=TAIL_TTFT_MS, jitter=0.1, tokens_per_s=400)
+STALLS = LatencyProfile(
+    ttft_ms=TAIL_TTFT_MS, jitter=0.1, tail_p=0.03, tail_mult=(15.0, 25.0), tokens_per_s=400
+)
+"""3 % of calls stall 6-10 s before their first token."""
+KETTLE_A = Cassette.of('type searchbox "Search products" "blue kettle" submit')
+KETTLE_B = Cassette.of('type searchbox "Search products" "kettle, blue" submit')
+"""Two providers' answers told apart by their arguments: whose stream an action came from."""
+
+BEFORE = HedgePolicy(enabled=False, learn_routes=False)
+"""Today's default for an `Agent`: no hedge below the 10 s first-token budget, and the
+first listed provider first."""
+MODES: dict[str, dict[str, HedgePolicy]] = {
+    "two_providers": {
+        "before": BEFORE,
+        "hedge_only": HedgePolicy(learn_routes=False),
+        "defaults": HedgePolicy(),
+    },
+    "one_provider": {
+        "before": BEFORE,
+        "defaults": HedgePolicy(),
+        "same_provider": HedgePolicy(same_provider=True),
+    },
+}
 
 
-async def _hedge_run(
-    servers: list[ServerProcess], hedged: bool, calls: int, concurrency: int, warm: int
+async def _tail_run(
+    servers: list[ServerProcess], policy: HedgePolicy, calls: int, concurrency: int, warm: int
 ) -> dict[str, float]:
+    """`calls` model calls as agent steps make them; `warm` unmeasured ones first (a
+    session's first calls, where the pool learns its providers)."""
     configs = [
-        ProviderConfig(name=f"p{i}", base_url=s.base_url, model="m", first_token_timeout_s=30)
-        for i, s in enumerate(servers if hedged else servers[:1])
+        ProviderConfig(
+            name=f"p{i}", base_url=s.base_url, model="m", first_token_timeout_s=30, stall_ms=30_000
+        )
+        for i, s in enumerate(servers)
     ]
-    policy = HedgePolicy(enabled=hedged, quantile=90, min_samples=20, initial_ms=1_000)
-    retry = RetryPolicy(max_attempts=2)
+    args = {f"p{i}": s.spec.cassette for i, s in enumerate(servers)}
     req = build_messages(TASK, OBS)
     totals: list[float] = []
     firsts: list[float] = []
-    hedges = 0
-    async with LLMPool(configs, hedge=policy, retry=retry) as pool:
+    hedged = foreign = 0
+    won: dict[str, int] = {}
+    async with LLMPool(configs, hedge=policy, retry=RetryPolicy(max_attempts=2)) as pool:
         await pool.warm_up()
         limit = anyio.Semaphore(concurrency)
 
         async def one(record: bool) -> None:
-            nonlocal hedges
+            nonlocal hedged, foreign
+            acted: list[Action] = []
             async with limit:
                 t0 = time.perf_counter()
-                reply = await pool.complete(req, budget_s=30)
-                if record:
-                    totals.append((time.perf_counter() - t0) * 1000.0)
-                    firsts.append(reply.timings.first_action or reply.timings.total)
-                    hedges += reply.hedged
+                reply = await pool.complete(req, on_action=acted.append, budget_s=30)
+                ms = (time.perf_counter() - t0) * 1000.0
+            # Every action run is one of the winner's, as its own provider wrote it.
+            theirs = args[reply.provider].steps[0]
+            mine = [(a.id, a.arguments) for a in reply.actions]
+            if [(a.id, a.arguments) for a in acted] != mine or any(
+                str(a.arguments.get("text")) not in str(theirs) for a in acted
+            ):
+                foreign += 1
+            if record:
+                totals.append(ms)
+                firsts.append(reply.timings.first_action or reply.timings.total)
+                hedged += reply.hedged
+                won[reply.provider] = won.get(reply.provider, 0) + 1
 
-        # Learn each provider's p90 first (and warm the pools), then measure.
         async with anyio.create_task_group() as tg:
             for _ in range(warm):
                 tg.start_soon(one, False)
+        before = [len(await s.chat_records()) for s in servers]
         async with anyio.create_task_group() as tg:
             for _ in range(calls):
                 tg.start_soon(one, True)
-        threshold = pool.hedge_threshold_ms("p0") if hedged else None
+        after = [len(await s.chat_records()) for s in servers]
+        sent = sum(after) - sum(before)
     return {
         "total_p50_ms": percentile(totals, 50),
+        "total_p95_ms": percentile(totals, 95),
         "total_p99_ms": percentile(totals, 99),
         "first_action_p50_ms": percentile(firsts, 50),
         "first_action_p99_ms": percentile(firsts, 99),
-        "hedge_rate": hedges / len(totals),
-        "hedge_threshold_ms": threshold or 0.0,
+        "hedge_rate": hedged / len(totals),
+        "extra_requests": (sent - calls) / calls,
+        "actions_from_losers": float(foreign),
+        "share_of_first_provider": won.get("p0", 0) / len(totals),
     }
 
 
@@ -355,25 +410,34 @@ def _median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
-async def bench_hedging(calls: int, repeats: int, concurrency: int = 8) -> dict[str, Any]:
-    profile = LatencyProfile.heavy_tail(ttft_ms=60, p99_ratio=10, tokens_per_s=400)
-    spec_a = ServerSpec(cassette=FIRST_STEP, latency=profile, seed=1)
-    spec_b = ServerSpec(cassette=FIRST_STEP, latency=profile, seed=2)
-    async with ServerProcess(spec_a) as a, ServerProcess(spec_b) as b:
-        plain, hedged = [], []
-        for _ in range(repeats):
-            plain.append(await _hedge_run([a, b], False, calls, concurrency, warm=30))
-            hedged.append(await _hedge_run([a, b], True, calls, concurrency, warm=30))
-        ttft = [r.ttft_ms for r in await a.chat_records() + await b.chat_records()]
-    return {
+async def bench_tail(
+    calls: int, repeats: int, concurrency: int = 8, warm: int = 20
+) -> dict[str, Any]:
+    """The heavy-tail profile on one of two providers, and one provider with stalls:
+    today's default against the defaults (and the opt-in same-provider hedge)."""
+    out: dict[str, Any] = {
         "calls": calls,
         "repeats": repeats,
         "concurrency": concurrency,
-        "server_ttft_p50_ms": percentile(ttft, 50),
-        "server_ttft_p99_ms": percentile(ttft, 99),
-        "single": _median_of(plain),
-        "hedged": _median_of(hedged),
+        "warm_calls": warm,
+        "ttft_p50_ms": TAIL_TTFT_MS,
     }
+    specs = {
+        "two_providers": [
+            ServerSpec(cassette=KETTLE_A, latency=HEAVY_TAIL, seed=1),
+            ServerSpec(cassette=KETTLE_B, latency=STEADY, seed=2),
+        ],
+        "one_provider": [ServerSpec(cassette=KETTLE_A, latency=STALLS, seed=3)],
+    }
+    for profile, modes in MODES.items():
+        async with contextlib.AsyncExitStack() as stack:
+            servers = [await stack.enter_async_context(ServerProcess(s)) for s in specs[profile]]
+            runs: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
+            for _ in range(repeats):  # modes interleaved: drifts of the machine hit all
+                for mode, policy in modes.items():
+                    runs[mode].append(await _tail_run(servers, policy, calls, concurrency, warm))
+        out[profile] = {m: _median_of(r) for m, r in runs.items()}
+    return out
 
 
 # -------------------------------------------------------------- 3. first action
@@ -409,20 +473,23 @@ async def run(json_output: bool = False, quick: bool = False) -> dict[str, Any]:
     """Run the three measurements; print a table (or JSON) and return the figures."""
     t0 = time.perf_counter()
     pooling = await bench_pooling(calls=40 if quick else 300)
-    hedging = await bench_hedging(calls=60 if quick else 240, repeats=1 if quick else 3)
+    tail = await bench_tail(calls=60 if quick else 200, repeats=1 if quick else 3)
     first = await bench_first_action(calls=5 if quick else 15)
-    h = hedging["hedged"]
+    h = tail["two_providers"]["defaults"]
     h2 = pooling["http2"]
+    every = [x for modes in (tail["two_providers"], tail["one_provider"]) for x in modes.values()]
     result: dict[str, Any] = {
         "pooling": pooling,
-        "hedging": hedging,
+        "tail": tail,
         "first_action": first,
         "targets": {
             "pooled_overhead_within_1ms": pooling["http1"]["pooled"]["overhead_p50_ms"] <= 1.0,
             "pooled_overhead_within_1ms_http2": (
                 h2 is None or h2["pooled"]["overhead_p50_ms"] <= 1.0
             ),
-            "hedged_p99_within_2x_p50": h["total_p99_ms"] <= 2.0 * h["total_p50_ms"],
+            "two_providers_p99_within_2x_p50": h["total_p99_ms"] <= 2.0 * h["total_p50_ms"],
+            "extra_requests_within_10pct": all(x["extra_requests"] <= 0.10 for x in every),
+            "no_action_from_a_losing_stream": all(x["actions_from_losers"] == 0 for x in every),
         },
         "quick": quick,
         "seconds": time.perf_counter() - t0,
@@ -461,26 +528,46 @@ def _print(r: dict[str, Any], console: Console) -> None:
         )
     console.print(t)
 
-    h = r["hedging"]
-    t = Table(
-        title=f"bench llm 2: heavy-tailed provider (server TTFT p50 {h['server_ttft_p50_ms']:.0f} "
-        f"ms, p99 {h['server_ttft_p99_ms']:.0f} ms), {h['calls']} calls × {h['repeats']}"
-    )
-    for col in ("mode", "total p50", "total p99", "p99/p50", "1st action p50", "1st action p99"):
-        t.add_column(col, justify="right" if col != "mode" else "left")
-    t.add_column("hedged calls", justify="right")
-    for label, key in (("one provider", "single"), ("hedged across two", "hedged")):
-        x = h[key]
-        t.add_row(
-            label,
-            f"{x['total_p50_ms']:.0f} ms",
-            f"{x['total_p99_ms']:.0f} ms",
-            f"{x['total_p99_ms'] / x['total_p50_ms']:.1f}×",
-            f"{x['first_action_p50_ms']:.0f} ms",
-            f"{x['first_action_p99_ms']:.0f} ms",
-            f"{x['hedge_rate']:.0%}",
+    tail = r["tail"]
+    titles = {
+        "two_providers": "5 % of calls 10× slower to first token on one of two providers",
+        "one_provider": "one provider, 3 % of calls stalling 6-10 s before the first token",
+    }
+    labels = {
+        "before": "before",
+        "hedge_only": "hedge only",
+        "defaults": "defaults",
+        "same_provider": "+ same prov.",
+    }
+    for profile, title in titles.items():
+        t = Table(
+            title=f"bench llm 2: {title}; model time per call, first token p50 "
+            f"{tail['ttft_p50_ms']:.0f} ms, {tail['calls']} calls × {tail['repeats']} "
+            f"(medians), {tail['concurrency']} at once",
+            title_justify="left",
         )
-    console.print(t)
+        for col in ("mode", "p50", "p95", "p99", "p99/p50", "hedged", "extra", "to p0", "loser"):
+            t.add_column(col, justify="right" if col != "mode" else "left", no_wrap=True)
+        for mode, x in tail[profile].items():
+            t.add_row(
+                labels[mode],
+                f"{x['total_p50_ms']:.0f}",
+                f"{x['total_p95_ms']:.0f}",
+                f"{x['total_p99_ms']:.0f}",
+                f"{x['total_p99_ms'] / x['total_p50_ms']:.1f}×",
+                f"{x['hedge_rate']:.0%}",
+                f"{x['extra_requests']:.0%}",
+                f"{x['share_of_first_provider']:.0%}",
+                f"{x['actions_from_losers']:.0f}",
+            )
+        t.caption = (
+            "ms; before: today's default (no hedge, first listed provider first); hedge "
+            "only: adaptive hedge, fixed order; defaults: adaptive hedge + learnt routing; "
+            "+ same prov.: the opt-in re-issue; extra: requests beyond one per call; to "
+            "p0: calls answered by the first listed provider; loser: actions run from a "
+            "losing stream"
+        )
+        console.print(t)
 
     f = r["first_action"]
     t = Table(title="bench llm 3: three actions streamed at 200 tokens/s (p50)")

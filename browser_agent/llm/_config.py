@@ -202,19 +202,28 @@ class RetryPolicy(BaseModel):
 
 
 class HedgePolicy(BaseModel):
-    """Send the same request to the next provider when the first token is late.
+    """When a call whose first token is late gets a second request, and where it goes.
 
-    The threshold is `after_ms` when set; otherwise the `quantile` of the primary
-    provider's observed time to first token once `min_samples` are known, and
-    `initial_ms` before that.
+    The threshold is `after_ms` when set; otherwise the `quantile` (p95) of the
+    provider's recent times to first token once `min_samples` are known, and before
+    that `initial_ms` (or three warm-up round trips, if longer); never below `min_ms`.
+    The second request goes to another provider of the same tier, or, with
+    `same_provider` (it costs tokens), to the same provider on a connection pool of its
+    own. Budgets: at most `max_hedges` extra request per call, and hedges limited to
+    `max_share` of calls (a token bucket, so a slow provider cannot double the bill).
+    With `learn_routes` a tier's calls go to the provider with the best recent p95 of
+    time to first action, each provider being tried once first.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True
     after_ms: float | None = None
-    quantile: float = Field(default=90.0, gt=0, lt=100)
-    min_samples: int = Field(default=20, ge=1)
-    initial_ms: float = Field(default=2_000.0, gt=0)
-    min_ms: float = Field(default=20.0, ge=0)
-    max_hedges: int = Field(default=1, ge=0)
+    quantile: float = Field(default=95.0, gt=0, lt=100)
+    min_samples: int = Field(default=8, ge=1)
+    initial_ms: float = Field(default=1_000.0, gt=0)
+    min_ms: float = Field(default=250.0, ge=0)
+    max_hedges: int = Field(default=1, ge=0, le=1)
+    max_share: float = Field(default=0.1, ge=0, le=1)
+    same_provider: bool = False
+    learn_routes: bool = True

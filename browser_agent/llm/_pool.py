@@ -1,4 +1,12 @@
-"""Several providers behind one call: tiers, retries with backoff, fallback and hedging."""
+"""Several providers behind one call: tiers, learnt routing, retries, fallback and hedging.
+
+Each route keeps its recent times to first token and to first complete action. A
+tier's calls go to the route with the best recent p95 (each route is tried until it
+is known), and a call whose first token is later than about the route's p95 gets one
+second request (another provider of the tier, or opt-in the same provider on a
+connection pool of its own): the first complete action wins, the other request is
+cancelled before anything of it reaches the caller.
+"""
 
 from __future__ import annotations
 
@@ -61,17 +69,37 @@ class RouteStats(msgspec.Struct, frozen=True):
     ttft_p50_ms: float | None
     ttft_p90_ms: float | None
     cooling_down_s: float
+    ttft_p95_ms: float | None = None
+    first_action_p50_ms: float | None = None
+    first_action_p95_ms: float | None = None
+    samples: int = 0
+    warm_up_ms: float | None = None
+
+
+_WINDOW = 100
+"""Recent calls per route that its latency estimates are made of."""
+_HEDGE_BURST = 2.0
+"""Hedges that may be spent at once before the share cap applies (token bucket size)."""
 
 
 class _Route:
-    """A provider client plus the model and tier to use on it, and what we learnt about it."""
+    """A provider client plus the model and tier to use on it, and what we learnt about it.
+
+    `ttft_ms` and `first_action_ms` hold the recent calls' times (an attempt cut while
+    still waiting counts with the time it had waited, a lower bound, so a provider that
+    hangs is not mistaken for a fast one). `spare` is the same provider on a connection
+    pool of its own, for same-provider hedges.
+    """
 
     def __init__(self, name: str, client: LLMClient, model: str, tier: str) -> None:
         self.name = name
         self.client = client
+        self.spare: LLMClient | None = None
         self.model = model
         self.tier = tier
-        self.ttft_ms: collections.deque[float] = collections.deque(maxlen=256)
+        self.warm_ms: float | None = None
+        self.ttft_ms: collections.deque[float] = collections.deque(maxlen=_WINDOW)
+        self.first_action_ms: collections.deque[float] = collections.deque(maxlen=_WINDOW)
         self.consecutive_failures = 0
         self.available_at = 0.0
         self.attempts = self.successes = self.failures = 0
@@ -79,6 +107,9 @@ class _Route:
 
     def ttft_quantile(self, q: float) -> float | None:
         return percentile(self.ttft_ms, q) if self.ttft_ms else None
+
+    def first_action_quantile(self, q: float) -> float | None:
+        return percentile(self.first_action_ms, q) if self.first_action_ms else None
 
     def failed(self, exc: BaseException, retry: RetryPolicy) -> float:
         """Cool down for max(Retry-After, jittered exponential backoff); returns the delay."""
@@ -112,20 +143,42 @@ class _Route:
             ttft_p50_ms=self.ttft_quantile(50),
             ttft_p90_ms=self.ttft_quantile(90),
             cooling_down_s=max(0.0, self.available_at - time.perf_counter()),
+            ttft_p95_ms=self.ttft_quantile(95),
+            first_action_p50_ms=self.first_action_quantile(50),
+            first_action_p95_ms=self.first_action_quantile(95),
+            samples=len(self.first_action_ms),
+            warm_up_ms=self.warm_ms,
         )
 
 
 class _Attempt:
-    __slots__ = ("cancelled", "delivered", "first_token", "hedge", "route", "scope", "start")
+    __slots__ = (
+        "cancelled",
+        "client",
+        "delivered",
+        "failed",
+        "first_action",
+        "first_token",
+        "hedge",
+        "route",
+        "scope",
+        "start",
+    )
 
-    def __init__(self, route: _Route, hedge: bool) -> None:
+    def __init__(self, route: _Route, hedge: bool, client: LLMClient | None = None) -> None:
         self.route = route
+        self.client = client or route.client
         self.hedge = hedge
         self.scope = anyio.CancelScope()
         self.start = time.perf_counter()
         self.first_token = False
+        self.first_action = False
         self.cancelled = False
+        self.failed = False
         self.delivered: list[Action] = []
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000.0
 
 
 class _Call:
@@ -183,9 +236,9 @@ class _Call:
                     )
                     timeout = hedge_at - time.perf_counter()
                     if timeout <= 0:
-                        route = self._hedge_target()
-                        if route is not None:
-                            self._launch(tg, route, hedge=True)
+                        target = self._hedge_target()
+                        if target is not None:
+                            self._launch(tg, target[0], hedge=True, client=target[1])
                             continue
                         timeout = math.inf
                 self._wake = anyio.Event()
@@ -217,12 +270,20 @@ class _Call:
             await anyio.sleep(wait)
         self._launch(tg, route, hedge=False)
 
-    def _launch(self, tg: anyio.abc.TaskGroup, route: _Route, *, hedge: bool) -> None:
-        attempt = _Attempt(route, hedge)
+    def _launch(
+        self,
+        tg: anyio.abc.TaskGroup,
+        route: _Route,
+        *,
+        hedge: bool,
+        client: LLMClient | None = None,
+    ) -> None:
+        attempt = _Attempt(route, hedge, client)
         route.attempts += 1
         if hedge:
             self.hedges += 1
             route.hedges_sent += 1
+            self.pool._hedge_credit -= 1.0
             log.debug("hedging to %s after %.0f ms", route.name, (attempt.start - self.t0) * 1e3)
         else:
             self.retries_left -= 1
@@ -236,18 +297,26 @@ class _Call:
             self.hedge_enabled
             and self.winner is None
             and self.hedges < self.pool.hedge.max_hedges
+            and self.pool._hedge_credit >= 1.0
             and self.last_launch is not None
             and not any(a.first_token for a in self.running)
             and self._hedge_target() is not None
         )
 
-    def _hedge_target(self) -> _Route | None:
+    def _hedge_target(self) -> tuple[_Route, LLMClient] | None:
+        """Another provider of the tier, else (opt-in) the same one on its spare pool."""
         busy = {a.route.name for a in self.running}
         now = time.perf_counter()
         for r in self.primary:
             if r.name not in busy and r.name not in self.excluded and r.available_at <= now:
-                return r
-        return None
+                return r, r.client
+        last = self.last_launch
+        if last is None or last.route.spare is None or last.route.name in self.excluded:
+            return None
+        spare = last.route.spare
+        if any(a.client is spare for a in self.running):
+            return None
+        return last.route, spare
 
     def _give_up(self, why: str) -> LLMError:
         detail = "; ".join(str(e) for e in self.errors[-4:])
@@ -262,24 +331,48 @@ class _Call:
                 try:
                     await self._stream(attempt)
                 except LLMError as exc:
+                    attempt.failed = True
                     self._failed(attempt, exc)
                 else:
                     route.succeeded()
         finally:
             self.running.remove(attempt)
+            self._censor(attempt)
             self._wake.set()
+
+    def _censor(self, attempt: _Attempt) -> None:
+        """An attempt cut while still waiting counts with the time it had waited.
+
+        Only once it had waited past its hedge threshold: a lower bound that tells the
+        estimate about the tail; a hedge cancelled early (its rival won) says nothing.
+        """
+        if attempt.failed or (attempt.first_token and attempt.first_action):
+            return
+        route = attempt.route
+        waited = attempt.elapsed_ms()
+        if waited < self.pool.hedge_threshold_ms(route):
+            return
+        if not attempt.first_token:
+            route.ttft_ms.append(waited)
+        if not attempt.first_action:
+            route.first_action_ms.append(waited)
 
     async def _stream(self, attempt: _Attempt) -> None:
         route = attempt.route
         request = self.requests[route.name]
-        async with route.client.stream(request, validate=self.validate, t0=self.t0) as events:
+        async with attempt.client.stream(request, validate=self.validate, t0=self.t0) as events:
             async for event in events:
                 if isinstance(event, ContentDelta | ToolCallDelta):
                     if not attempt.first_token:
                         attempt.first_token = True
-                        route.ttft_ms.append((time.perf_counter() - attempt.start) * 1000.0)
+                        route.ttft_ms.append(attempt.elapsed_ms())
                         self._wake.set()
                 elif isinstance(event, ActionReady | Completed):
+                    if not attempt.first_action:
+                        attempt.first_action = True
+                        route.first_action_ms.append(attempt.elapsed_ms())
+                    # The winner is decided here, before anything reaches the sink: an
+                    # action of a losing stream is never handed to the caller.
                     if self.winner is None:
                         self._win(attempt)
                     if self.winner is not attempt:
@@ -327,6 +420,7 @@ class _Call:
         reply.provider = self.winner.route.name
         reply.attempts = self.launched
         reply.hedged = self.hedges > 0
+        reply.hedge_won = self.winner.hedge
         reply.failures = self.failure_notes()
         return reply
 
@@ -362,6 +456,7 @@ class _Call:
             model=attempt.route.model,
             attempts=self.launched,
             hedged=self.hedges > 0,
+            hedge_won=attempt.hedge,
             error=error,
             failures=self.failure_notes(),
         )
@@ -389,9 +484,11 @@ class LLMPool:
     """Providers and models behind one `complete()`: tiers, retries, fallback, hedging.
 
     Providers with the same endpoint share one client (one connection pool); each
-    (provider, model, tier) is a route. Routes of the requested tier are tried in the
-    order given and hedge to each other; the other routes serve only as fallback (a
-    tier nobody has means all routes). The pool owns and closes its clients.
+    (provider, model, tier) is a route. Routes of the requested tier are tried best
+    recent p95 first (in the order given until each is known, see `HedgePolicy`) and
+    hedge to each other; the other routes serve only as fallback (a tier nobody has
+    means all routes). What the pool learns lasts as long as the pool: keep one pool
+    for a session. The pool owns and closes its clients.
 
     ```
     async with LLMPool([ProviderConfig.from_env()]) as pool:
@@ -440,6 +537,17 @@ class LLMPool:
                 name, n = f"{config.name}:{config.model}#{n}", n + 1
             names.add(name)
             self._routes.append(_Route(name, client, config.model, config.tier))
+        self._spares: dict[LLMClient, LLMClient] = {}
+        if self.hedge.same_provider:
+            for r in self._routes:
+                if r.client not in self._spares:
+                    self._spares[r.client] = LLMClient(r.client.config, verify=verify)
+                r.spare = self._spares[r.client]
+        self._hedge_credit = 1.0 if self.hedge.max_share > 0 else 0.0
+        self.calls = 0
+        """Calls of `complete()` so far."""
+        self.hedged_calls = 0
+        """Of those, the calls that sent a second request."""
         self._closed = False
 
     @classmethod
@@ -470,7 +578,7 @@ class LLMPool:
         self._closed = True
         with anyio.CancelScope(shield=True):
             async with anyio.create_task_group() as tg:
-                for c in self._clients:
+                for c in [*self._clients, *self._spares.values()]:
                     tg.start_soon(c.aclose)
 
     @property
@@ -484,27 +592,73 @@ class LLMPool:
         return out
 
     async def warm_up(self, timeout_s: float | None = None) -> dict[str, bool]:
-        """Open every provider's connection concurrently (run it while the browser starts)."""
-        results: dict[str, bool] = {}
+        """Open every provider's connection concurrently (run it while the browser starts).
 
-        async def one(c: LLMClient) -> None:
-            results[c.name] = await c.warm_up(timeout_s)
+        The round trip seeds each route's hedge threshold until its calls are known.
+        """
+        results: dict[str, bool] = {}
+        rtt: dict[LLMClient, float] = {}
+
+        async def one(c: LLMClient, spare: bool) -> None:
+            t0 = time.perf_counter()
+            ok = await c.warm_up(timeout_s)
+            if not spare:
+                results[c.name] = ok
+                if ok:
+                    rtt[c] = (time.perf_counter() - t0) * 1000.0
 
         async with anyio.create_task_group() as tg:
             for c in self._clients:
-                tg.start_soon(one, c)
+                tg.start_soon(one, c, False)
+            for c in self._spares.values():
+                tg.start_soon(one, c, True)
+        for r in self._routes:
+            r.warm_ms = rtt.get(r.client, r.warm_ms)
         return results
 
+    def _route(self, name: str) -> _Route:
+        for r in self._routes:
+            if r.name == name:
+                return r
+        raise ConfigurationError(f"no route {name!r}; routes: {', '.join(self.tiers())}")
+
     def hedge_threshold_ms(self, route: str | _Route) -> float:
-        """Fixed `after_ms`, or the route's observed quantile of time to first token."""
+        """When a call on `route` without a first token gets its second request (ms).
+
+        Fixed `after_ms`, or the route's recent p95 of time to first token; before
+        `min_samples` are known, `initial_ms` or three warm-up round trips; never below
+        the floor `min_ms`.
+        """
         if isinstance(route, str):
-            route = next(r for r in self._routes if r.name == route)
+            route = self._route(route)
         h = self.hedge
         if h.after_ms is not None:
             return h.after_ms
         if len(route.ttft_ms) < h.min_samples:
-            return h.initial_ms
-        return max(h.min_ms, route.ttft_quantile(h.quantile) or h.initial_ms)
+            base = max(h.initial_ms, 3.0 * route.warm_ms if route.warm_ms else 0.0)
+        else:
+            base = route.ttft_quantile(h.quantile) or h.initial_ms
+        return max(h.min_ms, base)
+
+    def ranked(self, tier: str = "fast") -> list[str]:
+        """The routes of `tier` in the order its next call tries them."""
+        return [r.name for r in self._rank([r for r in self._routes if r.tier == tier])]
+
+    def _rank(self, routes: list[_Route]) -> list[_Route]:
+        """Routes never tried first (in the order given), then best recent p95 of time to
+        the first complete action (the wait the user feels; with few calls known, about
+        their worst), so one hedge lost by a slow provider already moves the next call."""
+        h = self.hedge
+        if not h.learn_routes or len(routes) < 2:
+            return routes
+
+        def key(item: tuple[int, _Route]) -> tuple[int, float, int]:
+            i, r = item
+            if not r.first_action_ms:
+                return (0, 0.0, i)
+            return (1, r.first_action_quantile(h.quantile) or math.inf, i)
+
+        return [r for _, r in sorted(enumerate(routes), key=key)]
 
     def stats(self) -> dict[str, RouteStats]:
         return {r.name: r.stats() for r in self._routes}
@@ -528,7 +682,10 @@ class LLMPool:
         """One model decision, as fast as the fastest healthy provider of the tier gives it.
 
         `on_action` is called (in order, in its own task) for each complete, valid action
-        of the winning attempt while the rest streams. `valid_refs` rejects actions whose
+        of the winning attempt while the rest streams. With `hedge` (the default) a call
+        whose first token is late gets one second request as the `HedgePolicy` allows; the
+        winner is decided before its first action reaches `on_action`, and the other
+        request is cancelled at once. `valid_refs` rejects actions whose
         `ref` is not on the page (the attempt is then retried). If the stream of the winner
         breaks after actions were handed out, the reply is partial (`finish_reason ==
         "error"`) rather than retried, since the caller may already have acted.
@@ -536,8 +693,11 @@ class LLMPool:
         """
         t0 = time.perf_counter()
         budget = self.budget_s if budget_s is None else budget_s
-        primary = [r for r in self._routes if r.tier == tier] or list(self._routes)
+        # Learnt order within the tier; a tier nobody has takes every route as given.
+        primary = self._rank([r for r in self._routes if r.tier == tier]) or list(self._routes)
         fallback = [r for r in self._routes if r not in primary]
+        self.calls += 1
+        self._hedge_credit = min(_HEDGE_BURST, self._hedge_credit + self.hedge.max_share)
         base = ChatRequest(
             messages=[dict(m) for m in messages],
             tools=self.tools if tools is None else [dict(t) for t in tools] or None,
@@ -552,8 +712,11 @@ class LLMPool:
         check = _validator(valid_refs, validate)
         async with ActionSink(on_action) as sink:
             call = _Call(self, requests, primary, fallback, sink, check, hedge, t0, t0 + budget)
-            with anyio.move_on_after(budget) as scope:
-                return await call.run()
+            try:
+                with anyio.move_on_after(budget) as scope:
+                    return await call.run()
+            finally:
+                self.hedged_calls += call.hedges > 0
         # Only reached when the budget ran out.
         if on_action is not None and call.winner is not None and call.winner.delivered:
             return call._partial(call.winner, f"budget of {budget:g} s exceeded")

@@ -48,6 +48,8 @@ class ModelReply(msgspec.Struct):
     `finish_reason` is "error" for a partial reply: the stream broke after actions had
     already been handed to the caller, so they are kept and `error` says what happened.
     `failures` lists the attempts of this call that failed ("ErrorType: message").
+    `hedged`: a second request was sent because the first token was late; `hedge_won`:
+    that second request gave the reply (`provider` says whose it was).
     """
 
     text: str
@@ -61,6 +63,7 @@ class ModelReply(msgspec.Struct):
     attempts: int = 1
     hedged: bool = False
     error: str | None = None
+    hedge_won: bool = False
     failures: list[str] = msgspec.field(default_factory=list)
 
 
