@@ -343,10 +343,15 @@ async def type_text(
     submit: bool = False,
     clear: bool = True,
     timeout: float | None = None,
+    fill: Callable[[str], str] | None = None,
 ) -> ActionResult:
+    """`fill`, when given, makes the text to type from the origin of the document that
+    holds the field (a cross-origin frame's own, not the top page's): secrets are
+    substituted there, after focus, so a value never goes to a host it is not for."""
     pw = page.playwright_page
 
     async def act(t: Target | None) -> str | None:
+        nonlocal text
         t = _need_point(t)
         arg = {"ref": t.ref, "clear": clear}
         info = await page._js("focus", arg, frame=t.frame)
@@ -356,6 +361,8 @@ async def type_text(
                 f"nothing was typed: {t.label} made the page load {info['url']} when it took focus"
             )
         _check(info, "type into", t)
+        if fill is not None:
+            text = fill(str(info.get("origin") or page.url))
         if info["kind"] == "value":
             res = await page._js("setValue", {"ref": t.ref, "value": text}, frame=t.frame)
             _check(res, "type into", t)

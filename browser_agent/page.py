@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -190,14 +190,17 @@ class Page:
         clear: bool = True,
         *,
         timeout: float | None = None,
+        fill: Callable[[str], str] | None = None,
     ) -> ActionResult:
         """Replace (or, with clear=False, append to) the field's text; submit presses Enter.
 
         Date, time, colour and range inputs take their value in the input's own
-        format (`2024-05-01`, `13:45`, `#ff0000`, `7`).
+        format (`2024-05-01`, `13:45`, `#ff0000`, `7`). `fill(origin)`, if given,
+        gives the text to type once the origin of the field's own document is known
+        (how the agent substitutes secrets only where they may go).
         """
         return await _actions.type_text(
-            self, ref, text, submit=submit, clear=clear, timeout=timeout
+            self, ref, text, submit=submit, clear=clear, timeout=timeout, fill=fill
         )
 
     async def select(
