@@ -29,6 +29,9 @@ from .browser import Browser
 from .budget import Budget
 from .exceptions import BrowserAgentError, ConfigurationError
 from .llm import LLMPool
+from .redaction import log_for
+
+log = log_for("browser_agent.batch")
 
 
 class BatchTask(msgspec.Struct, forbid_unknown_fields=True):
@@ -157,6 +160,10 @@ async def run_batch(
                 except BrowserAgentError as exc:
                     out = TaskOutcome(id=t.id, task=t.task, success=False, reason="error")
                     out.detail = str(exc)
+                except Exception as exc:  # one task's bug must not take the batch down
+                    log.warning("task %s failed unexpectedly", t.id, exc_info=True)
+                    out = TaskOutcome(id=t.id, task=t.task, success=False, reason="error")
+                    out.detail = f"unexpected {type(exc).__name__}: {exc}"
                 finally:
                     if ctx is not None:
                         await ctx.close()  # shielded and bounded: also when cancelled

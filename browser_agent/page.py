@@ -14,7 +14,7 @@ from extractors.readable import extract as extract_readable
 
 from . import actions as _actions
 from .actions import ActionResult, ActionSettings, Direction, Target, UrlMatch
-from .exceptions import ObservationError, PageClosedError, PageCrashedError
+from .exceptions import ObservationError, PageClosedError, PageCrashedError, PolicyBlockedError
 from .observation import Element, Observation
 from .settle import DialogInfo, PageEvents, QuietFn, SettleSettings, settle
 
@@ -132,6 +132,14 @@ class Page:
         Observing is off by default so the first `observe()` of a new document stays
         the caller's to time (and is a full pass).
         """
+        browser = self._browser
+        if browser is not None and browser.has_policy:
+            # Refused before the browser is asked: the network stack never sees file:
+            # and other local schemes, and a name may resolve to a blocked address.
+            why = await browser.refusal(url)
+            if why is not None:
+                browser._refused(url)
+                raise PolicyBlockedError(f"goto failed: {why}; choose another way")
         await self._attach()
         return await _actions.navigate(
             self,

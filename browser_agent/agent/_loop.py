@@ -37,6 +37,7 @@ from ..exceptions import (
     PageClosedError,
     PageCrashedError,
     PageError,
+    PolicyBlockedError,
     RefError,
     StaleRefError,
     ToolError,
@@ -142,6 +143,7 @@ class Agent:
         secrets: SecretsLike | Secrets | None = None,
         blocked_domains: Sequence[str] = (),
         speculate: bool = True,
+        file_urls: bool = False,
     ) -> None:
         if not task.strip():
             raise ConfigurationError("the task is empty")
@@ -167,6 +169,9 @@ class Agent:
         self.secrets = Secrets(secrets)
         """The model sees only `{{name}}`; values are typed on allowed hosts only."""
         self.blocked_domains = list(blocked_domains)
+        self.file_urls = file_urls
+        """Let the model's `goto` open `file:` URLs (off: only http, https and
+        about:blank). A domain policy refuses them whatever this says."""
         self.tools: dict[str, Tool] = {}
         for t in tools:
             self.add_tool(t)
@@ -450,6 +455,14 @@ class _Run:
             self.stop = ("page_closed" if isinstance(exc, PageClosedError) else "error", why)
             tl.event("error", detail=why)
             return False
+        except ConfigurationError:
+            raise
+        except Exception as exc:  # the first observation choked: the task fails, says why
+            log.debug("first observation failed", exc_info=True)
+            why = self.redactor.text(f"observation failed: {type(exc).__name__}: {exc}")
+            self.stop = ("error", why)
+            tl.event("error", detail=why)
+            return False
         return True
 
     async def open_page(
@@ -627,6 +640,10 @@ class _Run:
             except PageError as exc:
                 rec.errors.append(f"observation failed: {exc}")
                 return None
+            except Exception as exc:  # a bug, or page text the serializer choked on
+                log.debug("observation failed", exc_info=True)
+                rec.errors.append(f"observation failed: {type(exc).__name__}: {exc}")
+                return None
             if scope.cancelled_caught:
                 self.overrun("observe", rec, limit * 1000, (time.perf_counter() - t0) * 1000)
         rec.errors.append(f"no observation within {limit:g} s")
@@ -723,7 +740,7 @@ class _Run:
                     batch.confirming = scope
                     try:
                         moved = await page.confirm(obs)
-                    except PageError as exc:  # crashed or closed: the fresh look deals with it
+                    except Exception as exc:  # crashed, closed, choked: the fresh look decides
                         moved = True
                         span.attrs["error"] = str(exc)
                 batch.confirming = None
@@ -785,6 +802,9 @@ class _Run:
         self.llm_spans(reply, start, tl.at(t1), rec, parent)
         if reply.error:
             rec.errors.append(f"the reply broke off: {reply.error}")
+        for limit in reply.limits:  # a cap cut the reply: recorded, and the model told
+            rec.events.append(tl.event("limit", stage="llm_total", step=rec.n, detail=limit))
+            self.notes.append(f"Note: {limit}.")
         if not reply.actions:
             rec.errors.append("the reply had no tool call")
             self.notes.append(
@@ -1194,7 +1214,9 @@ class _Batch:
                     ref = r.args.get("ref")
                     if run.recorder is not None and isinstance(ref, int):
                         await run.recorder.capture(page, ref)  # the target's DOM path
-                    result = await _dispatch(page, r.name, r.args, run.secrets)
+                    result = await _dispatch(
+                        page, r.name, r.args, run.secrets, file_urls=run.agent.file_urls
+                    )
                 finally:
                     page.settle_settings = full
                     self.running = self.full_settle = None
@@ -1297,7 +1319,12 @@ def _can_settle_light(r: ActionRecord) -> bool:
 
 
 async def _dispatch(
-    page: Page, name: str, a: dict[str, Any], secrets: Secrets | None = None
+    page: Page,
+    name: str,
+    a: dict[str, Any],
+    secrets: Secrets | None = None,
+    *,
+    file_urls: bool = False,
 ) -> ActionResult | str:
     """One built-in page action by name, with the arguments of prompts/tools.json."""
     if name == "click":
@@ -1313,7 +1340,16 @@ async def _dispatch(
     if name == "scroll":
         return await page.scroll(a.get("direction", "down"), a.get("ref"))
     if name == "goto":
-        return await page.goto(str(a["url"]), observe=True)
+        url = str(a["url"])
+        scheme = url.split(":", 1)[0].strip().lower() if ":" in url else ""
+        if not (
+            scheme in ("http", "https") or url == "about:blank" or (file_urls and scheme == "file")
+        ):
+            why = "file: URLs are off for this agent (Agent(file_urls=True) opens them)"
+            if scheme != "file":
+                why = f"the agent opens only http and https URLs, not {scheme or 'this'}:"
+            raise PolicyBlockedError(f"goto failed: {why}")
+        return await page.goto(url, observe=True)
     if name == "back":
         return await page.back()
     if name == "press":
