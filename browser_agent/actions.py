@@ -69,6 +69,11 @@ class ActionSettings(BaseModel):
     """Answer `prompt()` (False: Cancel)."""
     prompt_text: str | None = None
     """What to answer a `prompt()` with; None gives the prompt's own default."""
+    max_downloads: int = Field(20, ge=0)
+    """Downloads a page may start (by an action or by itself); later ones are cancelled."""
+    max_download_mb: float = Field(100.0, gt=0)
+    """A download that grows past this many MB is cancelled (browsers on this machine:
+    the size of a remote browser's download cannot be watched)."""
 
 
 class ActionResult(msgspec.Struct, kw_only=True):
@@ -247,7 +252,7 @@ async def perform(
             error = cut or watch.error
             if verify is not None and error is None and not watch.closed:
                 error = await verify(target)
-            got = await downloads(watch, t3 + page.settle_settings.timeout)
+            got = await downloads(watch, t3 + page.settle_settings.timeout, page)
         obs = None
         closed = watch.closed or page.playwright_page.is_closed()
         if observe and page.settle_settings.observe and not closed:

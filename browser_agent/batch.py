@@ -24,6 +24,7 @@ import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from .browser import Browser
 from .budget import Budget
@@ -191,7 +192,8 @@ def summary_table(report: BatchReport) -> Table:
     for col in ("id", "task", "result", "steps", "time", "endpoint"):
         t.add_column(col, justify="right" if col in ("steps", "time") else "left")
     for o in report.tasks:
-        mark = "[green]✓[/]" if o.success else f"[red]✗ {o.reason}[/]"
         what = str(o.output if o.success else o.detail)[:60]
-        t.add_row(o.id, o.task[:50], f"{mark} {what}", str(o.steps), f"{o.ms:.0f} ms", o.endpoint)
+        mark = Text("✓ ", style="green") if o.success else Text(f"✗ {o.reason} ", style="red")
+        row = [Text(o.id), Text(o.task[:50]), mark + Text(what), str(o.steps), f"{o.ms:.0f} ms"]
+        t.add_row(*row, Text(o.endpoint))
     return t

@@ -42,6 +42,8 @@ class Page:
         self.seen: dict[int, Element] = {}
         """Every element observed in the current document, as last seen: what a ref
         is checked against before acting (the model may act on an older observation)."""
+        self.limits: list[str] = []
+        """What a cap refused on this page, e.g. a download past its count or size."""
         self.dialogs: list[DialogInfo] = []
         """Every dialog this page raised and how it was answered, actions or not."""
         self._lock = anyio.Lock()

@@ -1382,12 +1382,17 @@ def _tool_result(result: ActionResult) -> str:
     """`_describe`'s line, made safe to put in a prompt: page-controlled parts (URLs,
     labels, file names) cannot open or close a block of ours, and the dialog's text,
     which the page wrote, goes inside the page's untrusted boundary."""
+    line = _describe(result)
     d = result.dialog
-    if d is None or not d.message:
-        return escape_untrusted(_describe(result))
-    quoted = msgspec.structs.replace(d, message="its text is below")
-    line = escape_untrusted(_describe(msgspec.structs.replace(result, dialog=quoted)))
-    return f"{line}\n{untrusted_block(d.message, source=f'{d.type} dialog')}"
+    if d is not None and d.message:
+        quoted = msgspec.structs.replace(d, message="its text is below")
+        line = _describe(msgspec.structs.replace(result, dialog=quoted))
+    if result.download is not None and result.download.error:
+        line += f" ({result.download.error})"  # e.g. cancelled by the download caps
+    line = escape_untrusted(line)
+    if d is not None and d.message:
+        line += f"\n{untrusted_block(d.message, source=f'{d.type} dialog')}"
+    return line
 
 
 def _describe(result: ActionResult) -> str:
