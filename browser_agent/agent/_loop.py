@@ -1236,6 +1236,10 @@ class _Batch:
         except PageError as exc:
             run.obs_current = False
             self.fail(r, str(exc))
+        except Exception as exc:  # a bug, or page text the serializer choked on
+            log.debug("%s failed", r.name, exc_info=True)
+            run.obs_current = False
+            self.fail(r, f"{r.name} failed: {type(exc).__name__}: {exc}")
         t1 = time.perf_counter()
         start, end = tl.at(t0), tl.at(t1)
         r.end_ms = end
@@ -1342,6 +1346,8 @@ async def _dispatch(
     if name == "goto":
         url = str(a["url"])
         scheme = url.split(":", 1)[0].strip().lower() if ":" in url else ""
+        if page.browser is not None and page.browser.has_policy:
+            return await page.goto(url, observe=True)  # the policy refuses all but http(s)
         if not (
             scheme in ("http", "https") or url == "about:blank" or (file_urls and scheme == "file")
         ):

@@ -137,8 +137,10 @@ _INSIDE = re.compile(r'["\\]')
 MAX_JSON_DEPTH = 64
 """Deepest nesting of a tool call's arguments (or a JSON-mode reply) we parse."""
 MAX_REPLY_CHARS = 1_000_000
-"""Largest reply (server-sent data, all of it) we read: past it the stream is cut and
-the call fails with that reason; a reply never enters the history whole."""
+"""Largest reply (its text and tool-call arguments) we read: past it the stream is cut
+and the call fails with that reason, so a huge reply never enters the history."""
+MAX_STREAM_BYTES = 32_000_000
+"""Largest stream of server-sent data (chunk envelopes included) we read."""
 MAX_TOOL_CALLS = 32
 """Tool calls kept from one reply; the rest are dropped, and the reply says so."""
 
@@ -340,7 +342,8 @@ class StreamAssembler:
         self.max_tool_calls = MAX_TOOL_CALLS
         self.max_reply_chars = MAX_REPLY_CHARS
         self.chars = 0
-        """Characters of server-sent data read so far (the reply size cap counts these)."""
+        """Characters of text and arguments so far (what `max_reply_chars` caps)."""
+        self.bytes = 0
         self.dropped = 0
         """Tool calls dropped past `max_tool_calls`."""
         self._overflow: dict[int, _Slot] = {}
@@ -356,9 +359,10 @@ class StreamAssembler:
             f"(at most {cap} per reply)"
         ]
 
-    def _count(self, data: bytes) -> None:
-        self.chars += len(data)
-        if self.chars > self.max_reply_chars:
+    def _count(self, data: bytes = b"", chars: int = 0) -> None:
+        self.bytes += len(data)
+        self.chars += chars
+        if self.chars > self.max_reply_chars or self.bytes > MAX_STREAM_BYTES:
             raise MalformedResponseError(
                 f"{self.provider}: the reply is larger than {self.max_reply_chars} characters; "
                 "it was cut there",
@@ -426,6 +430,7 @@ class StreamAssembler:
                 if delta.reasoning_content or delta.reasoning:
                     self.tokens += 1
                 if delta.content:
+                    self._count(chars=len(delta.content))
                     self.tokens += 1
                     self.text_parts.append(delta.content)
                     events.append(ContentDelta(delta.content))
@@ -459,6 +464,7 @@ class StreamAssembler:
             slot.name += name  # names may arrive in pieces; a repeated full name is not one
         if not name and not args:
             return
+        self._count(chars=len(args))
         self.tokens += 1
         events.append(ToolCallDelta(slot.index, name, args))
         if args and slot.value is None:
