@@ -29,7 +29,7 @@ from browser_agent.agent import ActionFinished, AgentEvent
 from browser_agent.batch import BatchTask, run_batch
 from browser_agent.cli import EXIT_OK, main
 from browser_agent.display import LiveDisplay
-from browser_agent.exceptions import PolicyBlockedError
+from browser_agent.exceptions import MalformedResponseError, PolicyBlockedError
 from browser_agent.hosts import canonical, matches
 from browser_agent.llm import (
     Cassette,
@@ -438,9 +438,10 @@ async def test_one_tasks_unexpected_error_does_not_take_down_the_batch(
     assert not by_id["boom"].success and "RuntimeError: kaboom" in by_id["boom"].detail
 
 
-def test_deeply_nested_tool_arguments_are_refused_in_linear_time() -> None:
+def test_deeply_nested_tool_arguments_are_refused_at_a_depth_bound() -> None:
+    """80 KB of nesting froze the loop (quadratic work per bracket); now the scanner
+    stops at 64 levels, and text fed a byte at a time is scanned once (see README)."""
     deep = '{"a":' * 40_000 + "1" + "}" * 40_000
-    t0 = time.perf_counter()
     with pytest.raises(ValueError, match="nested deeper than"):
         JsonScanner().feed(deep)
     # Fed byte by byte within the depth bound: still linear (no rescans, no re-joins).
@@ -448,7 +449,7 @@ def test_deeply_nested_tool_arguments_are_refused_in_linear_time() -> None:
     scanner = JsonScanner()
     closed = [c for ch in ok for c in scanner.feed(ch)]
     assert closed[-1][:2] == (0, len(ok)) and closed[-1][2] == ()
-    assert time.perf_counter() - t0 < 5.0  # quadratic work took about a minute
+    assert len(closed) == 60 and scanner.text == ok
     asm = StreamAssembler(provider="p")
     chunk = {
         "choices": [
@@ -461,7 +462,7 @@ def test_deeply_nested_tool_arguments_are_refused_in_linear_time() -> None:
             }
         ]
     }
-    with pytest.raises(Exception, match="nested deeper than"):
+    with pytest.raises(MalformedResponseError, match="nested deeper than"):
         asm.feed("", json.dumps(chunk).encode())
 
 

@@ -1286,13 +1286,19 @@ class _Batch:
             self.stopped = f"the earlier action {r.name} {r.label} failed"
 
 
+API_KEY_MIN_CHARS = 8
+"""Shorter "keys" are the placeholders local servers take (`EMPTY`, `ollama`): masking
+them would blank ordinary words on every page the model reads."""
+
+
 def _api_keys(pool: LLMPool) -> list[str]:
     """The API keys of the pool's providers: masked wherever they might be echoed."""
     keys = []
     for c in getattr(pool, "_clients", ()):
         key = getattr(c.config, "api_key", None)
-        if key is not None and key.get_secret_value():
-            keys.append(key.get_secret_value())
+        value = key.get_secret_value() if key is not None else ""
+        if len(value) >= API_KEY_MIN_CHARS:
+            keys.append(value)
     return keys
 
 
