@@ -160,10 +160,16 @@ _FILTER = LogRedaction()
 def install_log_redaction(extra: Iterable[str] = ()) -> None:
     """Attach the filter to the loggers that can see secrets (idempotent).
 
-    A logger's filter sees only records made by that logger, so each is named. Our own
-    loggers are `browser_agent.*`: they get it through `log_for`.
+    A logger's filter sees only records made by that logger, not its children's, so
+    each is named: the list above and every child of them that exists by now (ours are
+    made at import time, before any run).
     """
-    for name in (*LOGGERS, *extra):
+    ours = [
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name.startswith(("browser_agent.", "extractors.", "websockets.", "httpx.", "httpcore."))
+    ]
+    for name in (*LOGGERS, *ours, *extra):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
