@@ -69,6 +69,11 @@ class ActionSettings(BaseModel):
     """Answer `prompt()` (False: Cancel)."""
     prompt_text: str | None = None
     """What to answer a `prompt()` with; None gives the prompt's own default."""
+    max_downloads: int = Field(20, ge=0)
+    """Downloads a page may start (by an action or by itself); later ones are cancelled."""
+    max_download_mb: float = Field(100.0, gt=0)
+    """A download that grows past this many MB is cancelled (browsers on this machine:
+    the size of a remote browser's download cannot be watched)."""
 
 
 class ActionResult(msgspec.Struct, kw_only=True):
@@ -247,7 +252,7 @@ async def perform(
             error = cut or watch.error
             if verify is not None and error is None and not watch.closed:
                 error = await verify(target)
-            got = await downloads(watch, t3 + page.settle_settings.timeout)
+            got = await downloads(watch, t3 + page.settle_settings.timeout, page)
         obs = None
         closed = watch.closed or page.playwright_page.is_closed()
         if observe and page.settle_settings.observe and not closed:
@@ -343,10 +348,15 @@ async def type_text(
     submit: bool = False,
     clear: bool = True,
     timeout: float | None = None,
+    fill: Callable[[str], str] | None = None,
 ) -> ActionResult:
+    """`fill`, when given, makes the text to type from the origin of the document that
+    holds the field (a cross-origin frame's own, not the top page's): secrets are
+    substituted there, after focus, so a value never goes to a host it is not for."""
     pw = page.playwright_page
 
     async def act(t: Target | None) -> str | None:
+        nonlocal text
         t = _need_point(t)
         arg = {"ref": t.ref, "clear": clear}
         info = await page._js("focus", arg, frame=t.frame)
@@ -356,6 +366,8 @@ async def type_text(
                 f"nothing was typed: {t.label} made the page load {info['url']} when it took focus"
             )
         _check(info, "type into", t)
+        if fill is not None:
+            text = fill(str(info.get("origin") or page.url))
         if info["kind"] == "value":
             res = await page._js("setValue", {"ref": t.ref, "value": text}, frame=t.frame)
             _check(res, "type into", t)

@@ -24,11 +24,15 @@ import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from .browser import Browser
 from .budget import Budget
 from .exceptions import BrowserAgentError, ConfigurationError
 from .llm import LLMPool
+from .redaction import log_for
+
+log = log_for("browser_agent.batch")
 
 
 class BatchTask(msgspec.Struct, forbid_unknown_fields=True):
@@ -157,6 +161,10 @@ async def run_batch(
                 except BrowserAgentError as exc:
                     out = TaskOutcome(id=t.id, task=t.task, success=False, reason="error")
                     out.detail = str(exc)
+                except Exception as exc:  # one task's bug must not take the batch down
+                    log.warning("task %s failed unexpectedly", t.id, exc_info=True)
+                    out = TaskOutcome(id=t.id, task=t.task, success=False, reason="error")
+                    out.detail = f"unexpected {type(exc).__name__}: {exc}"
                 finally:
                     if ctx is not None:
                         await ctx.close()  # shielded and bounded: also when cancelled
@@ -184,7 +192,8 @@ def summary_table(report: BatchReport) -> Table:
     for col in ("id", "task", "result", "steps", "time", "endpoint"):
         t.add_column(col, justify="right" if col in ("steps", "time") else "left")
     for o in report.tasks:
-        mark = "[green]✓[/]" if o.success else f"[red]✗ {o.reason}[/]"
         what = str(o.output if o.success else o.detail)[:60]
-        t.add_row(o.id, o.task[:50], f"{mark} {what}", str(o.steps), f"{o.ms:.0f} ms", o.endpoint)
+        mark = Text("✓ ", style="green") if o.success else Text(f"✗ {o.reason} ", style="red")
+        row = [Text(o.id), Text(o.task[:50]), mark + Text(what), str(o.steps), f"{o.ms:.0f} ms"]
+        t.add_row(*row, Text(o.endpoint))
     return t

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import html
 import os
 import socket
@@ -26,27 +25,48 @@ from playwright.async_api import Error as PlaywrightError
 
 from .discovery import LAUNCH_ARGS, find_chromium
 from .exceptions import ConfigurationError
+from .hosts import Resolver, any_blocked, blocks_addresses, matches, url_host
 from .launch_flags import with_features
 from .page import Page
 
+NETWORK_SCHEMES = frozenset({"http", "https", "ws", "wss"})
+"""Schemes a domain policy checks by host; under a policy every other scheme is refused
+except the in-page ones below."""
+IN_PAGE_URLS = ("data:", "blob:", "about:blank", "about:srcdoc", "chrome-error:")
+"""URLs that reach neither the network nor the file system: a page's own data and blob
+resources, blank and srcdoc documents, Chromium's error page."""
+
+
+def _scheme(url: str) -> str:
+    return url.split(":", 1)[0].strip().lower() if ":" in url else ""
+
 
 def host_allowed(url: str, allowed: Sequence[str] | None, blocked: Sequence[str] = ()) -> bool:
-    """Domain policy with wildcards (`*.example.com`); non-network schemes always pass."""
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about", "chrome-error", "file"):
+    """Domain policy with wildcards (`*.example.com`), on the canonical host.
+
+    Without a policy everything passes. With one, http(s) and ws(s) are checked by host
+    and every other scheme is refused (`file:`, `chrome:`, `view-source:`, `ftp:`...)
+    except the in-page URLs of `IN_PAGE_URLS`.
+    """
+    if allowed is None and not blocked:
         return True
-    host = (parts.hostname or "").lower()
-    if any(_host_match(host, pat) for pat in blocked):
+    if _scheme(url) not in NETWORK_SCHEMES:
+        return url.lower().startswith(IN_PAGE_URLS)
+    host = url_host(url)
+    if not host or any(matches(host, pat, block=True) for pat in blocked):
         return False
     if allowed is None:
         return True
-    return any(_host_match(host, pat) for pat in allowed)
+    return any(matches(host, pat) for pat in allowed)
 
 
 def blocked_reason(url: str, allowed: Sequence[str] | None, blocked: Sequence[str] = ()) -> str:
     """Why the domain policy refuses `url`, in words the model can act on."""
-    host = (urlsplit(url).hostname or "").lower() or url
-    if any(_host_match(host, pat) for pat in blocked):
+    scheme = _scheme(url)
+    if scheme not in NETWORK_SCHEMES:
+        return f"{scheme or 'this'}: URLs are refused under the domain policy (only http and https)"
+    host = url_host(url) or url
+    if any(matches(host, pat, block=True) for pat in blocked):
         return f"{host} is blocked by the domain policy (blocked_domains)"
     return f"{host} is not in the allowed domains ({', '.join(allowed or ())})"
 
@@ -61,7 +81,12 @@ def resolver_rules(allowed: Sequence[str] | None, blocked: Sequence[str] = ()) -
     """
     if allowed is None and not blocked:
         return None
-    rules = [f"MAP {_bare(p)} ~NOTFOUND" for p in blocked]
+    rules = []
+    for p in blocked:
+        host = _bare(p).rstrip(".")
+        rules += [f"MAP {host} ~NOTFOUND", f"MAP {host}. ~NOTFOUND"]  # and its root-dot form
+        if host == "localhost":
+            rules += ["MAP *.localhost ~NOTFOUND", "MAP *.localhost. ~NOTFOUND"]
     if allowed is not None:
         rules.append("MAP * ~NOTFOUND")
         rules += [f"EXCLUDE {_bare(p)}" for p in allowed]
@@ -72,6 +97,15 @@ BLACKHOLE_PROXY = "http://127.0.0.1:1"
 """Where a context with an allowlist sends every request for a host outside it: a
 loopback port nothing listens on (tcpmux), so the connection is refused in the browser's
 own network stack and nothing leaves it."""
+
+WEBRTC_POLICY_FLAGS = (
+    "--force-webrtc-ip-handling-policy",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
+"""Under a domain policy WebRTC gets no path out: no UDP at all (STUN/TURN packets and
+their page-chosen usernames would go straight past the proxy), and TCP only through
+the proxy, which is the black hole for every host outside an allowlist. Launch-only:
+a running browser (`connect`) cannot take it."""
 
 CLOSE_TIMEOUT = 10.0
 """Bound (s) on closing a context or a browser, so teardown never hangs a caller."""
@@ -132,15 +166,6 @@ def _bare(pattern: str) -> str:
     return pattern
 
 
-def _host_match(host: str, pattern: str) -> bool:
-    pattern = pattern.lower().strip()
-    if "://" in pattern:
-        pattern = urlsplit(pattern).hostname or ""
-    if pattern.startswith("*."):
-        return host == pattern[2:] or fnmatch.fnmatchcase(host, pattern)
-    return fnmatch.fnmatchcase(host, pattern)
-
-
 class Browser:
     """A browser (launched or remote) and one default context; pages come from `new_page`."""
 
@@ -180,6 +205,9 @@ class Browser:
         """URLs the domain policy refused, latest last (the 50 most recent)."""
         self.refusals = 0
         """How many requests the policy refused so far (`blocked` keeps only the last)."""
+        self._resolver = Resolver() if blocks_addresses(self.blocked_domains) else None
+        self._resolved_out: dict[str, str] = {}
+        """Names found to resolve to a blocked address → the pattern they fall under."""
         context.on("page", self._on_page)
         context.on("requestfailed", self._on_request_failed)
 
@@ -213,6 +241,7 @@ class Browser:
             rules = resolver_rules(allowed_domains, blocked_domains)
             if rules is not None:
                 extra.append(f"--host-resolver-rules={rules}")
+                extra += WEBRTC_POLICY_FLAGS
             endpoint = None
             if direct_cdp:
                 # A loopback debugging port lets the serializer skip Playwright's relay.
@@ -312,11 +341,42 @@ class Browser:
         return self.allowed_domains is not None or bool(self.blocked_domains)
 
     def allows(self, url: str) -> bool:
-        """Whether the domain policy lets the browser reach `url`."""
-        return host_allowed(url, self.allowed_domains, self.blocked_domains)
+        """Whether the domain policy lets the browser reach `url` (as far as is known
+        without a look-up: see `refusal` for names that resolve to a blocked address)."""
+        if not host_allowed(url, self.allowed_domains, self.blocked_domains):
+            return False
+        return not self._resolved_out or url_host(url) not in self._resolved_out
 
     def blocked_reason(self, url: str) -> str:
+        host = url_host(url)
+        if host in self._resolved_out:
+            pattern = self._resolved_out[host]
+            return f"{host} resolves to {pattern}, which the domain policy blocks"
         return blocked_reason(url, self.allowed_domains, self.blocked_domains)
+
+    async def refusal(self, url: str) -> str | None:
+        """Why the policy refuses `url`, or None; a blocklist that names addresses (or
+        `localhost`) also refuses a name that resolves to one of them."""
+        if not self.allows(url):
+            return self.blocked_reason(url)
+        host = url_host(url)
+        if (
+            self._resolver is None
+            or not host
+            or url.split(":", 1)[0].lower()
+            not in (
+                "http",
+                "https",
+                "ws",
+                "wss",
+            )
+        ):
+            return None
+        pattern = any_blocked(await self._resolver.addresses(host), self.blocked_domains)
+        if pattern is None:
+            return None
+        self._resolved_out[host] = pattern
+        return self.blocked_reason(url)
 
     async def _install_policy(self) -> None:
         if not self.has_policy:
@@ -329,7 +389,7 @@ class Browser:
 
     async def _route(self, route: Route) -> None:
         request = route.request
-        if not self.allows(request.url):
+        if await self.refusal(request.url) is not None:
             self._refused(request.url)
             await route.abort("blockedbyclient")
             return
@@ -355,7 +415,7 @@ class Browser:
         location = response.headers.get("location")
         if 300 <= response.status < 400 and location:
             target = urljoin(request.url, location)
-            if not self.allows(target):
+            if await self.refusal(target) is not None:
                 self._refused(target)
                 if reads:
                     # goto turns this into PolicyBlockedError with the reason.
@@ -372,7 +432,7 @@ class Browser:
         await route.fulfill(response=response)
 
     async def _route_ws(self, ws: WebSocketRoute) -> None:
-        if self.allows(ws.url):
+        if await self.refusal(ws.url) is None:
             ws.connect_to_server()
         else:
             self._refused(ws.url)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anyio
 from rich.console import Console
+from rich.markup import escape
 
 from .exceptions import BrowserAgentError, ConfigurationError
 
@@ -157,10 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _parser().print_help()
         return EXIT_USAGE
     except ConfigurationError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return EXIT_USAGE
     except BrowserAgentError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        Console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
@@ -219,10 +220,10 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
         console.print()
         console.print(result.report.table())
         if result.success:
-            console.print(f"[green]✓ done:[/] {result.output}", highlight=False)
+            console.print(f"[green]✓ done:[/] {escape(str(result.output))}", highlight=False)
         else:
             why = result.output if result.reason == "done" else result.detail
-            console.print(f"[red]✗ {result.reason}:[/] {why}", highlight=False)
+            console.print(f"[red]✗ {result.reason}:[/] {escape(str(why))}", highlight=False)
     return EXIT_OK if result.success else EXIT_FAILED
 
 

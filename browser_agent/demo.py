@@ -12,6 +12,7 @@ import json
 from importlib import resources
 
 from rich.console import Console
+from rich.markup import escape
 
 from fixtures.server import FixtureServer, Submission
 
@@ -102,11 +103,11 @@ def _summary(console: Console, result: AgentResult, problems: list[str]) -> None
     console.print()
     console.print(result.report.table())
     if result.success:
-        console.print(f"[green]✓[/] {result.output}", highlight=False)
+        console.print(f"[green]✓[/] {escape(str(result.output))}", highlight=False)
     else:
-        console.print(f"[red]✗ {result.reason}:[/] {result.detail}", highlight=False)
+        console.print(f"[red]✗ {result.reason}:[/] {escape(result.detail)}", highlight=False)
     if problems:
         for p in problems:
-            console.print(f"[red]✗ order: {p}[/]", highlight=False)
+            console.print(f"[red]✗ order: {escape(p)}[/]", highlight=False)
     else:
         console.print("[green]✓[/] the order reached the shop's server as placed", highlight=False)

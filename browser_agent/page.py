@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -14,7 +14,13 @@ from extractors.readable import extract as extract_readable
 
 from . import actions as _actions
 from .actions import ActionResult, ActionSettings, Direction, Target, UrlMatch
-from .exceptions import ObservationError, PageClosedError, PageCrashedError, UnknownRefError
+from .exceptions import (
+    ObservationError,
+    PageClosedError,
+    PageCrashedError,
+    PolicyBlockedError,
+    UnknownRefError,
+)
 from .observation import Element, Observation
 from .settle import DialogInfo, PageEvents, QuietFn, SettleSettings, settle
 
@@ -42,6 +48,8 @@ class Page:
         self.seen: dict[int, Element] = {}
         """Every element observed in the current document, as last seen: what a ref
         is checked against before acting (the model may act on an older observation)."""
+        self.limits: list[str] = []
+        """What a cap refused on this page, e.g. a download past its count or size."""
         self.dialogs: list[DialogInfo] = []
         """Every dialog this page raised and how it was answered, actions or not."""
         self._lock = anyio.Lock()
@@ -143,6 +151,14 @@ class Page:
         Observing is off by default so the first `observe()` of a new document stays
         the caller's to time (and is a full pass).
         """
+        browser = self._browser
+        if browser is not None and browser.has_policy:
+            # Refused before the browser is asked: the network stack never sees file:
+            # and other local schemes, and a name may resolve to a blocked address.
+            why = await browser.refusal(url)
+            if why is not None:
+                browser._refused(url)
+                raise PolicyBlockedError(f"goto failed: {why}; choose another way")
         await self._attach()
         return await _actions.navigate(
             self,
@@ -201,14 +217,17 @@ class Page:
         clear: bool = True,
         *,
         timeout: float | None = None,
+        fill: Callable[[str], str] | None = None,
     ) -> ActionResult:
         """Replace (or, with clear=False, append to) the field's text; submit presses Enter.
 
         Date, time, colour and range inputs take their value in the input's own
-        format (`2024-05-01`, `13:45`, `#ff0000`, `7`).
+        format (`2024-05-01`, `13:45`, `#ff0000`, `7`). `fill(origin)`, if given,
+        gives the text to type once the origin of the field's own document is known
+        (how the agent substitutes secrets only where they may go).
         """
         return await _actions.type_text(
-            self, ref, text, submit=submit, clear=clear, timeout=timeout
+            self, ref, text, submit=submit, clear=clear, timeout=timeout, fill=fill
         )
 
     async def select(

@@ -37,8 +37,9 @@ import msgspec
 from extractors.driver import FRAME_REF_STRIDE
 
 from .exceptions import ConfigurationError, PageError
-from .llm._redact import MASK, redact
+from .llm._redact import MASK
 from .observation import Element, Observation
+from .redaction import Redactor
 
 if TYPE_CHECKING:
     from .agent import AgentResult, StepRecord
@@ -291,14 +292,24 @@ class RecordingWriter:
     ```
     """
 
-    def __init__(self, path: str | Path, *, secrets: Iterable[str | None] = ()) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        secrets: Iterable[str | None] = (),
+        redactor: Redactor | None = None,
+    ) -> None:
         self.path = Path(path)
-        self.secrets = [s for s in secrets if s]
+        self.redactor = redactor if redactor is not None else Redactor()
+        """Every string of every line passes it (values in any encoding, any length)."""
+        for secret in secrets:
+            self.redactor.mask(secret)
         self._file: IO[bytes] | None = None
         self._prefixes: set[str] = set()
         self._last_text: str | None = None
         self._history_len = 0
-        self._masked: list[str] = []
+        self._typed = Redactor()
+        """Values the agent typed into password-like fields: masked in the file only."""
         self._paths: dict[int, str] = {}
         self._t0 = 0.0
 
@@ -314,14 +325,12 @@ class RecordingWriter:
 
     def write(self, line: Line) -> None:
         assert self._file is not None, "use RecordingWriter as a context manager"
-        text = msgspec.json.encode(line, enc_hook=_enc).decode()
-        text = redact(text, [*self.secrets, *self._masked_json()])
-        self._file.write(text.encode() + b"\n")
+        # Redacted string by string before encoding: a value is found however the
+        # file would have escaped it, and masking a short one cannot break the JSON.
+        data = self.redactor.obj(msgspec.to_builtins(line, enc_hook=_enc), patterns=True)
+        data = self._typed.obj(data)
+        self._file.write(msgspec.json.encode(data) + b"\n")
         self._file.flush()
-
-    def _masked_json(self) -> list[str]:
-        # Values as they appear inside a JSON string (quotes and backslashes escaped).
-        return [msgspec.json.encode(v).decode()[1:-1] for v in self._masked]
 
     def header(self, header: Header) -> None:
         self._t0 = time.perf_counter()
@@ -384,8 +393,8 @@ class RecordingWriter:
                 target = fingerprint(obs, ref, el, path=self._paths.get(ref, ""))
                 if a.name == "type" and (is_password_like(el) or "type=password" in target.text):
                     value = str(a.args.get("text", ""))
-                    if value and value not in self._masked:
-                        self._masked.append(value)
+                    if value and "{{" not in value:
+                        self._typed.mask(value)
             actions.append(
                 ActionLine(
                     name=a.name,

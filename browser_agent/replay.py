@@ -511,6 +511,7 @@ async def replay_command(args: Any, console: Any) -> int:
     import json
 
     from rich.console import Console
+    from rich.markup import escape
 
     from .browser import Browser
     from .timeline_report import table, write_html
@@ -518,13 +519,13 @@ async def replay_command(args: Any, console: Any) -> int:
     f = read(args.file)
     err = Console(stderr=True)
     for problem in f.problems:  # a torn last line, sessions that never ended
-        err.print(f"[yellow]warning:[/] {args.file}: {problem}", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape(f'{args.file}: {problem}')}", highlight=False)
     if args.html is not None:
         out = write_html(f.sessions, args.html, title=f"recording {Path(args.file).name}")
         if args.json:
             print(json.dumps({"html": str(out), "torn": f.torn, "problems": f.problems}))
         else:
-            console.print(f"wrote {out}", highlight=False)
+            console.print(f"wrote {escape(str(out))}", highlight=False)
         return 0
     if not args.rerun:
         if args.json:
@@ -549,7 +550,7 @@ async def replay_command(args: Any, console: Any) -> int:
         if args.json:
             return
         mark = "[green]✓[/]" if s.ok else "[red]✗[/]"
-        healed = [f"{a.label} by {a.how}" for a in s.actions if a.how not in ("ref", "")]
+        healed = [escape(f"{a.label} by {a.how}") for a in s.actions if a.how not in ("ref", "")]
         line = f"{mark} task {s.session + 1} step {s.step}: {len(s.actions)} actions, {s.ms:.0f} ms"
         if healed:
             line += f" [dim](re-targeted: {'; '.join(healed)})[/]"
@@ -560,7 +561,7 @@ async def replay_command(args: Any, console: Any) -> int:
             line += " [yellow](handed to the model)[/]"
         console.print(line, highlight=False)
         if s.divergence:
-            console.print(f"    [red]divergence:[/] {s.divergence}", highlight=False)
+            console.print(f"    [red]divergence:[/] {escape(s.divergence)}", highlight=False)
 
     opening = Browser.connect(args.cdp) if args.cdp else Browser.launch(headless=not args.headed)
     async with opening as browser:

@@ -9,7 +9,6 @@ text field echoing it, an error quoting the field), so a leak needs two mistakes
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -40,6 +39,7 @@ class Secrets:
     """Named secrets: `Secrets({"pw": "hunter2", "card": Secret("4111…", ("shop.example",))})`."""
 
     def __init__(self, secrets: SecretsLike | Secrets | None = None) -> None:
+        self._redactor: Any = None
         if isinstance(secrets, Secrets):
             self._items: dict[str, Secret] = dict(secrets._items)
             return
@@ -111,18 +111,19 @@ class Secrets:
 
         return PLACEHOLDER.sub(one, text)
 
+    def placeholders(self) -> dict[str, str]:
+        """`{{name}}` → value, for a `Redactor`."""
+        return {"{{" + n + "}}": s.value for n, s in self._items.items()}
+
     def redact(self, text: str) -> str:
-        """`text` with every secret value (also JSON-escaped) replaced by its placeholder."""
+        """`text` with every secret value, in any encoding, replaced by its placeholder."""
         if not self._items or not text:
             return text
-        for name, s in sorted(self._items.items(), key=lambda kv: -len(kv[1].value)):
-            ph = "{{" + name + "}}"
-            if s.value in text:
-                text = text.replace(s.value, ph)
-            escaped = json.dumps(s.value)[1:-1]
-            if escaped != s.value and escaped in text:
-                text = text.replace(escaped, ph)
-        return text
+        if self._redactor is None:
+            from .redaction import Redactor
+
+            self._redactor = Redactor(self.placeholders())
+        return self._redactor.text(text)
 
     def redact_all(self, texts: Iterable[str]) -> list[str]:
         return [self.redact(t) for t in texts]

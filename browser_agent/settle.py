@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -119,6 +120,11 @@ class PageEvents:
         p.on("domcontentloaded", self._on_dcl)
         p.on("popup", self._on_popup)
         p.on("download", self._on_download)
+        p.on("download", self._guard_download)
+        self.downloads = 0
+        """Downloads this page started, cancelled ones included."""
+        self.cancelled: dict[str, str] = {}
+        """Download URL → why it was cancelled (the count or size cap)."""
         p.on("dialog", self._on_dialog)
         p.on("close", self._on_close)
         p.on("crash", self._on_crash)
@@ -222,6 +228,25 @@ class PageEvents:
 
         self._bump(add)
 
+    async def _guard_download(self, download: Download) -> None:
+        """Hold every download to the page's caps: a count, and a size watched as the
+        file grows (on this machine's browser). A cancelled one says why, in
+        `cancelled`, `Page.limits` and the action's result."""
+        s = self._owner.action_settings
+        self.downloads += 1
+        why = None
+        if self.downloads > s.max_downloads:
+            why = f"more than {s.max_downloads} downloads on this page"
+        else:
+            why = await _watch_size(download, s.max_download_mb, self._owner)
+        if why is None:
+            return
+        reason = f"download {download.suggested_filename} cancelled: {why}"
+        self.cancelled[download.url] = reason
+        self._owner.limits.append(reason)
+        with suppress(PlaywrightError):
+            await download.cancel()
+
     def _on_close(self, _page: Any) -> None:
         self._bump(lambda w: setattr(w, "closed", True))
 
@@ -310,9 +335,47 @@ async def settle(watch: Watch, quiet: QuietFn, settings: SettleSettings) -> tupl
     return settled, (time.perf_counter() - t0) * 1000
 
 
-async def downloads(watch: Watch, deadline: float) -> list[DownloadInfo]:
+async def _watch_size(download: Download, limit_mb: float, page: Page) -> str | None:
+    """Why the download must stop (it grew past `limit_mb`), or None once it ended.
+
+    Chromium writes a download in progress to `<artifact>.crdownload` next to where
+    Playwright keeps it; that file's size is polled. Only for a browser that shares our
+    file system; elsewhere (or if Playwright keeps the file elsewhere) only the count
+    cap applies.
+    """
+    browser = page.browser
+    if browser is not None and not browser.is_local:
+        return None
+    try:
+        final = Path(download._impl_obj._artifact._initializer["absolutePath"])  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    partial = final.with_name(final.name + ".crdownload")
+    limit = limit_mb * 1024 * 1024
+    seen = False
+    with anyio.move_on_after(DOWNLOAD_WATCH_S):
+        while not page.playwright_page.is_closed():
+            try:
+                size = partial.stat().st_size
+                seen = True
+            except OSError:
+                if seen or final.exists():
+                    return None  # finished (renamed) or cancelled
+                size = 0
+            if size > limit:
+                return f"larger than {limit_mb:g} MB"
+            await anyio.sleep(0.05)
+    return None
+
+
+DOWNLOAD_WATCH_S = 600.0
+"""Bound on watching one download's size."""
+
+
+async def downloads(watch: Watch, deadline: float, page: Page | None = None) -> list[DownloadInfo]:
     """Describe the action's downloads, with their local path if done by `deadline`."""
     out = []
+    cancelled = page._events.cancelled if page is not None else {}
     for d in watch.downloads:
         path = error = None
         with anyio.move_on_after(max(deadline - time.perf_counter(), 0.0)):
@@ -320,5 +383,7 @@ async def downloads(watch: Watch, deadline: float) -> list[DownloadInfo]:
                 path = str(await d.path())
             except PlaywrightError as exc:
                 error = exc.message
+        if d.url in cancelled:
+            path, error = None, cancelled[d.url]
         out.append(DownloadInfo(d.url, d.suggested_filename, path, error))
     return out

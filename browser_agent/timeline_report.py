@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 from rich.table import Table
+from rich.text import Text
 
 from .recording import Recording
 from .stats import percentile
@@ -133,9 +134,11 @@ def table(sessions: list[Recording]) -> Table:
         t.add_column(k, justify="right")
     t.add_column("errors", style="red", overflow="fold")
     for r in rows(sessions):
-        cells = [str(r.step), r.action if r.ok else f"[red]{r.action}[/]", r.target]
+        # Page strings are Text, never markup: a label reading `Buy [/] now` is shown as is.
+        action = Text(r.action, style="" if r.ok else "red")
+        cells: list[str | Text] = [str(r.step), action, Text(r.target)]
         cells += [f"{r.stages[k]:.0f}" if r.stages else "" for k in STAGE_COLUMNS]
-        cells.append("; ".join(r.errors))
+        cells.append(Text("; ".join(r.errors)))
         t.add_row(*([str(r.session + 1)] if multi else []), *cells)
     t.caption = _summary_text(summary(sessions))
     return t

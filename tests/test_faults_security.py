@@ -72,7 +72,11 @@ def test_wildcards_and_fail_closed() -> None:
     assert not host_allowed("http://127.0.0.1/", allowed, ["127.0.0.1"])  # block wins
     assert not host_allowed("http:///nohost", allowed)  # no host: not allowed
     rules = resolver_rules(["127.0.0.1"], ["evil.example"])
-    assert rules == "MAP evil.example ~NOTFOUND, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+    # A blocked name is also unresolvable in its root-dot spelling (`evil.example.`).
+    assert rules == (
+        "MAP evil.example ~NOTFOUND, MAP evil.example. ~NOTFOUND, MAP * ~NOTFOUND, "
+        "EXCLUDE 127.0.0.1"
+    )
     assert resolver_rules(None) is None
     # Below the router: only the allowed hosts bypass the black-hole proxy, loopback
     # aliases included; a glob it cannot express leaves the proxy out (router only).

@@ -37,6 +37,7 @@ from ..exceptions import (
     PageClosedError,
     PageCrashedError,
     PageError,
+    PolicyBlockedError,
     RefError,
     StaleRefError,
     ToolError,
@@ -46,14 +47,17 @@ from ..llm import (
     LLMPool,
     ModelReply,
     ProviderConfig,
+    escape_untrusted,
     load_system_prompt,
     load_tools,
     observation_message,
     step_messages,
+    untrusted_block,
 )
 from ..observation import Observation
 from ..page import Page
 from ..recording import RecordingWriter, runtime_header
+from ..redaction import Redactor, install_log_redaction
 from ..secrets import Secrets, SecretsLike
 from ..settle import SettleSettings
 from ..timing import STAGES, Event, Span, Timeline, TimingReport, otel_available
@@ -139,6 +143,7 @@ class Agent:
         secrets: SecretsLike | Secrets | None = None,
         blocked_domains: Sequence[str] = (),
         speculate: bool = True,
+        file_urls: bool = False,
     ) -> None:
         if not task.strip():
             raise ConfigurationError("the task is empty")
@@ -164,6 +169,9 @@ class Agent:
         self.secrets = Secrets(secrets)
         """The model sees only `{{name}}`; values are typed on allowed hosts only."""
         self.blocked_domains = list(blocked_domains)
+        self.file_urls = file_urls
+        """Let the model's `goto` open `file:` URLs (off: only http, https and
+        about:blank). A domain policy refuses them whatever this says."""
         self.tools: dict[str, Tool] = {}
         for t in tools:
             self.add_tool(t)
@@ -235,12 +243,7 @@ class Agent:
                 stack.push_async_callback(pool.aclose)
             run = _Run(self, pool)
             if self.record is not None:
-                secrets = [
-                    c.config.api_key.get_secret_value()
-                    for c in getattr(pool, "_clients", ())
-                    if getattr(c.config, "api_key", None) is not None
-                ] + self.secrets.values()
-                writer = RecordingWriter(Path(self.record), secrets=secrets)
+                writer = RecordingWriter(Path(self.record), redactor=run.redactor)
                 run.recorder = stack.enter_context(writer)
             return await run.go(stack, target)
 
@@ -274,6 +277,10 @@ class _Run:
         self.step_note: str | None = None
         system = agent.system_prompt if agent.system_prompt is not None else load_system_prompt()
         self.secrets = agent.secrets
+        self.redactor = Redactor(self.secrets.placeholders(), masked=_api_keys(pool))
+        """The one redaction of everything this run hands the model, the recording, the
+        `on_event` hook and the result (see `seal` and `scrub`)."""
+        install_log_redaction()
         task = agent.task.strip()
         if self.secrets:
             task += "\n\n" + self.secrets.prompt_note()
@@ -313,6 +320,22 @@ class _Run:
     def remaining(self) -> float:
         return self.deadline - time.perf_counter()
 
+    def seal(self, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Messages on their way to the model, redacted: the only road into the prompt.
+
+        Observations, notes, tool results (navigated URLs, dialog text, `extract`
+        output, error messages) and the assistant's own turns pass here once, when
+        they join the conversation; the history keeps them redacted.
+        """
+        return [self.redactor.obj(m) for m in messages]
+
+    def scrub(self, r: ActionRecord) -> None:
+        """Redact what an action record shows (display, result, recording), in place."""
+        red = self.redactor.text
+        r.result, r.label, r.url = red(r.result), red(r.label), red(r.url)
+        r.error = red(r.error) if r.error else r.error
+        r.args = self.redactor.obj(r.args)
+
     async def emit(self, event: AgentEvent | None) -> None:
         """Hand events to the hook: budget notices queued by sync code first."""
         hook = self.agent.on_event
@@ -322,6 +345,10 @@ class _Run:
         for ev in [*pending, event]:
             if ev is None:
                 continue
+            if isinstance(ev, ActionStarted | ActionFinished):
+                self.scrub(ev.record)
+                if isinstance(ev, ActionStarted):
+                    ev.url = self.redactor.text(ev.url)
             try:
                 out = hook(ev)
                 if inspect.isawaitable(out):
@@ -428,8 +455,16 @@ class _Run:
                     self.obs = await new.observe(max_chars=cap)
             self.obs_current = True
         except PageError as exc:
-            why = self.secrets.redact(str(exc))
+            why = self.redactor.text(str(exc))
             self.stop = ("page_closed" if isinstance(exc, PageClosedError) else "error", why)
+            tl.event("error", detail=why)
+            return False
+        except ConfigurationError:
+            raise
+        except Exception as exc:  # the first observation choked: the task fails, says why
+            log.debug("first observation failed", exc_info=True)
+            why = self.redactor.text(f"observation failed: {type(exc).__name__}: {exc}")
+            self.stop = ("error", why)
             tl.event("error", detail=why)
             return False
         return True
@@ -539,13 +574,12 @@ class _Run:
         rec.happened.append("total")
         rec.spans_ms = {k: rec.spans_ms.get(k, 0.0) for k in STAGES}
         rec.page_wait_ms = _page_wait(rec.actions, reply_end)
-        if self.secrets:
-            redact = self.secrets.redact
+        if self.redactor:
+            redact = self.redactor.text
             rec.errors = [redact(e) for e in rec.errors]
             rec.url, rec.title = redact(rec.url), redact(rec.title)
             for a in rec.actions:
-                a.result, a.label = redact(a.result), redact(a.label)
-                a.error = redact(a.error) if a.error else a.error
+                self.scrub(a)
         if rec.ok or (self.finished is not None and self.finished[0]):
             self.failures = 0
         else:
@@ -612,6 +646,10 @@ class _Run:
             except PageError as exc:
                 rec.errors.append(f"observation failed: {exc}")
                 return None
+            except Exception as exc:  # a bug, or page text the serializer choked on
+                log.debug("observation failed", exc_info=True)
+                rec.errors.append(f"observation failed: {type(exc).__name__}: {exc}")
+                return None
             if scope.cancelled_caught:
                 self.overrun("observe", rec, limit * 1000, (time.perf_counter() - t0) * 1000)
         rec.errors.append(f"no observation within {limit:g} s")
@@ -648,10 +686,8 @@ class _Run:
         with self.tl.span("prompt", parent=parent, step=rec.n) as s:
             note = "\n".join(self.notes) or None
             self.notes.clear()
-            red = self.secrets.redact
-            msg = observation_message(
-                red(obs.text), url=red(obs.url), title=red(obs.title), note=note
-            )
+            raw = observation_message(obs.text, url=obs.url, title=obs.title, note=note)
+            msg = self.seal([raw])[0]
             messages = [*self.prefix, *self.history, msg]
             rec.prompt_chars = self.prefix_chars + self.history_chars + len(msg["content"])
             rec.prompt_messages = len(messages)
@@ -710,7 +746,7 @@ class _Run:
                     batch.confirming = scope
                     try:
                         moved = await page.confirm(obs)
-                    except PageError as exc:  # crashed or closed: the fresh look deals with it
+                    except Exception as exc:  # crashed, closed, choked: the fresh look decides
                         moved = True
                         span.attrs["error"] = str(exc)
                 batch.confirming = None
@@ -775,6 +811,9 @@ class _Run:
         self.llm_spans(reply, start, tl.at(t1), rec, parent)
         if reply.error:
             rec.errors.append(f"the reply broke off: {reply.error}")
+        for limit in reply.limits:  # a cap cut the reply: recorded, and the model told
+            rec.events.append(tl.event("limit", stage="llm_total", step=rec.n, detail=limit))
+            self.notes.append(f"Note: {limit}.")
         if not reply.actions:
             rec.errors.append("the reply had no tool call")
             self.notes.append(
@@ -787,7 +826,7 @@ class _Run:
             if r is None:  # never handed to us (cannot happen with a callback): say so
                 r = batch.skip(action, "not run")
             results[action.id] = r.result
-        new = step_messages(reply, results)
+        new = self.seal(step_messages(reply, results))
         self.history.extend(new)
         self.history_chars += sum(len(str(m.get("content") or "")) for m in new)
         self.history_chars += sum(
@@ -934,6 +973,21 @@ class _Run:
 
     # -- the end
 
+    def redact_output(self, output: Any) -> Any:
+        """The answer as handed back and printed (`--json`): a key or secret the model
+        echoed is masked like anywhere else."""
+        if not self.redactor or output is None:
+            return output
+        if isinstance(output, BaseModel):
+            data = output.model_dump(mode="json")
+            clean = self.redactor.obj(data, patterns=True)
+            if clean == data:
+                return output
+            with contextlib.suppress(ValidationError):
+                return type(output).model_validate(clean)
+            return clean
+        return self.redactor.obj(output, patterns=True)
+
     async def close_opened(self, target: Page | Browser | None, kept: set[Any]) -> None:
         """Close what a cut run (budget, cancellation) opened: its own tab or a crash's
         replacement, and the popups those opened. A page handed in stays open, and so
@@ -967,6 +1021,7 @@ class _Run:
         if self.agent.otel or (self.agent.otel is None and otel_available()):
             report.export_otel()
         success, output = self.finished if self.finished is not None else (False, None)
+        detail, output = self.redactor.text(detail), self.redact_output(output)
         result = AgentResult(
             task=self.agent.task,
             success=success,
@@ -1144,7 +1199,7 @@ class _Batch:
         """Mark the action failed; unless `drop` is False the rest of the reply is dropped."""
         r.ok = False
         r.error = error
-        r.result = f"error: {error}"
+        r.result = f"error: {escape_untrusted(error)}"
         if drop and self.stopped is None:
             self.stopped = why or f"the earlier action {r.name} {r.label} failed".replace("  ", " ")
         r.end_ms = r.end_ms or self.run.tl.now()
@@ -1185,7 +1240,9 @@ class _Batch:
         t0 = time.perf_counter()
         try:
             with anyio.move_on_after(limit) as scope:
-                r.result = await t.call(r.args, run.page if t.takes_page else None)
+                r.result = escape_untrusted(
+                    await t.call(r.args, run.page if t.takes_page else None)
+                )
             if scope.cancelled_caught:
                 self.fail(r, f"{t.name} did not finish within {limit:g} s", drop=drop)
                 run.overrun("act", self.rec, limit * 1000, (time.perf_counter() - t0) * 1000)
@@ -1223,7 +1280,9 @@ class _Batch:
                     ref = r.args.get("ref")
                     if run.recorder is not None and isinstance(ref, int):
                         await run.recorder.capture(page, ref)  # the target's DOM path
-                    result = await _dispatch(page, r.name, r.args, run.secrets)
+                    result = await _dispatch(
+                        page, r.name, r.args, run.secrets, file_urls=run.agent.file_urls
+                    )
                 finally:
                     page.settle_settings = full
                     self.running = self.full_settle = None
@@ -1243,6 +1302,10 @@ class _Batch:
         except PageError as exc:
             run.obs_current = False
             self.fail(r, str(exc))
+        except Exception as exc:  # a bug, or page text the serializer choked on
+            log.debug("%s failed", r.name, exc_info=True)
+            run.obs_current = False
+            self.fail(r, f"{r.name} failed: {type(exc).__name__}: {exc}")
         t1 = time.perf_counter()
         start, end = tl.at(t0), tl.at(t1)
         r.end_ms = end
@@ -1254,7 +1317,7 @@ class _Batch:
             tl.add("act", start, end, parent=self.parent, step=self.rec.n, action=r.name)
             return
         if isinstance(result, str):  # extract: the page did not change
-            r.result = result
+            r.result = untrusted_block(result, source="extract", url=page.url)
             tl.add("act", start, end, parent=self.parent, step=self.rec.n, action=r.name)
             return
         t = result.timings
@@ -1264,7 +1327,7 @@ class _Batch:
         tl.add("settle", acted, end, parent=self.parent, step=self.rec.n, action=r.name)
         r.ok, r.error = result.ok, result.error
         r.navigated, r.url = result.navigated, result.url
-        r.result = _describe(result)
+        r.result = _tool_result(result)
         if result.observation is not None:
             # After a light settle the page may still move: the next call confirms it
             # (speculate), or the next step observes again.
@@ -1287,6 +1350,22 @@ class _Batch:
             self.stopped = f"the page navigated to {result.url} after {r.name} {r.label}".rstrip()
         elif not result.ok:
             self.stopped = f"the earlier action {r.name} {r.label} failed"
+
+
+API_KEY_MIN_CHARS = 8
+"""Shorter "keys" are the placeholders local servers take (`EMPTY`, `ollama`): masking
+them would blank ordinary words on every page the model reads."""
+
+
+def _api_keys(pool: LLMPool) -> list[str]:
+    """The API keys of the pool's providers: masked wherever they might be echoed."""
+    keys = []
+    for c in getattr(pool, "_clients", ()):
+        key = getattr(c.config, "api_key", None)
+        value = key.get_secret_value() if key is not None else ""
+        if len(value) >= API_KEY_MIN_CHARS:
+            keys.append(value)
+    return keys
 
 
 def _open_pages(target: Page | Browser | None) -> set[Any]:
@@ -1316,16 +1395,20 @@ def _can_settle_light(r: ActionRecord) -> bool:
 
 
 async def _dispatch(
-    page: Page, name: str, a: dict[str, Any], secrets: Secrets | None = None
+    page: Page,
+    name: str,
+    a: dict[str, Any],
+    secrets: Secrets | None = None,
+    *,
+    file_urls: bool = False,
 ) -> ActionResult | str:
     """One built-in page action by name, with the arguments of prompts/tools.json."""
     if name == "click":
         return await page.click(a["ref"])
     if name == "type":
         text = str(a.get("text", ""))
-        if secrets:  # the value exists only here, on its way into the page
-            text = secrets.substitute(text, page.url, policy=page.browser)
-        return await page.type(a["ref"], text, submit=bool(a.get("submit")))
+        fill = _secret_filler(page, text, secrets)
+        return await page.type(a["ref"], text, submit=bool(a.get("submit")), fill=fill)
     if name == "select":
         return await page.select(a["ref"], a["option"])
     if name == "check":
@@ -1333,7 +1416,18 @@ async def _dispatch(
     if name == "scroll":
         return await page.scroll(a.get("direction", "down"), a.get("ref"))
     if name == "goto":
-        return await page.goto(str(a["url"]), observe=True)
+        url = str(a["url"])
+        scheme = url.split(":", 1)[0].strip().lower() if ":" in url else ""
+        if page.browser is not None and page.browser.has_policy:
+            return await page.goto(url, observe=True)  # the policy refuses all but http(s)
+        if not (
+            scheme in ("http", "https") or url == "about:blank" or (file_urls and scheme == "file")
+        ):
+            why = "file: URLs are off for this agent (Agent(file_urls=True) opens them)"
+            if scheme != "file":
+                why = f"the agent opens only http and https URLs, not {scheme or 'this'}:"
+            raise PolicyBlockedError(f"goto failed: {why}")
+        return await page.goto(url, observe=True)
     if name == "back":
         return await page.back()
     if name == "press":
@@ -1349,6 +1443,35 @@ async def _dispatch(
             text = text[:EXTRACT_MAX_CHARS] + f"\n… ({more} more characters)"
         return text
     raise PageError(f"unknown page action {name!r}")
+
+
+def _secret_filler(page: Page, text: str, secrets: Secrets | None) -> Callable[[str], str] | None:
+    """The value exists only here, on its way into the page, and only if the document
+    holding the field (a frame's own origin, not the top page's) may have it."""
+    if not secrets or "{{" not in text:
+        return None
+
+    def fill(origin: str) -> str:
+        return secrets.substitute(text, origin, policy=page.browser)
+
+    return fill
+
+
+def _tool_result(result: ActionResult) -> str:
+    """`_describe`'s line, made safe to put in a prompt: page-controlled parts (URLs,
+    labels, file names) cannot open or close a block of ours, and the dialog's text,
+    which the page wrote, goes inside the page's untrusted boundary."""
+    line = _describe(result)
+    d = result.dialog
+    if d is not None and d.message:
+        quoted = msgspec.structs.replace(d, message="its text is below")
+        line = _describe(msgspec.structs.replace(result, dialog=quoted))
+    if result.download is not None and result.download.error:
+        line += f" ({result.download.error})"  # e.g. cancelled by the download caps
+    line = escape_untrusted(line)
+    if d is not None and d.message:
+        line += f"\n{untrusted_block(d.message, source=f'{d.type} dialog')}"
+    return line
 
 
 def _describe(result: ActionResult) -> str:

@@ -26,10 +26,12 @@ from ._prompts import (
     action_response_format,
     action_text,
     build_messages,
+    escape_untrusted,
     load_system_prompt,
     load_tools,
     observation_message,
     step_messages,
+    untrusted_block,
 )
 from ._redact import redact
 from ._server import Fault, LatencyProfile, LocalModelServer, RequestRecord, StreamShape
@@ -85,10 +87,12 @@ __all__ = [
     "action_response_format",
     "action_text",
     "build_messages",
+    "escape_untrusted",
     "load_system_prompt",
     "load_tools",
     "observation_message",
     "presets",
     "redact",
     "step_messages",
+    "untrusted_block",
 ]

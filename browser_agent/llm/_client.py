@@ -199,6 +199,7 @@ class EventStream:
             finish_reason=a.finish_reason,
             provider=self._client.name,
             model=a.model or self._client.config.model,
+            limits=a.limits,
         )
         self._finished = True
         self._pending.append(Completed(self.reply))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
@@ -77,9 +78,31 @@ def action_response_format(tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]
     }
 
 
-def _escape_block(text: str) -> str:
-    # The page cannot close our untrusted block early by writing the closing tag itself.
-    return text.replace(OBSERVATION_CLOSE, "</page_observation\u200b>")
+_OUR_TAGS = re.compile(r"<(?=[\s/]*(?:page_observation|task|action_results)\b)", re.IGNORECASE)
+
+
+def escape_untrusted(text: str) -> str:
+    """Page-controlled text made unable to open or close any block of ours.
+
+    Every `<` that starts one of our tags, in any case or spacing (`</ PAGE_Observation >`),
+    becomes `&lt;`: the page can write about the tag but never end the block it is in.
+    Titles, URLs, dialog text, `extract` output and tool results all pass here.
+    """
+    return _OUR_TAGS.sub("&lt;", text) if "<" in text else text
+
+
+def untrusted_block(
+    text: str, *, source: str | None = None, url: str | None = None, title: str | None = None
+) -> str:
+    """`text` inside the page's untrusted boundary, its attributes escaped like its body."""
+    attrs = ""
+    if source:
+        attrs += f" source={json.dumps(source)}"
+    if url:
+        attrs += f" url={json.dumps(escape_untrusted(url), ensure_ascii=False)}"
+    if title:
+        attrs += f" title={json.dumps(escape_untrusted(title), ensure_ascii=False)}"
+    return f"{OBSERVATION_OPEN}{attrs}>\n{escape_untrusted(text)}\n{OBSERVATION_CLOSE}"
 
 
 def observation_message(
@@ -90,14 +113,9 @@ def observation_message(
     note: str | None = None,
 ) -> dict[str, Any]:
     """The per-step user message: the page inside a delimited untrusted block."""
-    attrs = ""
-    if url:
-        attrs += f" url={json.dumps(url, ensure_ascii=False)}"
-    if title:
-        attrs += f" title={json.dumps(title, ensure_ascii=False)}"
-    content = f"{OBSERVATION_OPEN}{attrs}>\n{_escape_block(observation_text)}\n{OBSERVATION_CLOSE}"
+    content = untrusted_block(observation_text, url=url, title=title)
     if note:
-        content += f"\n{note}"
+        content += f"\n{escape_untrusted(note)}"
     return {"role": "user", "content": content}
 
 

@@ -134,61 +134,105 @@ _OUTSIDE = re.compile(r'["{}\[\]]')
 _INSIDE = re.compile(r'["\\]')
 
 
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of a tool call's arguments (or a JSON-mode reply) we parse."""
+MAX_REPLY_CHARS = 1_000_000
+"""Largest reply (its text and tool-call arguments) we read: past it the stream is cut
+and the call fails with that reason, so a huge reply never enters the history."""
+MAX_STREAM_BYTES = 32_000_000
+"""Largest stream of server-sent data (chunk envelopes included) we read."""
+MAX_TOOL_CALLS = 32
+"""Tool calls kept from one reply; the rest are dropped, and the reply says so."""
+
+
 class JsonScanner:
     """Finds where JSON objects and arrays close in text that arrives in fragments.
 
     `feed` returns (start, end, parents) for every container closed by the new text,
-    `parents` being the opening brackets still enclosing it. It does not validate:
-    decoding the slice does.
+    `parents` being the opening brackets still enclosing it (at most the outer three:
+    callers only ask whether it is top level or one or two levels in). It does not
+    validate: decoding the slice does. Work is linear in the text: each fragment is
+    scanned once, and nesting deeper than `max_depth` or text longer than `max_chars`
+    raises ValueError, so a hostile reply cannot hold the event loop.
     """
 
-    __slots__ = ("_in_str", "_pos", "_stack", "text")
+    __slots__ = (
+        "_escape",
+        "_in_str",
+        "_kinds",
+        "_len",
+        "_parts",
+        "_stack",
+        "_text",
+        "max_chars",
+        "max_depth",
+    )
 
-    def __init__(self) -> None:
-        self.text = ""
-        self._pos = 0
-        self._stack: list[tuple[str, int]] = []
+    def __init__(self, max_depth: int = MAX_JSON_DEPTH, max_chars: int = MAX_REPLY_CHARS) -> None:
+        self._parts: list[str] = []
+        self._text: str | None = ""
+        self._len = 0
+        self._stack: list[int] = []
+        self._kinds: list[str] = []
         self._in_str = False
+        self._escape = False
+        self.max_depth = max_depth
+        self.max_chars = max_chars
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = "".join(self._parts)
+            self._parts = [self._text]
+        return self._text
 
     def feed(self, fragment: str) -> list[tuple[int, int, tuple[str, ...]]]:
-        self.text += fragment
-        text, i, n = self.text, self._pos, len(self.text)
+        base = self._len
+        self._len += len(fragment)
+        if self._len > self.max_chars:
+            raise ValueError(f"longer than {self.max_chars} characters")
+        if fragment:
+            self._parts.append(fragment)
+            self._text = None
         out: list[tuple[int, int, tuple[str, ...]]] = []
+        i, n = 0, len(fragment)
+        if self._escape and n:  # the character after a backslash that ended the last one
+            self._escape, i = False, 1
         while i < n:
             if self._in_str:
-                m = _INSIDE.search(text, i)
+                m = _INSIDE.search(fragment, i)
                 if m is None:
-                    i = n
                     break
                 j = m.start()
-                if text[j] == "\\":
-                    if j + 1 >= n:  # escape split across fragments: look again later
-                        i = j
+                if fragment[j] == "\\":
+                    if j + 1 >= n:  # escape split across fragments
+                        self._escape = True
                         break
                     i = j + 2
                     continue
                 self._in_str = False
                 i = j + 1
                 continue
-            m = _OUTSIDE.search(text, i)
+            m = _OUTSIDE.search(fragment, i)
             if m is None:
-                i = n
                 break
             j = m.start()
-            c = text[j]
+            c = fragment[j]
             if c == '"':
                 self._in_str = True
             elif c in "{[":
-                self._stack.append((c, j))
+                if len(self._stack) >= self.max_depth:
+                    raise ValueError(f"nested deeper than {self.max_depth} levels")
+                self._stack.append(base + j)
+                self._kinds.append(c)
             else:
                 if not self._stack:
-                    raise ValueError(f"unbalanced {c!r} at {j}")
-                opened, start = self._stack.pop()
+                    raise ValueError(f"unbalanced {c!r} at {base + j}")
+                start, opened = self._stack.pop(), self._kinds.pop()
                 if (opened == "{") != (c == "}"):
-                    raise ValueError(f"mismatched {c!r} at {j}")
-                out.append((start, j + 1, tuple(s for s, _ in self._stack)))
+                    raise ValueError(f"mismatched {c!r} at {base + j}")
+                out.append((start, base + j + 1, tuple(self._kinds[:3])))
             i = j + 1
-        self._pos = i
         return out
 
 
@@ -295,10 +339,40 @@ class StreamAssembler:
         self.tokens = 0
         self._json = JsonScanner() if json_mode else None
         self._last_slot: _Slot | None = None
+        self.max_tool_calls = MAX_TOOL_CALLS
+        self.max_reply_chars = MAX_REPLY_CHARS
+        self.chars = 0
+        """Characters of text and arguments so far (what `max_reply_chars` caps)."""
+        self.bytes = 0
+        self.dropped = 0
+        """Tool calls dropped past `max_tool_calls`."""
+        self._overflow: dict[int, _Slot] = {}
+
+    @property
+    def limits(self) -> list[str]:
+        """What the caps cut from this reply, in words for the step's record."""
+        if not self.dropped:
+            return []
+        cap = self.max_tool_calls
+        return [
+            f"the reply had {cap + self.dropped} tool calls: only the first {cap} were kept "
+            f"(at most {cap} per reply)"
+        ]
+
+    def _count(self, data: bytes = b"", chars: int = 0) -> None:
+        self.bytes += len(data)
+        self.chars += chars
+        if self.chars > self.max_reply_chars or self.bytes > MAX_STREAM_BYTES:
+            raise MalformedResponseError(
+                f"{self.provider}: the reply is larger than {self.max_reply_chars} characters; "
+                "it was cut there",
+                provider=self.provider,
+            )
 
     # -- feeding
 
     def feed(self, event: str, data: bytes) -> list[StreamEvent]:
+        self._count(data)
         if data == b"[DONE]":
             self.saw_done = True
             return []
@@ -321,6 +395,7 @@ class StreamAssembler:
 
     def feed_completion(self, data: bytes) -> list[StreamEvent]:
         """A non-streamed reply (a server that ignored `stream: true`), parsed the same way."""
+        self._count(data)
         try:
             chunk = _chunk_decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -355,6 +430,7 @@ class StreamAssembler:
                 if delta.reasoning_content or delta.reasoning:
                     self.tokens += 1
                 if delta.content:
+                    self._count(chars=len(delta.content))
                     self.tokens += 1
                     self.text_parts.append(delta.content)
                     events.append(ContentDelta(delta.content))
@@ -368,15 +444,17 @@ class StreamAssembler:
 
     def _tool_delta(self, tc: _ToolCallDelta, events: list[StreamEvent]) -> None:
         if tc.index is not None:
-            slot = self.slots.get(tc.index)
+            slot = self.slots.get(tc.index) or self._overflow.get(tc.index)
             if slot is None:
-                slot = self.slots[tc.index] = _Slot(tc.index)
+                slot = self._new_slot(tc.index)
         elif self._last_slot is not None and (tc.id is None or tc.id == self._last_slot.id):
             slot = self._last_slot
         else:
-            index = max(self.slots, default=-1) + 1
-            slot = self.slots[index] = _Slot(index)
+            index = max([*self.slots, *self._overflow], default=-1) + 1
+            slot = self._new_slot(index)
         self._last_slot = slot
+        if slot.index in self._overflow:
+            return  # past the cap: its deltas are read and dropped
         if tc.id and not slot.id:
             slot.id = tc.id
         fn = tc.function
@@ -386,6 +464,7 @@ class StreamAssembler:
             slot.name += name  # names may arrive in pieces; a repeated full name is not one
         if not name and not args:
             return
+        self._count(chars=len(args))
         self.tokens += 1
         events.append(ToolCallDelta(slot.index, name, args))
         if args and slot.value is None:
@@ -401,6 +480,15 @@ class StreamAssembler:
                     slot.value = (start, end)
                     self._emit_ready(events)
                     break
+
+    def _new_slot(self, index: int) -> _Slot:
+        slot = _Slot(index)
+        if len(self.slots) >= self.max_tool_calls:
+            self._overflow[index] = slot
+            self.dropped += 1
+        else:
+            self.slots[index] = slot
+        return slot
 
     def _known(self, name: str) -> bool:
         return self.schemas is None or name in self.schemas
@@ -432,6 +520,9 @@ class StreamAssembler:
         self._add_action(Action(slot.id, slot.name, args), events)
 
     def _add_action(self, action: Action, events: list[StreamEvent]) -> None:
+        if self.json_mode and len(self.actions) >= self.max_tool_calls:
+            self.dropped += 1
+            return
         if not action.name:
             raise InvalidActionError(
                 f"{self.provider}: tool call without a name", provider=self.provider

@@ -65,6 +65,8 @@ class ModelReply(msgspec.Struct):
     error: str | None = None
     hedge_won: bool = False
     failures: list[str] = msgspec.field(default_factory=list)
+    limits: list[str] = msgspec.field(default_factory=list)
+    """What a cap cut from the reply (tool calls past the most one reply may hold)."""
 
 
 class ChatRequest(msgspec.Struct, kw_only=True):

@@ -591,6 +591,15 @@
     for (const type of types) el.dispatchEvent(new Event(type, { bubbles: true, composed: true }));
   }
 
+  // The origin of the document that holds `t`: where its keystrokes land, which a
+  // secret scoped to a domain is checked against (a frame's, not the top page's).
+  function originOf(t) {
+    const win = t.ownerDocument.defaultView;
+    if (!win) return "";
+    const o = win.location.origin;
+    return o && o !== "null" ? o : win.location.href;
+  }
+
   // Focus the element's text field and select what is there (clear) or put the caret
   // at the end; special inputs (date, colour, range...) report that they need setValue.
   function focus(o) {
@@ -601,7 +610,7 @@
     let kind = "text";
     const type = t.tagName === "INPUT" ? (t.type || "text").toLowerCase() : "";
     if (t.tagName === "INPUT") {
-      if (SPECIAL_INPUTS.has(type)) return { status: "ok", kind: "value", type };
+      if (SPECIAL_INPUTS.has(type)) return { status: "ok", kind: "value", type, origin: originOf(t) };
       if (!TEXT_INPUTS.has(type)) return { status: "error", reason: `cannot type into an input of type ${type}` };
     } else if (t.tagName !== "TEXTAREA") kind = "editable";
     if (t.disabled) return { status: "error", reason: "disabled" };
@@ -609,7 +618,8 @@
     const away = focusStaying(t);
     if (away) return { status: "navigating", url: away };
     const active = deepActive(t.ownerDocument);
-    if (active !== t && !(kind === "editable" && t.contains(active))) return { status: "ok", kind, focused: false };
+    const origin = originOf(t);
+    if (active !== t && !(kind === "editable" && t.contains(active))) return { status: "ok", kind, focused: false, origin };
     let end = false;
     if (kind === "editable") {
       const sel = t.ownerDocument.getSelection();
@@ -621,7 +631,7 @@
     } else if (o.clear) t.select();
     else if (CARET_INPUTS.has(type) || t.tagName === "TEXTAREA") t.setSelectionRange(t.value.length, t.value.length);
     else end = true;
-    return { status: "ok", kind, focused: true, end, empty: kind === "editable" ? !t.textContent : !t.value };
+    return { status: "ok", kind, focused: true, end, empty: kind === "editable" ? !t.textContent : !t.value, origin };
   }
 
   // Inputs with no text editing (date, time, colour, range...): set the value as a user
