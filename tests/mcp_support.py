@@ -14,6 +14,8 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult
 
+from browser_agent.mcp.formatting import CHANGE_HEADER
+
 ROOT = Path(__file__).resolve().parent.parent
 
 _LINE = re.compile(r'^([+-] )?[ \t]*\[(\d+)\] (\S+) "((?:[^"\\]|\\.)*)"', re.MULTILINE)
@@ -58,7 +60,7 @@ class View:
     def take(self, result: CallToolResult) -> str:
         text = text_of(result)
         self.texts.append(text)
-        if "Changed since your last view" not in text and "<page_observation" in text:
+        if CHANGE_HEADER not in text and "<page_observation" in text:
             self.refs = {}
         for m in _LINE.finditer(text):
             if m.group(1) != "- ":  # a removed line

@@ -22,12 +22,13 @@ from mcp_support import ROOT, View, call, mcp_server, text_of
 
 from browser_agent import Browser
 from browser_agent.cli import main
+from browser_agent.mcp.formatting import CHANGE_HEADER
 from browser_agent.page import Page
 from browser_agent.recording import read
 from browser_agent.replay import rerun
 from fixtures.server import FixtureServer
 
-CHANGED = "Changed since your last view"
+CHANGED = CHANGE_HEADER
 
 pytestmark = pytest.mark.anyio
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import NamedTuple
 
 from ..llm import observation_message
 from ..observation import Observation
 
-CHANGE_HEADER = "Changed since your last view (+ new or changed line, - removed line):"
+CHANGE_HEADER = "Changes since your last view (+ new or changed, - removed):"
 UNCHANGED = "The page is as in your last view."
 HUNK_GAP = "…"
 """Between two runs of changed lines that unchanged lines separate (never prefixed,
@@ -29,26 +30,41 @@ MAX_DIFF_LINES = 20_000
 _REF = re.compile(r"^\s*\[(\d+)\]")
 
 
+class View(NamedTuple):
+    """What a client was last shown of a tab: the page text, its URL and title."""
+
+    text: str
+    url: str
+    title: str
+
+    @classmethod
+    def of(cls, obs: Observation) -> View:
+        return cls(obs.text, obs.url, obs.title)
+
+
 def whole_page(obs: Observation) -> str:
     """The complete page inside its untrusted block."""
     return observation_message(obs.text, url=obs.url, title=obs.title)["content"]
 
 
-def page_view(obs: Observation, last: str | None) -> tuple[str, str]:
+def page_view(obs: Observation, last: View | None) -> tuple[str, str]:
     """What to tell a client whose last view of this tab was `last` (None: never saw it).
 
     Returns (text, kind) with kind "full", "change" or "same". The change is sent only
-    when it is shorter than the whole page, so a result never costs more than the page.
+    when it is shorter than the whole page, so a result never costs more than the page;
+    its block names the URL and title only when they changed.
     """
     full = whole_page(obs)
     if last is None:
         return full, "full"
-    if last == obs.text:
+    if last == View.of(obs):
         return UNCHANGED, "same"
-    lines = changed_lines(last, obs.text)
+    lines = changed_lines(last.text, obs.text)
     if lines is None:
         return full, "full"
-    body = observation_message("\n".join(lines), url=obs.url, title=obs.title)["content"]
+    moved = (last.url, last.title) != (obs.url, obs.title)
+    url, title = (obs.url, obs.title) if moved else (None, None)
+    body = observation_message("\n".join(lines), url=url, title=title)["content"]
     change = f"{CHANGE_HEADER}\n{body}"
     if len(change) < len(full):
         return change, "change"

@@ -38,7 +38,7 @@ from ..observation import Observation
 from ..page import Page
 from ..secrets import Secrets
 from ..timing import Span, Timeline
-from .formatting import page_view, untrusted_block
+from .formatting import View, page_view, untrusted_block
 from .options import McpOptions
 from .record import SessionRecorder
 
@@ -105,8 +105,8 @@ class BrowserSession:
         self.log = log if log is not None else (sys.stderr if self.options.timings else None)
         self._browser: Browser | None = None
         self._current: Page | None = None
-        self._views: dict[Page, str] = {}
-        """The page text each tab last showed the client (before redaction)."""
+        self._views: dict[Page, View] = {}
+        """What each tab last showed the client (before redaction)."""
         self._lock = anyio.Lock()
         self._launch_lock = anyio.Lock()
         self.recorder: SessionRecorder | None = None
@@ -346,7 +346,7 @@ class BrowserSession:
         t0 = time.perf_counter()
         last = None if full else self._views.get(page)
         text, kind = page_view(obs, last)
-        self._views[page] = obs.text
+        self._views[page] = View.of(obs)
         call.add("format", (time.perf_counter() - t0) * 1000)
         return Reply(text, view=kind)
 
