@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from browser_agent.discovery import find_chromium
+from browser_agent.exceptions import ActionError
 from browser_agent.mcp.formatting import CHANGE_HEADER
 from browser_agent.stats import percentile
 from fixtures.server import FixtureServer
@@ -66,7 +67,7 @@ def _flows() -> dict[str, list[Step]]:
             Step("type", "searchbox", "Search products", "kettle", submit=True),
             Step("click", "link", "Blue Kettle"),
             Step("click", "button", "Add to cart"),
-            Step("click", "link", "Cart (1)"),
+            Step("click", "link", "Cart ("),
             Step("click", "link", "Checkout"),
             *(Step("type", "textbox", name, value) for name, value in fields),
             Step("select", "combobox", "Country", "France"),
@@ -228,21 +229,36 @@ async def _flow(
     refs: dict[tuple[str, str], str | int] = {}
     out: list[Call] = []
     for step in steps:
-        ref = refs.get((step.role, step.name)) if step.role else None
+        ref = _find(refs, step) if step.role else None
         if step.role and ref is None:
-            raise RuntimeError(f"{server.name}: no {step.role} {step.name!r} to {step.kind}")
+            raise _FlowFailed(f"{server.name}: no {step.role} {step.name!r} to {step.kind}")
         tool, args = server.call_for(step, ref, site.url(step.value))
         t0 = time.perf_counter()
         result = await client.call_tool(tool, args)
         ms = (time.perf_counter() - t0) * 1000
         text = "\n".join(getattr(c, "text", "") for c in result.content)
         if result.is_error:
-            raise RuntimeError(f"{server.name}: {tool} {args} failed: {text[:300]}")
+            raise _FlowFailed(f"{server.name}: {tool} {args} failed: {text[:300]!r}")
         seen, inline = server.seen(text)
         out.append(Call(step.kind, ms, len(seen), inline))
         shown, whole = server.refs(seen)
         refs = {**({} if whole else refs), **shown}
     return out
+
+
+class _FlowFailed(Exception):
+    """A scripted flow could not go on: the bench stops and says which call failed."""
+
+
+def _find(refs: dict[tuple[str, str], str | int], step: Step) -> str | int | None:
+    """The element by role and name; a name ending in "(" matches by prefix (a cart
+    count the page may not have updated yet when the server took its snapshot)."""
+    if step.name.endswith("("):
+        return next(
+            (r for (role, n), r in refs.items() if role == step.role and n.startswith(step.name)),
+            None,
+        )
+    return refs.get((step.role, step.name))
 
 
 def _install(folder: Path) -> tuple[str | None, str]:
@@ -303,20 +319,26 @@ async def run(json_output: bool = False, repeat: int = 5) -> dict[str, Any]:
             servers.append(pw)
         result["playwright_mcp"] = {"version": version, "skipped": why or None}
         calls: dict[str, dict[str, list[Call]]] = {f: {s.name: [] for s in servers} for f in flows}
+        failed: str | None = None
         async with contextlib.AsyncExitStack() as stack:
             clients = {}
-            for s in servers:
-                clients[s.name] = c = await stack.enter_async_context(_connect(s))
-                if isinstance(s, Playwright):
-                    s.adopt((await c.list_tools()).tools)
-                # Warm-up, not measured: the browser launch and first page load.
-                await _flow(c, s, [Step("navigate", value="/index.html")], site)
-            for _ in range(repeat):
-                for name, steps in flows.items():
-                    for s in servers:
-                        calls[name][s.name] += await _flow(clients[s.name], s, steps, site)
-                        if name in SUBMITS:
-                            site.wait_submission(timeout=10)  # the flow really got through
+            try:
+                for s in servers:
+                    clients[s.name] = c = await stack.enter_async_context(_connect(s))
+                    if isinstance(s, Playwright):
+                        s.adopt((await c.list_tools()).tools)
+                    # Warm-up, not measured: the browser launch and first page load.
+                    await _flow(c, s, [Step("navigate", value="/index.html")], site)
+                for _ in range(repeat):
+                    for name, steps in flows.items():
+                        for s in servers:
+                            calls[name][s.name] += await _flow(clients[s.name], s, steps, site)
+                            if name in SUBMITS:
+                                site.wait_submission(timeout=10)  # the flow got through
+            except (_FlowFailed, TimeoutError) as exc:
+                failed = str(exc) or "a submission did not arrive"  # raised once closed
+        if failed is not None:
+            raise ActionError(f"bench mcp: {failed}")
     every: dict[str, list[Call]] = {s.name: [] for s in servers}
     for name, by_server in calls.items():
         result["flows"][name] = {k: _stats(v) for k, v in by_server.items()}
