@@ -142,6 +142,67 @@ async def test_a_blocked_domain_is_a_tool_error_with_the_cli_message(site: Fixtu
         )
 
 
+async def test_a_blocked_domain_from_the_blocklist_and_non_web_urls_are_refused(
+    site: FixtureServer,
+) -> None:
+    view = View()
+    args = ("--allowed-domains", "127.0.0.1,localhost", "--blocked-domains", "localhost")
+    async with mcp_server(*args) as c:
+        await call(c, view, "browser_navigate", {"url": site.url("/index.html")})
+        result = await c.call_tool("browser_navigate", {"url": site.other_site_url("/index.html")})
+        assert result.is_error
+        assert text_of(result) == (
+            "error: goto failed: localhost is blocked by the domain policy (blocked_domains); "
+            "choose another way"
+        )
+        for url in ("file:///etc/passwd", "javascript:alert(1)"):
+            refused = await c.call_tool("browser_navigate", {"url": url})
+            scheme = url.split(":")[0]
+            assert refused.is_error and text_of(refused) == (
+                f"error: browser_navigate opens http(s) pages only, not {scheme}: URLs"
+            )
+        # The refused navigation left Chromium's error page in the tab, nothing else.
+        text = await call(c, view, "browser_observe", {"full": True})
+        assert "ERR_BLOCKED_BY_CLIENT" in text
+
+
+async def test_scroll_press_wait_back_tabs_and_close(site: FixtureServer) -> None:
+    view = View()
+    async with mcp_server() as c:
+        await call(c, view, "browser_navigate", {"url": site.url("/long.html")})
+        text = await call(c, view, "browser_scroll", {"direction": "down"})
+        assert text.startswith("ok; scrolled ") and CHANGED in text and "viewport ---" in text
+        text = await call(c, view, "browser_scroll", {"direction": "top"})
+        assert text.startswith("ok; scrolled ") and " up" in text.splitlines()[0]
+        await call(c, view, "browser_navigate", {"url": site.url("/settle.html")})
+        text = await call(c, view, "browser_click", {"ref": view.ref("button", "After 100ms")})
+        text = await call(c, view, "browser_wait_for", {"text": "after 100ms done"})
+        assert text.startswith("ok; text 'after 100ms done' present")
+        text = await call(c, view, "browser_wait_for", {"textGone": "waiting", "time": 0.01})
+        assert text.startswith("ok; text 'waiting' gone")
+        waited = await c.call_tool("browser_wait_for", {"text": "never shown", "time": 0})
+        assert waited.is_error and "timed out after 10 s waiting for text" in text_of(waited)
+        button = view.ref("button", "Immediate")
+        text = await call(c, view, "browser_press", {"key": "Enter", "ref": button})
+        assert "+ Status: immediate done" in text
+        text = await call(c, view, "browser_back", {})
+        assert text.startswith(f"ok; navigated to {site.url('/long.html')}")
+        # Tabs: a new one at a URL becomes current; select and close by index.
+        text = await call(c, view, "browser_tabs", {"action": "new", "url": site.url("/form.html")})
+        assert "# Order form" in text
+        tabs = await call(c, view, "browser_tabs", {"action": "list"})
+        assert "0: Long list <" in tabs and "1: (current) Order form <" in tabs
+        text = await call(c, view, "browser_tabs", {"action": "select", "index": 0})
+        assert text == "The page is as in your last view."
+        text = await call(c, view, "browser_tabs", {"action": "close"})
+        assert text.startswith("closed tab 0") and "0: (current) Order form <" in text
+        assert "Long list" not in text
+        text = await call(c, view, "browser_close", {})
+        assert text == "closed the browser; the next call opens a new one"
+        text = await call(c, view, "browser_observe", {})
+        assert text.startswith('<page_observation url="about:blank">')
+
+
 async def test_bad_arguments_are_tool_errors_not_tracebacks(site: FixtureServer) -> None:
     view = View()
     async with mcp_server() as c:
@@ -323,6 +384,16 @@ async def test_streamable_http_transport(site: FixtureServer) -> None:
             proc.terminate()
             with anyio.fail_after(20):
                 await proc.wait()
+
+
+def test_an_unwritable_recording_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["mcp", "--record", str(blocker / "session.jsonl")]) == 2
+    err = "".join(capsys.readouterr().err.split())  # rich wraps long lines anywhere
+    assert err.startswith(f"error:cannotwritetherecording{blocker / 'session.jsonl'}:")
 
 
 def test_a_missing_secrets_file_is_a_usage_error(

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, TextIO
+from urllib.parse import urlsplit
 
 import anyio
 import msgspec
@@ -48,6 +49,9 @@ CONDITION_WAIT_S = 10.0
 """How long `browser_wait_for` waits for text to appear or go by default."""
 CLOSE_PAGE_S = 5.0
 CRASH_PROBE_S = 2.0
+_OTHER_SCHEMES = frozenset(
+    {"about", "blob", "chrome", "data", "file", "javascript", "mailto", "view-source"}
+)
 
 Kind = Literal["page", "tool"]
 
@@ -125,7 +129,13 @@ class BrowserSession:
 
     async def __aenter__(self) -> BrowserSession:
         if self.recorder is not None:
-            self.recorder.__enter__()
+            try:
+                self.recorder.__enter__()
+            except OSError as exc:
+                path = self.options.record
+                raise ConfigurationError(
+                    f"cannot write the recording {path}: {exc.strerror}"
+                ) from None
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -395,10 +405,7 @@ class BrowserSession:
 
     async def navigate(self, url: str) -> Reply:
         async def body(call: _Call) -> Reply:
-            if "://" not in url and not url.startswith(("about:", "data:")):
-                raise ConfigurationError(
-                    f"browser_navigate needs a full URL (https://…), got {url!r}"
-                )
+            _check_url("browser_navigate", url)
             page = await self._page(call)
             return await self._acted(call, page, await page.goto(url, observe=True))
 
@@ -528,6 +535,7 @@ class BrowserSession:
                 self._current = page
                 call.page = page
                 if url:
+                    _check_url("browser_tabs", url)
                     return await self._acted(call, page, await page.goto(url, observe=True))
                 return self._view(call, page, await self._observe(call, page))
             pages = browser.pages
@@ -591,6 +599,17 @@ class BrowserSession:
             raise ActionError(f"{tool}: {why}")
 
         return await self._call(tool, "invalid", {}, body, kind="tool")
+
+
+def _check_url(tool: str, url: str) -> None:
+    """Only web pages: a model talked into `file:///etc/passwd` (or `javascript:`) by a
+    page must not get it, whatever the domain policy says."""
+    scheme = urlsplit(url).scheme.lower()
+    if url == "about:blank" or (scheme in ("http", "https") and "://" in url):
+        return
+    if "://" in url or scheme in _OTHER_SCHEMES:
+        raise PolicyBlockedError(f"{tool} opens http(s) pages only, not {scheme}: URLs")
+    raise ConfigurationError(f"{tool} needs a full URL (https://…), got {url!r}")
 
 
 async def _crashed(page: Page, exc: Exception) -> bool:
