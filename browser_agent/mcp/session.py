@@ -156,15 +156,21 @@ class BrowserSession:
     # ------------------------------------------------------------------ browser
 
     async def warm(self) -> None:
-        """Start the browser before the first call needs it. A failure is left for that
-        call to report (and retry): a server must start even when Chromium is missing."""
-        with contextlib.suppress(BrowserAgentError):
-            await self._ensure_browser(None)
+        """Start the browser and open a tab before the first call needs them (that call
+        waits for this, not for a launch of its own). A failure is left for that call to
+        report and retry: a server must start even when Chromium is missing."""
+        async with self._lock:
+            with contextlib.suppress(BrowserAgentError, PlaywrightError):
+                browser = await self._ensure_browser(None)
+                if not browser.pages:
+                    self._current = await browser.new_page()
 
     async def _ensure_browser(self, call: _Call | None) -> Browser:
         async with self._launch_lock:
             if self._browser is not None:
-                return self._browser
+                if self._browser.playwright_browser.is_connected():
+                    return self._browser
+                await self._drop_browser()  # it died (killed, remote gone): start another
             t0 = time.perf_counter()
             o = self.options
             try:
@@ -180,8 +186,7 @@ class BrowserSession:
                     )
                 self._browser = await opening
             except PlaywrightError as exc:
-                first = exc.message.strip().splitlines()[0] if exc.message else str(exc)
-                raise ConfigurationError(f"cannot start the browser: {first}") from None
+                raise ConfigurationError(f"cannot start the browser: {_one_line(exc)}") from None
             if call is not None:
                 call.add("launch", (time.perf_counter() - t0) * 1000)
             return self._browser
@@ -196,10 +201,17 @@ class BrowserSession:
     async def _page(self, call: _Call) -> Page:
         """The current tab (a new one when none is open); a crashed one raises."""
         browser = await self._ensure_browser(call)
+        for gone in [p for p in self._views if p.playwright_page.is_closed()]:
+            del self._views[gone]  # tabs the pages closed themselves
         page = self._current
         if page is None or page.playwright_page.is_closed():
             pages = browser.pages
-            page = pages[-1] if pages else await browser.new_page()
+            if pages:
+                page = pages[-1]
+            else:
+                t0 = time.perf_counter()
+                page = await browser.new_page()
+                call.add("new_tab", (time.perf_counter() - t0) * 1000)
             self._current = page
         call.page, call.before = page, page.last_observation
         if page.crashed:
@@ -239,21 +251,32 @@ class BrowserSession:
         kind: Kind = "page",
     ) -> Reply:
         """Run one tool call: serialized, timed, errors as one line, redacted, recorded."""
+        t0 = time.perf_counter()
         async with self._lock:
             self.calls += 1
-            t0 = time.perf_counter()
             start_ms = self.tl.at(t0)
             span = self.tl.begin("call", parent=self.tl.root, step=self.calls, tool=tool)
+            span.start_ms = start_ms
             call = _Call(tool, name, args, kind, span)
+            queued = (time.perf_counter() - t0) * 1000
+            if queued >= 1.0:  # behind the start-up (`warm`) or another call
+                call.add("queued", queued)
             try:
                 reply = await body(call)
             except Exception as exc:
-                reply = await self._failure(call, exc)
+                try:
+                    reply = await self._failure(call, exc)
+                except Exception as again:  # the recovery failed too (the browser is gone)
+                    reply = Reply(f"error: {call.tool} failed: {_one_line(again)}", error=True)
             t1 = time.perf_counter()
             text = self.secrets.redact(reply.text)  # the one place: nothing leaves unredacted
             call.add("format", (time.perf_counter() - t1) * 1000)
             self.tl.end(span)
-            call.stages["total"] = (time.perf_counter() - t0) * 1000
+            total = (time.perf_counter() - t0) * 1000
+            rest = total - sum(call.stages.values())
+            if rest >= 1.0:  # what no stage names (attaching to a new document, the lock)
+                call.add("other", rest)
+            call.stages["total"] = total
             span.attrs.update(call.stages)
             out = Reply(text, reply.error, reply.view)
             self._write_log(call, out)
@@ -270,11 +293,12 @@ class BrowserSession:
         if isinstance(exc, BrowserAgentError):
             return Reply(f"error: {exc}", error=True)
         if isinstance(exc, PlaywrightError):  # not wrapped by the runtime: its first line
-            first = (exc.message or str(exc)).strip().splitlines()[0]
-            return Reply(f"error: {call.tool} failed: {first}", error=True)
+            return Reply(f"error: {call.tool} failed: {_one_line(exc)}", error=True)
         # A bug of ours: the client gets one line, stderr the type, nobody a traceback.
         print(f"browser-agent mcp: {call.tool} failed: {type(exc).__name__}", file=sys.stderr)
-        return Reply(f"error: {call.tool} failed: {type(exc).__name__}: {exc}", error=True)
+        return Reply(
+            f"error: {call.tool} failed: {type(exc).__name__}: {_one_line(exc)}", error=True
+        )
 
     def _write_log(self, call: _Call, reply: Reply) -> None:
         if self.log is None:
@@ -599,6 +623,12 @@ class BrowserSession:
             raise ActionError(f"{tool}: {why}")
 
         return await self._call(tool, "invalid", {}, body, kind="tool")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = exc.message if isinstance(exc, PlaywrightError) else str(exc)
+    lines = (text or type(exc).__name__).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _check_url(tool: str, url: str) -> None:
