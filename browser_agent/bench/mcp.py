@@ -367,6 +367,13 @@ async def run(json_output: bool = False, repeat: int = 5) -> dict[str, Any]:
     return result
 
 
+def run_sync(json_output: bool = False, repeat: int = 5) -> dict[str, Any]:
+    """`run` from synchronous code (tests, scripts)."""
+    import anyio
+
+    return anyio.run(lambda: run(json_output=json_output, repeat=repeat))
+
+
 def _print(console: Console, result: dict[str, Any]) -> None:
     pw = result["playwright_mcp"]
     them = f"{PACKAGE} {pw['version']}" if pw["version"] else f"{PACKAGE}: skipped"
