@@ -8,13 +8,16 @@ tool error naming the field, never a traceback.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Literal, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from .session import MAX_WAIT_S, BrowserSession, Reply
+
+_Tool = TypeVar("_Tool", bound=Callable[..., Awaitable[CallToolResult]])
 
 Ref = Annotated[int, Field(description="The element's ref: the number in [brackets] on its line")]
 ElementNote = Annotated[
@@ -39,7 +42,9 @@ def _result(reply: Reply) -> CallToolResult:
 def register(server: MCPServer, session: BrowserSession) -> None:
     """Add the browser tools to `server`, each driving `session`."""
 
-    def tool(name: str, title: str, description: str, *, reads: bool = False):  # type: ignore[no-untyped-def]
+    def tool(
+        name: str, title: str, description: str, *, reads: bool = False
+    ) -> Callable[[_Tool], _Tool]:
         return server.tool(
             name=name,
             title=title,
