@@ -320,6 +320,9 @@ async def test_a_recorded_session_replays(site: FixtureServer, tmp_path: Path, p
     assert [s.actions[0].kind for s in session.steps] == ["page", "page", "tool", "page", "page"]
     click = session.steps[3].actions[0]
     assert click.target is not None and click.target.name == "Red Mug"
+    spans = session.steps[3].line.spans_ms  # the call's stages, each counted once
+    assert set(spans) == {"act", "settle", "observe", "total"}
+    assert 0 < spans["act"] + spans["settle"] + spans["observe"] <= spans["total"]
     assert session.footer is not None and session.footer.steps == 5
     # `browser-agent replay` shows it and re-runs it without a model.
     report = await rerun(f, page)

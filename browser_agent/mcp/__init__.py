@@ -2,8 +2,9 @@
 
 `session` holds the browser and what each tab last showed the client, `formatting`
 turns a page into the text a result carries (the change, or the whole page),
-`tools` declares the MCP tools, `server` serves them, `record` writes a session as
-a replayable recording and `options` reads the command line and the secrets.
+`tools` declares the MCP tools, `server` serves them, `call` holds what one call did,
+`record` writes a session as a replayable recording and `options` reads the command
+line and the secrets.
 
 Names are imported on first use, so the CLI can read its options without loading
 the SDK.
@@ -16,7 +17,7 @@ from typing import Any
 
 _EXPORTS = {
     "BrowserSession": "session",
-    "Reply": "session",
+    "Reply": "call",
     "McpOptions": "options",
     "load_secrets": "options",
     "build_server": "server",

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..llm import observation_message
 from ..observation import Observation
+
+if TYPE_CHECKING:
+    from ..page import Page
 
 CHANGE_HEADER = "Changes since your last view (+ new or changed, - removed):"
 UNCHANGED = "The page is as in your last view."
@@ -108,6 +112,20 @@ def changed_lines(old: str, new: str) -> list[str] | None:
     while out and out[-1] == HUNK_GAP:
         out.pop()
     return out
+
+
+def tab_list(pages: Sequence[Page], current: Page | None) -> str:
+    """The open tabs, by index, with their titles and URLs (page-controlled: in a block)."""
+    if not pages:
+        return "No tab is open; browser_navigate or browser_tabs new opens one."
+    lines = []
+    for i, p in enumerate(pages):
+        obs = p.last_observation
+        title = (obs.title if obs is not None else "") or "(untitled)"
+        mark = " (current)" if p is current else ""
+        crashed = " [crashed]" if p.crashed else ""
+        lines.append(f"{i}:{mark}{crashed} {' '.join(title.split())} <{p.url}>")
+    return untrusted_block("tabs", "\n".join(lines))
 
 
 def untrusted_block(tag: str, text: str, **attrs: str) -> str:

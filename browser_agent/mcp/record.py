@@ -11,15 +11,17 @@ start URL is the first navigation's), the footer when the server stops.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ..agent._result import StepRecord
+from ..agent._result import ActionRecord, StepRecord
 from ..recording import Footer, RecordingWriter, runtime_header
 from ..secrets import Secrets
 from ..timing import Timeline, TimingReport
+from .call import Reply, ToolCall
 
 if TYPE_CHECKING:
     from ..observation import Element, Observation
@@ -73,6 +75,72 @@ class SessionRecorder:
             )
         self.steps.append(rec)
         self.writer.step(rec, seen_before, seen=seen)
+
+    def call(
+        self,
+        call: ToolCall,
+        reply: Reply,
+        *,
+        start_ms: float,
+        tl: Timeline,
+        browser: str,
+        redact: Callable[[str], str],
+    ) -> None:
+        """One tool call as a step: the agent's action and arguments, its target as the
+        client saw it, the first line of its result, and its stages."""
+        before, result, page = call.before, call.result, call.page
+        ref = call.args.get("ref")
+        label = ""
+        if isinstance(ref, int) and page is not None:
+            el = (before.elements.get(ref) if before else None) or page.seen.get(ref)
+            label = f"[{ref}] {el.label}" if el is not None else f"[{ref}]"
+        elif call.name == "goto":
+            label = str(call.args.get("url", ""))
+        elif call.name == "press":
+            label = str(call.args.get("key", ""))
+        first = reply.text.split("\n", 1)[0]
+        action = ActionRecord(
+            id=f"mcp-{call.n}",
+            name=call.name,
+            args=dict(call.args),
+            kind=call.kind,
+            label=redact(label),
+            ok=not reply.error,
+            error=first.removeprefix("error: ") if reply.error else None,
+            result=first,
+            navigated=result.navigated if result is not None else False,
+            url=result.url if result is not None else "",
+            start_ms=start_ms,
+            end_ms=tl.now(),
+            timings=dict(result.timings) if result is not None else {},
+        )
+        st = call.stages
+        spans = {"total": st.get("total", 0.0)}
+        if "act" in st:
+            spans["act"] = st.get("resolve", 0.0) + st["act"]
+        for stage in ("settle", "observe"):
+            if stage in st:
+                spans[stage] = st[stage]
+        rec = StepRecord(
+            n=call.n,
+            url=before.url if before is not None else "",
+            title=before.title if before is not None else "",
+            observation_version=before.version if before is not None else 0,
+            observation_chars=len(before.text) if before is not None else 0,
+            actions=[action],
+            errors=[first] if reply.error else [],
+            spans_ms=spans,
+            happened=list(spans),
+        )
+        start_url = call.args.get("url") if call.n == 1 and call.name == "goto" else None
+        self.step(
+            rec,
+            before,
+            tl=tl,
+            browser=browser,
+            start_url=start_url,
+            seen=page.seen if page is not None else None,
+        )
 
     def footer(self, tl: Timeline, *, browser: str, detail: str) -> None:
         """How the session ended; nothing is written for a session without a call."""

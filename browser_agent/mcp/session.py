@@ -17,12 +17,10 @@ from typing import Any, Literal, TextIO
 from urllib.parse import urlsplit
 
 import anyio
-import msgspec
 from playwright.async_api import Error as PlaywrightError
 
 from ..actions import ActionResult, Direction
 from ..agent._loop import _describe, _dispatch
-from ..agent._result import ActionRecord, StepRecord
 from ..browser import Browser
 from ..exceptions import (
     ActionError,
@@ -38,8 +36,9 @@ from ..exceptions import (
 from ..observation import Observation
 from ..page import Page
 from ..secrets import Secrets
-from ..timing import Span, Timeline
-from .formatting import View, page_view, untrusted_block
+from ..timing import Timeline
+from .call import Kind, Reply, ToolCall, one_line
+from .formatting import View, page_view, tab_list, untrusted_block
 from .options import McpOptions
 from .record import SessionRecorder
 
@@ -52,35 +51,6 @@ CRASH_PROBE_S = 2.0
 _OTHER_SCHEMES = frozenset(
     {"about", "blob", "chrome", "data", "file", "javascript", "mailto", "view-source"}
 )
-
-Kind = Literal["page", "tool"]
-
-
-class Reply(msgspec.Struct):
-    """One tool call's text for the client, and whether it is an error."""
-
-    text: str
-    error: bool = False
-    view: str = ""
-    """How the page was shown: "full", "change", "same" or "" (not shown)."""
-
-
-class _Call:
-    """What one tool call did, for its timing line and its recorded step."""
-
-    def __init__(self, tool: str, name: str, args: dict[str, Any], kind: Kind, span: Span) -> None:
-        self.tool = tool
-        self.name = name
-        self.args = args
-        self.kind = kind
-        self.span = span
-        self.page: Page | None = None
-        self.before: Observation | None = None
-        self.result: ActionResult | None = None
-        self.stages: dict[str, float] = {}
-
-    def add(self, stage: str, ms: float) -> None:
-        self.stages[stage] = self.stages.get(stage, 0.0) + ms
 
 
 class BrowserSession:
@@ -165,7 +135,7 @@ class BrowserSession:
                 if not browser.pages:
                     self._current = await browser.new_page()
 
-    async def _ensure_browser(self, call: _Call | None) -> Browser:
+    async def _ensure_browser(self, call: ToolCall | None) -> Browser:
         async with self._launch_lock:
             if self._browser is not None:
                 if self._browser.playwright_browser.is_connected():
@@ -186,7 +156,7 @@ class BrowserSession:
                     )
                 self._browser = await opening
             except PlaywrightError as exc:
-                raise ConfigurationError(f"cannot start the browser: {_one_line(exc)}") from None
+                raise ConfigurationError(f"cannot start the browser: {one_line(exc)}") from None
             if call is not None:
                 call.add("launch", (time.perf_counter() - t0) * 1000)
             return self._browser
@@ -198,7 +168,7 @@ class BrowserSession:
         if browser is not None:
             await browser.close()
 
-    async def _page(self, call: _Call) -> Page:
+    async def _page(self, call: ToolCall) -> Page:
         """The current tab (a new one when none is open); a crashed one raises."""
         browser = await self._ensure_browser(call)
         for gone in [p for p in self._views if p.playwright_page.is_closed()]:
@@ -246,7 +216,7 @@ class BrowserSession:
         tool: str,
         name: str,
         args: dict[str, Any],
-        body: Callable[[_Call], Awaitable[Reply]],
+        body: Callable[[ToolCall], Awaitable[Reply]],
         *,
         kind: Kind = "page",
     ) -> Reply:
@@ -257,7 +227,7 @@ class BrowserSession:
             start_ms = self.tl.at(t0)
             span = self.tl.begin("call", parent=self.tl.root, step=self.calls, tool=tool)
             span.start_ms = start_ms
-            call = _Call(tool, name, args, kind, span)
+            call = ToolCall(self.calls, tool, name, args, kind, span)
             queued = (time.perf_counter() - t0) * 1000
             if queued >= 1.0:  # behind the start-up (`warm`) or another call
                 call.add("queued", queued)
@@ -267,7 +237,7 @@ class BrowserSession:
                 try:
                     reply = await self._failure(call, exc)
                 except Exception as again:  # the recovery failed too (the browser is gone)
-                    reply = Reply(f"error: {call.tool} failed: {_one_line(again)}", error=True)
+                    reply = Reply(f"error: {call.tool} failed: {one_line(again)}", error=True)
             t1 = time.perf_counter()
             text = self.secrets.redact(reply.text)  # the one place: nothing leaves unredacted
             call.add("format", (time.perf_counter() - t1) * 1000)
@@ -279,12 +249,20 @@ class BrowserSession:
             call.stages["total"] = total
             span.attrs.update(call.stages)
             out = Reply(text, reply.error, reply.view)
-            self._write_log(call, out)
+            if self.log is not None:
+                print(call.timing_line(out), file=self.log, flush=True)
             if self.recorder is not None:
-                self._record(call, out, start_ms)
+                self.recorder.call(
+                    call,
+                    out,
+                    start_ms=start_ms,
+                    tl=self.tl,
+                    browser=self._browser.version if self._browser is not None else "",
+                    redact=self.secrets.redact,
+                )
             return out
 
-    async def _failure(self, call: _Call, exc: Exception) -> Reply:
+    async def _failure(self, call: ToolCall, exc: Exception) -> Reply:
         page = call.page
         if page is not None and await _crashed(page, exc):
             return Reply(f"error: {await self._recover(page)}", error=True)
@@ -293,89 +271,16 @@ class BrowserSession:
         if isinstance(exc, BrowserAgentError):
             return Reply(f"error: {exc}", error=True)
         if isinstance(exc, PlaywrightError):  # not wrapped by the runtime: its first line
-            return Reply(f"error: {call.tool} failed: {_one_line(exc)}", error=True)
+            return Reply(f"error: {call.tool} failed: {one_line(exc)}", error=True)
         # A bug of ours: the client gets one line, stderr the type, nobody a traceback.
         print(f"browser-agent mcp: {call.tool} failed: {type(exc).__name__}", file=sys.stderr)
         return Reply(
-            f"error: {call.tool} failed: {type(exc).__name__}: {_one_line(exc)}", error=True
-        )
-
-    def _write_log(self, call: _Call, reply: Reply) -> None:
-        if self.log is None:
-            return
-        stages = " · ".join(f"{k} {v:.1f}" for k, v in call.stages.items() if k != "total")
-        view = f", {reply.view}" if reply.view else ""
-        status = "error" if reply.error else "ok"
-        print(
-            f"mcp #{self.calls} {call.tool} {call.stages['total']:.1f} ms ({stages}) "
-            f"{status}, {len(reply.text)} chars{view}",
-            file=self.log,
-            flush=True,
-        )
-
-    def _record(self, call: _Call, reply: Reply, start_ms: float) -> None:
-        assert self.recorder is not None
-        before, result = call.before, call.result
-        ref = call.args.get("ref")
-        label = ""
-        if isinstance(ref, int) and call.page is not None:
-            el = (before.elements.get(ref) if before else None) or call.page.seen.get(ref)
-            label = f"[{ref}] {el.label}" if el is not None else f"[{ref}]"
-        elif call.name == "goto":
-            label = str(call.args.get("url", ""))
-        elif call.name == "press":
-            label = str(call.args.get("key", ""))
-        first = reply.text.split("\n", 1)[0]
-        action = ActionRecord(
-            id=f"mcp-{self.calls}",
-            name=call.name,
-            args=dict(call.args),
-            kind=call.kind,
-            label=self.secrets.redact(label),
-            ok=not reply.error,
-            error=first.removeprefix("error: ") if reply.error else None,
-            result=first,
-            navigated=result.navigated if result is not None else False,
-            url=result.url if result is not None else "",
-            start_ms=start_ms,
-            end_ms=self.tl.now(),
-            timings=dict(result.timings) if result is not None else {},
-        )
-        spans = {"total": call.stages["total"]}
-        if result is not None:
-            t = result.timings
-            spans.update(
-                act=t.get("resolve", 0.0) + t.get("act", 0.0),
-                settle=t.get("settle", 0.0),
-                observe=t.get("observe", 0.0) + call.stages.get("observe", 0.0),
-            )
-        elif "observe" in call.stages:
-            spans["observe"] = call.stages["observe"]
-        rec = StepRecord(
-            n=self.calls,
-            url=before.url if before is not None else "",
-            title=before.title if before is not None else "",
-            observation_version=before.version if before is not None else 0,
-            observation_chars=len(before.text) if before is not None else 0,
-            actions=[action],
-            errors=[first] if reply.error else [],
-            spans_ms=spans,
-            happened=list(spans),
-        )
-        browser = self._browser.version if self._browser is not None else ""
-        start_url = call.args.get("url") if self.calls == 1 and call.name == "goto" else None
-        self.recorder.step(
-            rec,
-            before,
-            tl=self.tl,
-            browser=browser,
-            start_url=start_url,
-            seen=call.page.seen if call.page is not None else None,
+            f"error: {call.tool} failed: {type(exc).__name__}: {one_line(exc)}", error=True
         )
 
     # ------------------------------------------------------------------ results
 
-    def _view(self, call: _Call, page: Page, obs: Observation, *, full: bool = False) -> Reply:
+    def _view(self, call: ToolCall, page: Page, obs: Observation, *, full: bool = False) -> Reply:
         """The page as the client should see it now; remembers it as its last view."""
         t0 = time.perf_counter()
         last = None if full else self._views.get(page)
@@ -384,13 +289,13 @@ class BrowserSession:
         call.add("format", (time.perf_counter() - t0) * 1000)
         return Reply(text, view=kind)
 
-    async def _observe(self, call: _Call, page: Page) -> Observation:
+    async def _observe(self, call: ToolCall, page: Page) -> Observation:
         t0 = time.perf_counter()
         obs = await page.observe()
         call.add("observe", (time.perf_counter() - t0) * 1000)
         return obs
 
-    async def _acted(self, call: _Call, page: Page, result: ActionResult | str) -> Reply:
+    async def _acted(self, call: ToolCall, page: Page, result: ActionResult | str) -> Reply:
         """The agent's one-line result for `result`, then the page after it."""
         if isinstance(result, str):  # not an action (extract)
             raise ActionError(f"{call.tool} did not act on the page")
@@ -412,23 +317,12 @@ class BrowserSession:
         return Reply(f"{summary}\n{view.text}", error=not result.ok, view=view.view)
 
     def _tabs_text(self) -> str:
-        browser = self._browser
-        pages = browser.pages if browser is not None else []
-        if not pages:
-            return "No tab is open; browser_navigate or browser_tabs new opens one."
-        lines = []
-        for i, p in enumerate(pages):
-            obs = p.last_observation
-            title = (obs.title if obs is not None else "") or "(untitled)"
-            mark = " (current)" if p is self._current else ""
-            crashed = " [crashed]" if p.crashed else ""
-            lines.append(f"{i}:{mark}{crashed} {' '.join(title.split())} <{p.url}>")
-        return untrusted_block("tabs", "\n".join(lines))
+        return tab_list(self._browser.pages if self._browser is not None else [], self._current)
 
     # ------------------------------------------------------------------ tools
 
     async def navigate(self, url: str) -> Reply:
-        async def body(call: _Call) -> Reply:
+        async def body(call: ToolCall) -> Reply:
             _check_url("browser_navigate", url)
             page = await self._page(call)
             return await self._acted(call, page, await page.goto(url, observe=True))
@@ -436,7 +330,7 @@ class BrowserSession:
         return await self._call("browser_navigate", "goto", {"url": url}, body)
 
     async def observe(self, full: bool = False) -> Reply:
-        async def body(call: _Call) -> Reply:
+        async def body(call: ToolCall) -> Reply:
             page = await self._page(call)
             obs = await self._observe(call, page)
             return self._view(call, page, obs, full=full)
@@ -444,7 +338,7 @@ class BrowserSession:
         return await self._call("browser_observe", "observe", {"full": full}, body, kind="tool")
 
     async def click(self, ref: int, *, double: bool = False, button: str = "left") -> Reply:
-        async def body(call: _Call) -> Reply:
+        async def body(call: ToolCall) -> Reply:
             page = await self._page(call)
             await self._capture(page, ref)
             result = await page.click(ref, button=button, count=2 if double else 1)
@@ -483,7 +377,7 @@ class BrowserSession:
     async def scroll(
         self, direction: Direction = "down", ref: int | None = None, amount: float | None = None
     ) -> Reply:
-        async def body(call: _Call) -> Reply:
+        async def body(call: ToolCall) -> Reply:
             page = await self._page(call)
             result = await page.scroll(direction, ref, amount)
             return await self._acted(call, page, result)
@@ -504,7 +398,7 @@ class BrowserSession:
                 "browser_wait_for", f"time must be between 0 and {MAX_WAIT_S:g} seconds"
             )
 
-        async def body(call: _Call) -> Reply:
+        async def body(call: ToolCall) -> Reply:
             page = await self._page(call)
             if seconds:
                 t0 = time.perf_counter()
@@ -526,7 +420,7 @@ class BrowserSession:
         return await self._call("browser_wait_for", "wait_for", args, body, kind=kind)
 
     async def extract(self, format: Literal["markdown", "text"] = "markdown") -> Reply:
-        async def body(call: _Call) -> Reply:
+        async def body(call: ToolCall) -> Reply:
             page = await self._page(call)
             t0 = time.perf_counter()
             try:
@@ -550,7 +444,7 @@ class BrowserSession:
         index: int | None = None,
         url: str | None = None,
     ) -> Reply:
-        async def body(call: _Call) -> Reply:
+        async def body(call: ToolCall) -> Reply:
             browser = await self._ensure_browser(call)
             if action == "list":
                 return Reply(self._tabs_text())
@@ -589,7 +483,7 @@ class BrowserSession:
         return await self._call("browser_tabs", "tabs", args, body, kind="tool")
 
     async def close(self) -> Reply:
-        async def body(call: _Call) -> Reply:
+        async def body(call: ToolCall) -> Reply:
             had = self._browser is not None
             await self._drop_browser()
             if not had:
@@ -606,7 +500,7 @@ class BrowserSession:
         """An action the agent has by the same name: the agent's own dispatch runs it, so
         secrets are filled in (and checked against the host) exactly as for the agent."""
 
-        async def body(call: _Call) -> Reply:
+        async def body(call: ToolCall) -> Reply:
             page = await self._page(call)
             if ref is not None:
                 await self._capture(page, ref)
@@ -619,16 +513,10 @@ class BrowserSession:
             await self.recorder.capture(page, ref)
 
     async def _refuse(self, tool: str, why: str) -> Reply:
-        async def body(call: _Call) -> Reply:
+        async def body(call: ToolCall) -> Reply:
             raise ActionError(f"{tool}: {why}")
 
         return await self._call(tool, "invalid", {}, body, kind="tool")
-
-
-def _one_line(exc: BaseException) -> str:
-    text = exc.message if isinstance(exc, PlaywrightError) else str(exc)
-    lines = (text or type(exc).__name__).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _check_url(tool: str, url: str) -> None:
