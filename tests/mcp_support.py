@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult
 
 from browser_agent.mcp.formatting import CHANGE_HEADER
+from fixtures.server import FixtureServer, Submission
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +45,18 @@ async def mcp_server(
     transport = stdio_client(params, errlog=errlog) if errlog is not None else params
     async with Client(transport, read_timeout_seconds=60) as client:
         yield client
+
+
+def submission_with(
+    site: FixtureServer, field: str, value: str, timeout: float = 10.0
+) -> Submission:
+    """The submission whose `field` is `value`: the fixture site is shared by the whole
+    session, so submissions other tests left unread are passed over."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sub = site.wait_submission(timeout=max(0.05, deadline - time.monotonic()))
+        if sub.first(field) == value:
+            return sub
 
 
 def text_of(result: CallToolResult) -> str:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import websockets
 from mcp import Client
-from mcp_support import ROOT, View, call, mcp_server, text_of
+from mcp_support import ROOT, View, call, mcp_server, submission_with, text_of
 
 from browser_agent import Browser
 from browser_agent.cli import main
@@ -82,7 +82,7 @@ async def test_a_shop_checkout_through_mcp_tools_alone(site: FixtureServer) -> N
         await call(c, view, "browser_click", {"ref": view.ref("link", "Checkout")})
         for name, value in (
             ("Full name", "Ada Lovelace"),
-            ("Email", "ada@example.test"),
+            ("Email", "ada.mcp@example.test"),
             ("Street address", "1 Loop Road"),
             ("City", "Paris"),
         ):
@@ -105,7 +105,7 @@ async def test_a_shop_checkout_through_mcp_tools_alone(site: FixtureServer) -> N
         assert same == "The page is as in your last view."
         whole = await call(c, view, "browser_observe", {"full": True})
         assert "<page_observation" in whole and "Received" in whole
-    sub = site.wait_submission()
+    sub = submission_with(site, "email", "ada.mcp@example.test")
     assert sub.first("items") == "Blue Kettle x1" and sub.first("name") == "Ada Lovelace"
     assert sub.first("country") == "fr" and sub.first("shipping") == "express"
     assert sub.first("agree") == "yes" and sub.first("total") == "34.99"
