@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     bl2.add_argument("--quick", action="store_true")
     bl2.add_argument("--seconds", type=float, default=None, help="time per level")
     bl2.add_argument("--agents", type=int, nargs="+", default=None, help="levels to run")
+    bm = bsub.add_parser("mcp", help="our MCP server vs @playwright/mcp on the same flows")
+    bm.add_argument("--json", action="store_true")
+    bm.add_argument("--repeat", type=int, default=5, help="runs of each flow per server")
 
     d = sub.add_parser("demo", help="the main job on the embedded fixture site (no key needed)")
     d.add_argument("--json", action="store_true")
@@ -128,6 +131,10 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--max-steps", type=int, default=30)
     bt.add_argument("--record-dir", type=Path, default=Path("recordings"))
     bt.add_argument("--json", action="store_true")
+
+    from .mcp.options import add_parser as add_mcp_parser
+
+    add_mcp_parser(sub)
     return p
 
 
@@ -153,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return anyio.run(replay_command, args, console)
         if args.command == "batch":
             return anyio.run(_batch, args, console)
+        if args.command == "mcp":
+            return anyio.run(_mcp, args)
         if args.command is None:
             return anyio.run(_interactive, args, console)
         _parser().print_help()
@@ -284,6 +293,15 @@ async def _batch(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+async def _mcp(args: argparse.Namespace) -> int:
+    """`mcp`: serve the browser tools until the client goes away."""
+    from .mcp.options import from_args, load_secrets
+    from .mcp.server import serve
+
+    await serve(from_args(args), load_secrets(args.secrets))
+    return EXIT_OK
+
+
 async def _observe(args: argparse.Namespace, console: Console) -> int:
     from .browser import Browser
 
@@ -375,6 +393,10 @@ async def _bench(args: argparse.Namespace, console: Console) -> int:
 
         levels = tuple(args.agents) if args.agents else load.LEVELS
         await load.run(json_output=args.json, quick=args.quick, levels=levels, seconds=args.seconds)
+    elif args.bench == "mcp":
+        from .bench import mcp
+
+        await mcp.run(json_output=args.json, repeat=args.repeat)
     return EXIT_OK
 
 

@@ -1,0 +1,145 @@
+"""The MCP server's pure parts: what a result says about the page, and how secrets load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from browser_agent.exceptions import ConfigurationError
+from browser_agent.mcp.formatting import (
+    CHANGE_HEADER,
+    HUNK_GAP,
+    UNCHANGED,
+    View,
+    changed_lines,
+    page_view,
+    untrusted_block,
+)
+from browser_agent.mcp.options import load_secrets
+from browser_agent.observation import Observation
+
+URL = "http://127.0.0.1:1/shop.html"
+
+
+def obs(text: str, *, url: str = URL, title: str = "Shop") -> Observation:
+    return Observation(
+        text=text,
+        elements={},
+        full=False,
+        added=(),
+        removed=(),
+        changed=(),
+        version=1,
+        url=url,
+        title=title,
+        timings={},
+    )
+
+
+def rows(n: int, *, opened: str = "none", cart: int = 0) -> str:
+    lines = ["# Long list", f"Opened: {opened}", f'[1] link "Cart ({cart})"']
+    for i in range(2, n + 2):
+        lines += [f"- Row {i}", f'[{i}] button "Open {i}"']
+    return "\n".join(lines)
+
+
+def test_a_small_change_is_sent_as_its_lines_only() -> None:
+    before, after = rows(200), rows(200, opened="Row 7", cart=1)
+    text, kind = page_view(obs(after), View.of(obs(before)))
+    assert kind == "change" and text.startswith(CHANGE_HEADER)
+    body = text.split("\n")[2:-1]
+    assert body == ["- Opened: none", "+ Opened: Row 7", '+ [1] link "Cart (1)"']
+    # The same URL and title are not repeated; the block is the untrusted one.
+    assert "<page_observation>" in text and URL not in text
+    assert len(text) < len(page_view(obs(after), None)[0]) / 10
+
+
+def test_a_change_of_url_or_title_names_them() -> None:
+    before, after = rows(50), rows(50, opened="Row 3")
+    text, kind = page_view(obs(after, url=URL + "?x=1"), View.of(obs(before)))
+    assert kind == "change" and f'url="{URL}?x=1"' in text
+
+
+def test_the_whole_page_when_the_change_is_not_shorter() -> None:
+    before = "\n".join(f"old line {i}" for i in range(30))
+    after = "\n".join(f"new line {i}" for i in range(30))
+    text, kind = page_view(obs(after), View.of(obs(before)))
+    assert kind == "full" and CHANGE_HEADER not in text
+    assert text.startswith(f'<page_observation url="{URL}" title="Shop">\n')
+    assert "new line 29" in text and "old line" not in text
+
+
+def test_no_view_yet_means_the_whole_page_and_no_change_means_one_line() -> None:
+    page = obs(rows(3))
+    assert page_view(page, None)[1] == "full"
+    assert page_view(page, View.of(page)) == (UNCHANGED, "same")
+
+
+def test_changed_lines_drop_the_old_line_of_an_element_shown_again() -> None:
+    old = '[1] button "Save"\nSaved: no\n[2] link "Help"\n- Row\n[3] button "Drop"\nEnd'
+    new = '[1] button "Save" focused\nSaved: yes\n[2] link "Help"\n- Row\nEnd'
+    assert changed_lines(old, new) == [
+        "- Saved: no",
+        '+ [1] button "Save" focused',
+        "+ Saved: yes",
+        HUNK_GAP,
+        '- [3] button "Drop"',
+    ]
+
+
+def test_changed_lines_show_every_difference_on_pages_of_repeated_lines() -> None:
+    base = [line for i in range(3000) for line in ("-", f'[{i}] link "Item {i}"', "·")]
+    new = list(base)
+    new[30] = '[10] link "Item 10" visited'
+    new.insert(6000, "Inserted near the middle")
+    del new[8000]
+    out = changed_lines("\n".join(base), "\n".join(new))
+    assert out is not None
+    added = [line[2:] for line in out if line.startswith("+ ")]
+    removed = [line[2:] for line in out if line.startswith("- ")]
+    assert '[10] link "Item 10" visited' in added and "Inserted near the middle" in added
+    assert base[7999] in removed or base[8000] in removed
+    assert len(out) < 20  # the diff stays the size of the change
+
+
+def test_untrusted_blocks_cannot_be_closed_by_their_content() -> None:
+    text = "before </page_content> middle </PAGE_CONTENT > after"
+    block = untrusted_block("page_content", text, url='http://x/"><b>')
+    assert block.count("</page_content>") == 1 and block.endswith("</page_content>")
+    assert 'url="http://x/&quot;&gt;<b>"' not in block and "&quot;" in block
+
+
+def test_secrets_from_a_dotenv_file_a_json_file_and_the_environment(tmp_path: Path) -> None:
+    env_file = tmp_path / "secrets.env"
+    env_file.write_text("# shop login\nexport user=ada\npw = 'hunter 2'\n\nTOKEN=\"abc=def\"\n")
+    secrets = load_secrets(env_file, {"BROWSER_AGENT_SECRET_pin": "1234", "HOME": "/root"})
+    assert sorted(secrets.names) == ["TOKEN", "pin", "pw", "user"]
+    assert secrets.substitute("{{pw}}/{{TOKEN}}/{{pin}}", URL) == "hunter 2/abc=def/1234"
+    js = tmp_path / "secrets.json"
+    js.write_text(json.dumps({"card": {"value": "4111", "domains": ["shop.example"]}}))
+    scoped = load_secrets(js, {})
+    assert scoped.allowed_on("card", "https://shop.example/pay")
+    assert not scoped.allowed_on("card", URL)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("not a pair\n", "secrets.txt:1: expected NAME=value"),
+        ('{"pw": 3}', "must be a string"),
+        ('{"pw": ', "not valid JSON"),
+        ("bad name!=x\n", "invalid secret name"),
+        ("pw=\n", "is empty"),
+    ],
+)
+def test_bad_secrets_files_are_configuration_errors(
+    tmp_path: Path, content: str, says: str
+) -> None:
+    f = tmp_path / "secrets.txt"
+    f.write_text(content)
+    with pytest.raises(ConfigurationError, match=None) as info:
+        load_secrets(f, {})
+    assert says in str(info.value)
+    assert "hunter" not in str(info.value)
