@@ -78,7 +78,9 @@ def action_response_format(tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]
     }
 
 
-_OUR_TAGS = re.compile(r"<(?=[\s/]*(?:page_observation|task|action_results)\b)", re.IGNORECASE)
+_OUR_TAGS = re.compile(
+    r"<(?=[\s/]*(?:page_observation|page_content|tabs|task|action_results)\b)", re.IGNORECASE
+)
 
 
 def escape_untrusted(text: str) -> str:

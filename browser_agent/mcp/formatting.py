@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..llm import observation_message
+from ..llm._prompts import escape_untrusted
 from ..observation import Observation
 
 if TYPE_CHECKING:
@@ -129,12 +130,11 @@ def tab_list(pages: Sequence[Page], current: Page | None) -> str:
 
 
 def untrusted_block(tag: str, text: str, **attrs: str) -> str:
-    """Page-controlled text (extracted content, dialog messages) in a delimited block
-    the text cannot close: any spelling of the closing tag inside it is broken up."""
-    close = f"</{tag}>"
-    safe = re.sub(rf"</\s*{re.escape(tag)}\s*>", f"</{tag}\u200b>", text, flags=re.IGNORECASE)
-    head = "".join(f' {k}="{_attr(v)}"' for k, v in attrs.items() if v)
-    return f"<{tag}{head}>\n{safe}\n{close}"
+    """Page-controlled text (extracted content, dialog messages, the tab list) in a
+    delimited block, escaped by the one rule the agent's prompts use (`escape_untrusted`):
+    no spelling of any of our tags inside it can open or close a block."""
+    head = "".join(f' {k}="{_attr(escape_untrusted(v))}"' for k, v in attrs.items() if v)
+    return f"<{tag}{head}>\n{escape_untrusted(text)}\n</{tag}>"
 
 
 def _attr(value: str) -> str:
