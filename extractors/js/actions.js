@@ -578,6 +578,7 @@
     appeared: false, // new UI showed up since the action
     restyled: false, // settle held for UI revealed by style alone (no mutation marks it)
     ticks: new WeakMap(), // element -> {n, first, last}: changes made by the page itself
+    waiters: new Set(), // `changed` calls to wake on the next counted mutation
   };
 
   // A mutation this long after the last action (or the load) is the page's own doing.
@@ -633,6 +634,7 @@
       }
       if (ticker && watch.acted >= 0 && watch.churned.size < 20) watch.churned.add(n);
     }
+    for (const w of [...watch.waiters]) w();
     if (watch.recent.size > 2000 && t - watch.pruned > 250) {
       watch.pruned = t;
       for (const [k, e] of watch.recent) if (t - e.last > 1000) watch.recent.delete(k);
@@ -885,16 +887,26 @@
     });
   }
 
-  // Resolves on the next counted mutation, or after o.timeoutMs.
-  async function changed(o) {
+  // Resolves on the next counted mutation, or after o.timeoutMs: woken by the
+  // MutationObserver itself, so a long wait (the agent watching while the model
+  // thinks) costs the page nothing, not a poll on every animation frame.
+  function changed(o) {
     watchRoot(document);
     const t0 = now();
     const limit = o.timeoutMs ?? 1000;
-    while (watch.last <= t0) {
-      if (now() - t0 >= limit) return false;
-      await nextFrame();
-    }
-    return true;
+    return new Promise((resolve) => {
+      let timer = 0;
+      const done = (v) => {
+        watch.waiters.delete(wake);
+        clearTimeout(timer);
+        resolve(v);
+      };
+      const wake = () => {
+        if (watch.last > t0) done(true);
+      };
+      watch.waiters.add(wake);
+      timer = setTimeout(() => done(false), Math.max(limit, 0));
+    });
   }
 
   // ---------- typing ----------
