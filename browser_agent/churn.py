@@ -6,8 +6,9 @@ be cancelled and made again on the new page. That costs a model call, so only ch
 the next decision could depend on count:
 
   * it touches an interactive element (one appeared or went; a name, value or state
-    changed) or a line of text next to one (a price beside its button, a message under
-    its field); text standing alone (a clock in a corner) never counts;
+    changed) or a line of text near one (within `page_diff.NEAR_LINES` lines, or inside
+    it: a price above its button, a message under its field); text standing apart (a
+    footer, a clock in a corner) never counts;
   * and it does not repeat: a change whose only difference is its numbers (a clock,
     a live counter, a countdown) never counts, nor does a text or name change this
     page was already seen making while the model thought (a rotating banner, from its

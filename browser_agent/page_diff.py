@@ -62,7 +62,7 @@ class ElementChange:
 
 @dataclass(frozen=True)
 class TextLine:
-    """A plain text line, where it stands and whether it sits by an element."""
+    """A plain text line and whether it sits by an element (see `NEAR_LINES`)."""
 
     text: str
     near_element: bool

@@ -5,17 +5,23 @@
 //
 // Python calls only the entry points returned at the bottom:
 //   prepare(o)      resolve a ref, check it is still what the model saw, make it
-//                   actionable (in view, visible, enabled, stable, hit at its centre)
-//                   and return the point for trusted input, in this frame's top
-//                   accessible viewport (same-origin frame offsets included)
+//                   actionable (scrolled into view in every box that clips it, visible,
+//                   enabled, stable, hit at the centre of what shows of it) and return
+//                   the point for trusted input, in this frame's top accessible viewport
+//                   (same-origin frame offsets included); with o.opens, note whether
+//                   the target announces a popup (settle waits for it) or likely opens
+//                   one unannounced (`late`)
 //   frameOffset(o)  map a point inside a child iframe (given by its ref) to this frame
 //   begin()         mark the start of an action (for settle's background detection)
-//   settle(o)       resolve once the DOM has been quiet for o.quietMs (or o.timeoutMs),
-//                   or at once with `navigating` when the document is being replaced
+//   settle(o)       resolve once the DOM has been quiet for o.quietMs and, within o.uiMs
+//                   of the action, UI it set on its way has shown (or o.timeoutMs), or at
+//                   once with `navigating` when the document is being replaced
+//   changed(o)      resolve on the next counted mutation (or o.timeoutMs)
 //   focus, setValue, selectOptions, findOption, checked, scroll, fileInput, focusElement, setFiles,
 //   hasText, state, element
 //
-// Nothing here sleeps for a fixed time: every wait is a poll on animation frames
+// Nothing here sleeps for a fixed time: every wait is a poll on animation frames, a
+// timer to the next moment something can change, or a wake-up from the MutationObserver,
 // bounded by a deadline the caller passes in.
 (api) => {
   "use strict";
