@@ -259,7 +259,10 @@ class Page:
     ) -> ActionResult:
         """Scroll the page, or the scrollable area holding `ref`, by `amount` px.
 
-        The default amount is 80% of the viewport (or area); `top`/`bottom` go to an end.
+        The default amount is about one screen of the viewport (or area): its size less
+        a little overlap, like Page Down; `top`/`bottom` go to an end. The area of `ref`
+        is the element if it scrolls that way, else a box inside that fills it, else the
+        nearest scrolling ancestor.
         """
         return await _actions.scroll(self, direction, ref, amount, timeout=timeout)
 
