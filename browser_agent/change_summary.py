@@ -40,6 +40,9 @@ MAX_NAME = 40
 """Names and values are cut to this many characters."""
 MAX_NAMED = 3
 """At most this many changed elements, groups or text lines are spelled out per kind."""
+MAX_VALUE = 80
+"""A value is shown whole up to this length, else only its length: never a piece of it,
+which could be the start of a secret that redaction (whole values only) cannot match."""
 
 _UNDONE = {
     "checked": "unchecked",
@@ -93,7 +96,8 @@ def describe(d: PageDiff, before: Observation, after: Observation) -> str:
     """The summary line of a diff between `before` and `after`."""
     parts: list[str] = []
     if d.url_changed:
-        parts.append(f"url now {_quote(after.url, 120)}")
+        url = after.url
+        parts.append(f"url now {json.dumps(url)}" if len(url) <= 200 else "the url changed")
     if d.added:
         parts.append(_group("+", d.added, after, {t.text for t in d.text_added}))
     if d.removed:
@@ -199,7 +203,7 @@ def _changed(c: ElementChange) -> str:
     if a.name != b.name:
         bits.append(f"now {_quote(b.name)}")
     if a.value != b.value:
-        bits.append("value cleared" if b.value is None else f"value {_quote(b.value)}")
+        bits.append(_value(b.value))
     gained = c.gained
     states = list(gained)
     states += [_UNDONE.get(s, f"not {s}") for s in c.lost if _UNDONE.get(s) not in gained]
@@ -214,5 +218,30 @@ def _texts(lines: list[str]) -> str:
     return ", ".join(shown) + (f" and {more} more lines" if more > 0 else "")
 
 
+def _value(value: str | None) -> str:
+    if value is None:
+        return "value cleared"
+    if len(value) > MAX_VALUE:
+        return f"value now {len(value)} characters"
+    return f"value {json.dumps(value, ensure_ascii=False)}"
+
+
 def _cap(text: str) -> str:
-    return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
+    """At most MAX_CHARS, cut only between two items (after "; " or ", " outside any
+    quote), so no quoted page text is ever cut in the middle."""
+    if len(text) <= MAX_CHARS:
+        return text
+    cut = 0
+    quoted = escaped = False
+    for i, ch in enumerate(text[: MAX_CHARS - 2]):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch in ";," and not quoted and text[i + 1 : i + 2] == " ":
+            cut = i
+    if not cut:
+        return text[: MAX_CHARS - 1] + "…"
+    return text[:cut] + (", …" if text[cut] == "," else "; …")

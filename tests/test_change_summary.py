@@ -95,3 +95,21 @@ def test_the_summary_is_bounded() -> None:
     checked = BEFORE + "\n".join(f'[{100 + i}] checkbox "c{i}" checked' for i in range(40))
     out = summarize(obs(changed), after(checked))
     assert out.count("now checked") == 3 and out.endswith("37 more changed")
+
+
+def test_a_long_value_is_never_shown_in_part() -> None:
+    """Redaction replaces whole secret values: a cut one could leak its start."""
+    secret = "s3cret-" * 20
+    text = BEFORE.replace('value="1"', f'value="{secret}"')
+    assert summarize(obs(BEFORE), after(text)) == (
+        f'[1] spinbutton "Qty" value now {len(secret)} characters'
+    )
+
+
+def test_the_cap_never_cuts_inside_quoted_text() -> None:
+    names = [f"name {i} " + "y" * 30 + ", z; w" for i in range(12)]
+    before = BEFORE + "\n".join(f'[{100 + i}] button "{n}"' for i, n in enumerate(names))
+    text = before.replace(' w"', ' w!"')
+    out = summarize(obs(before), after(text))
+    assert len(out) <= MAX_CHARS and out.endswith("; …")
+    assert out.count('"') % 2 == 0  # every quote that opens closes

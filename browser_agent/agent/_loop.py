@@ -1247,7 +1247,9 @@ class _Batch:
         tl.add("settle", acted, end, parent=self.parent, step=self.rec.n, action=r.name)
         r.ok, r.error = result.ok, result.error
         r.navigated, r.url = result.navigated, result.url
-        r.result = _describe(result)
+        # It quotes the page (values typed, text shown): secrets go back to placeholders
+        # before it reaches the history, the hooks or the next prompt.
+        r.result = run.secrets.redact(_describe(result))
         if result.observation is not None:
             # After a light settle the page may still move: the next call confirms it
             # (speculate), or the next step observes again.
