@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from extractors.driver import FRAME_REF_STRIDE, ContextGoneError
 
 from . import keyboard, mouse
+from .change_summary import summarize
 from .exceptions import (
     ActionError,
     NavigationError,
@@ -46,7 +47,7 @@ from .exceptions import (
     UnknownRefError,
 )
 from .observation import Observation
-from .settle import DialogInfo, DownloadInfo, Watch, downloads, settle
+from .settle import DialogInfo, DownloadInfo, SettleNotes, Watch, downloads, settle
 
 if TYPE_CHECKING:
     from .browser import Browser
@@ -96,6 +97,15 @@ class ActionResult(msgspec.Struct, kw_only=True):
     note: str = ""
     closed: bool = False
     """The action closed its own page (e.g. a button calling window.close())."""
+    summary: str = ""
+    """What the action changed on the page, in one bounded line from the observations
+    before and after it (see `change_summary`): `+5 elements: listbox "Tags" [7]–[11]`,
+    `[4] checkbox "I agree" now checked`, `nothing on the page changed`. Empty when it
+    was not observed or it loaded another document."""
+    late_ui: bool = False
+    """The target looks like a field that offers its own choices without announcing
+    them (autocomplete="off", an autocomplete or date-picker class): UI may still come
+    after the observation (see `SettleSettings.ui_ms`); the agent keeps watch for it."""
 
     def raise_for_error(self) -> ActionResult:
         """Raise ActionError if the action reported a problem; return self otherwise."""
@@ -115,6 +125,7 @@ class Target(msgspec.Struct):
     type: str
     label: str
     retargeted: bool = False
+    late_ui: bool = False
 
 
 Act = Callable[[Target | None], Awaitable[str | None]]
@@ -142,8 +153,13 @@ async def resolve(
     *,
     checks: dict[str, bool] | None = None,
     timeout: float | None = None,
+    opens: str | None = None,
 ) -> Target:
-    """Find the live element behind `ref` and wait (bounded) until it can take input."""
+    """Find the live element behind `ref` and wait (bounded) until it can take input.
+
+    `opens` names an action that can open UI (click, hover, type, press): the page then
+    checks whether the target announces a popup, for settle to wait for it.
+    """
     if not isinstance(ref, int) or isinstance(ref, bool) or ref <= 0:
         raise UnknownRefError(f"{ref!r} is not a ref", ref if isinstance(ref, int) else -1)
     expect, label = _expected(page, ref)
@@ -152,6 +168,8 @@ async def resolve(
         raise UnknownRefError(f"no element {label} on this page{_moved_hint(page)}", ref)
     limit = page.action_settings.timeout if timeout is None else timeout
     arg = {"ref": ref, "expect": expect, "timeoutMs": limit * 1000, "checks": checks or {}}
+    if opens is not None:
+        arg["opens"] = opens
     try:
         with anyio.fail_after(limit + 5):
             res = await page._js("prepare", arg, frame=frame, await_promise=True)
@@ -186,7 +204,10 @@ async def resolve(
         x, y = off["x"], off["y"]
     if res.get("retargeted"):
         label = f'[{res["ref"]}] {res["role"]} "{res["name"]}"'
-    return Target(res["ref"], x, y, frame, res["tag"], res["type"], label, res["retargeted"])
+    return Target(
+        res["ref"], x, y, frame, res["tag"], res["type"], label, res["retargeted"],
+        bool(res.get("late")),
+    )  # fmt: skip
 
 
 def _moved_hint(page: Page) -> str:
@@ -212,6 +233,7 @@ async def perform(
     do_settle: bool = True,
     begin: bool = True,
     act_bound: float | None = None,
+    opens: str | None = None,
 ) -> ActionResult:
     """Resolve, act, settle, observe; time each stage. Every stage is bounded."""
     limit = page.action_settings.timeout if timeout is None else timeout
@@ -219,9 +241,10 @@ async def perform(
         raise PageClosedError("the page was closed")
     async with page._lock:
         t0 = time.perf_counter()
+        before = page.last_observation
         target = None
         if ref is not None:
-            target = await resolve(page, ref, action, checks=checks, timeout=timeout)
+            target = await resolve(page, ref, action, checks=checks, timeout=timeout, opens=opens)
         elif begin:
             await _begin(page)
         t1 = time.perf_counter()
@@ -245,8 +268,10 @@ async def perform(
                 raise ActionError(f"{action} did not complete within {bound:g} s") from exc
             t2 = time.perf_counter()
             settled = True
+            notes = SettleNotes()
             if do_settle and not watch.closed:
-                quiet = page._quiet_fn(target, acted_at)
+                ui_ms = page.settle_settings.ui_ms if page.settle_settings.observe else 0.0
+                quiet = page._quiet_fn(target, acted_at, ui_ms=ui_ms, notes=notes)
                 settled, _ = await settle(watch, quiet, page.settle_settings)
             t3 = time.perf_counter()
             error = cut or watch.error
@@ -258,14 +283,17 @@ async def perform(
         if observe and page.settle_settings.observe and not closed:
             try:
                 with anyio.fail_after(page.settle_settings.timeout + ACT_MARGIN):
-                    obs = await page.observe()
+                    obs = await page.observe(full=notes.restyled)
             except PageClosedError:
                 closed = True
             except TimeoutError as exc:
                 raise ObservationError("the page did not answer the observation") from exc
         t4 = time.perf_counter()
-    return _result(action, ref, target, watch, note, error, settled, obs, got, closed,
-                   (t0, t1, t2, t3, t4), page)  # fmt: skip
+    res = _result(action, ref, target, watch, note, error, settled, obs, got, closed,
+                  (t0, t1, t2, t3, t4), page)  # fmt: skip
+    res.summary = summarize(before, obs, churn=notes.churn)
+    res.late_ui = target is not None and target.late_ui
+    return res
 
 
 def _result(
@@ -329,7 +357,7 @@ async def click(
         t = _need_point(t)
         await mouse.click(page, t.x, t.y, button=button, count=count)
 
-    return await perform(page, "click", ref, act, timeout=timeout)
+    return await perform(page, "click", ref, act, timeout=timeout, opens="click")
 
 
 async def hover(page: Page, ref: int, *, timeout: float | None = None) -> ActionResult:
@@ -337,7 +365,7 @@ async def hover(page: Page, ref: int, *, timeout: float | None = None) -> Action
         t = _need_point(t)
         await page.playwright_page.mouse.move(t.x, t.y)  # type: ignore[arg-type]
 
-    return await perform(page, "hover", ref, act, timeout=timeout)
+    return await perform(page, "hover", ref, act, timeout=timeout, opens="hover")
 
 
 async def type_text(
@@ -389,7 +417,9 @@ async def type_text(
         await keyboard.insert(page, typed, submit=submit)
         return None
 
-    return await perform(page, "type", ref, act, checks={"editable": True}, timeout=timeout)
+    return await perform(
+        page, "type", ref, act, checks={"editable": True}, timeout=timeout, opens="type"
+    )
 
 
 class _Cut(Exception):
@@ -498,7 +528,7 @@ async def press(
         await page.playwright_page.keyboard.press(key)
 
     checks = {"hit": False, "stable": False}
-    return await perform(page, "press", ref, act, checks=checks, timeout=timeout)
+    return await perform(page, "press", ref, act, checks=checks, timeout=timeout, opens="press")
 
 
 async def scroll(
@@ -523,7 +553,7 @@ async def scroll(
             return f"did not move{where}: already at the {'end' if res['atEnd'] else 'edge'}"
         moved = f"{abs(dy):.0f} px {'down' if dy > 0 else 'up'}" if dy else ""
         moved = moved or f"{abs(dx):.0f} px {'right' if dx > 0 else 'left'}"
-        end = " (reached the end)" if res["atEnd"] and dy > 0 else ""
+        end = " (reached the end)" if res["atEnd"] and (dy > 0 or dx > 0) else ""
         return f"scrolled {moved}{where}{end}"
 
     checks = {"enabled": False, "hit": False, "stable": False, "scroll": False, "point": False}

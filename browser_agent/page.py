@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,7 +23,7 @@ from .exceptions import (
     UnknownRefError,
 )
 from .observation import Element, Observation
-from .settle import DialogInfo, PageEvents, QuietFn, SettleSettings, settle
+from .settle import DialogInfo, PageEvents, QuietFn, SettleNotes, SettleSettings, settle
 
 if TYPE_CHECKING:
     from .browser import Browser
@@ -100,23 +101,49 @@ class Page:
         self.last_observation = obs
         return obs
 
-    async def confirm(self, seen: Observation) -> bool:
-        """Finish the settle an early observation skipped; whether the page moved since.
+    async def confirm(
+        self,
+        seen: Observation,
+        *,
+        settle_first: bool = True,
+        until: float | None = None,
+        matters: Callable[[Observation, Observation], bool] | None = None,
+    ) -> bool:
+        """Whether the page moved since `seen` in a way that matters; waits while it looks.
 
         An agent may start its next model call on an observation taken after a short
-        quiet window (`seen`), then call this while the model thinks: it waits for the
-        full `settle_settings` window and compares what the model would see now. True
-        means the call is on a stale page and must be made again.
+        quiet window (`seen`), then call this while the model thinks: with
+        `settle_first` it waits for the full `settle_settings` window and compares what
+        the model would see now; then, until `until` (a `time.perf_counter()` time), it
+        keeps watching for late UI (a list of suggestions 300 ms after the keystroke)
+        and compares again after each change. True means the call is on a stale page
+        and must be made again. `matters(seen, now)` judges a difference (default: any
+        change of URL or text; the agent passes `Churn.matters`).
         """
         if self.crashed:
             raise PageCrashedError("the page crashed (its renderer is gone)")
+        differs = matters or (lambda a, b: a.url != b.url or a.text != b.text)
         async with self._lock:
-            with self._events.watch() as watch:
-                await settle(watch, self._quiet_fn(None), self.settle_settings)
-            if watch.navigated:
-                return True
-            now = await self.observe()
-        return now.url != seen.url or now.text != seen.text
+            if settle_first:
+                with self._events.watch() as watch:
+                    await settle(watch, self._quiet_fn(None), self.settle_settings)
+                if watch.navigated:
+                    return True
+            while True:
+                if differs(seen, await self.observe()):
+                    return True
+                left = (until or 0.0) - time.perf_counter()
+                if left <= 0:
+                    return False
+                with self._events.watch() as watch:
+                    arg = {"timeoutMs": left * 1000}
+                    if not await self._js("changed", arg, await_promise=True):
+                        until = None  # nothing more came: the look above is the last
+                        continue
+                    window = self.settle_settings.model_copy(update={"timeout": left})
+                    await settle(watch, self._quiet_fn(None), window)
+                if watch.navigated:
+                    return True
 
     async def extract(
         self, format: Literal["markdown", "text"] = "markdown", *, ref: int | None = None
@@ -262,7 +289,10 @@ class Page:
     ) -> ActionResult:
         """Scroll the page, or the scrollable area holding `ref`, by `amount` px.
 
-        The default amount is 80% of the viewport (or area); `top`/`bottom` go to an end.
+        The default amount is about one screen of the viewport (or area): its size less
+        a little overlap, like Page Down; `top`/`bottom` go to an end. The area of `ref`
+        is the element if it scrolls that way, else a box inside that fills it, else the
+        nearest scrolling ancestor.
         """
         return await _actions.scroll(self, direction, ref, amount, timeout=timeout)
 
@@ -325,12 +355,22 @@ class Page:
             retry_gone=retry_gone,
         )
 
-    def _quiet_fn(self, target: Target | None, acted_at: float | None = None) -> QuietFn:
+    def _quiet_fn(
+        self,
+        target: Target | None,
+        acted_at: float | None = None,
+        *,
+        ui_ms: float = 0.0,
+        notes: SettleNotes | None = None,
+    ) -> QuietFn:
         """DOM-quiet check for the main frame and, if elsewhere, the action's frame.
 
         `acted_at` (wall-clock ms) is when the action began: a document created after it
         counts its calm from its DOMContentLoaded, so a page that loaded and stayed
-        still is settled the moment it is asked, not a quiet window later.
+        still is settled the moment it is asked, not a quiet window later. `ui_ms`: how
+        long after the action UI it set on its way is waited for (see
+        `SettleSettings.ui_ms`). `notes` receives what the page said besides (see
+        `SettleNotes`).
         """
         frames: list[str | None] = [None]
         if target is not None and target.frame is not None:
@@ -344,7 +384,7 @@ class Page:
             leaving: list[float] = []
 
             async def one(frame: str | None) -> None:
-                arg = {"quietMs": quiet_ms, "timeoutMs": limit_ms}
+                arg = {"quietMs": quiet_ms, "timeoutMs": limit_ms, "uiMs": ui_ms}
                 if acted_at is not None:
                     arg["bornAfter"] = acted_at
                 if frame is None:
@@ -362,6 +402,9 @@ class Page:
                     res = {"quiet": True}  # the child frame went away: nothing to wait for
                 if frame is None and res and res.get("navigating"):
                     leaving.append(float(res["navigating"]))
+                if notes is not None and res:
+                    notes.churn += [str(t) for t in res.get("churn") or ()][:20]
+                    notes.restyled = notes.restyled or bool(res.get("restyled"))
                 calm.append(bool(res and res["quiet"]))
 
             if len(frames) == 1:

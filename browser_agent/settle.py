@@ -5,7 +5,10 @@ The page has settled when all of these hold at once:
     (elements that were already ticking before the action began, such as spinners,
     clocks and carousels, do not count: they would hold every action to the bound);
   * no network request started since the action is still pending;
-  * a navigation the action started has committed and reached DOMContentLoaded.
+  * a navigation the action started has committed and reached DOMContentLoaded;
+  * UI the action set on its way has shown, or `ui_ms` passed since the action: a
+    popup its target announced by ARIA, an animation it started that is revealing
+    something still hidden (see `SettleSettings.ui_ms`).
 All of it is bounded by `timeout`; reaching the bound is reported (`settled=False`),
 never raised, because a page that never stops moving is still usable.
 """
@@ -53,6 +56,14 @@ class SettleSettings(BaseModel):
     observe: bool = True
     """Observe the page once it settled (the result's `observation`). Off when nobody
     would read it: the agent turns it off for an action that more of the reply follow."""
+    ui_ms: float = Field(500.0, ge=0)
+    """How long after an action (ms) UI it set on its way still counts as its doing.
+    Settle holds, within this bound, for a popup the target announces (a combobox, an
+    aria-autocomplete field, aria-haspopup, a collapsed aria-expanded, a `list=`
+    datalist) until new UI shows, and for a CSS animation or transition the action
+    started that is still revealing something (a show delay, a fade-in from nothing).
+    The agent keeps watching the page this long while the model thinks (see `Agent`).
+    0 turns both off."""
 
 
 class DialogInfo(msgspec.Struct, frozen=True):
@@ -280,6 +291,17 @@ class PageEvents:
                 await dialog.dismiss()
         except PlaywrightError:
             pass  # the page went away with its dialog
+
+
+class SettleNotes:
+    """What the page said about an action while it settled, beyond being quiet."""
+
+    def __init__(self) -> None:
+        self.churn: list[str] = []
+        """Texts of elements that ticked by themselves meanwhile (a clock, a counter)."""
+        self.restyled = False
+        """UI was revealed by style alone (a CSS hover menu): no mutation marked it, so
+        the observation that follows must be a full pass to see it."""
 
 
 QuietFn = Callable[[float, float], Awaitable[bool | None]]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import msgspec
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import BaseModel, ValidationError
@@ -30,6 +31,8 @@ from pydantic import BaseModel, ValidationError
 from ..actions import ActionResult
 from ..browser import Browser
 from ..budget import HARD_STAGES, Budget, Degradation, OverrunCause
+from ..change_summary import NOTHING
+from ..churn import Churn
 from ..exceptions import (
     BudgetExceededError,
     ConfigurationError,
@@ -71,6 +74,8 @@ PAGE_ACTIONS = frozenset(
 )
 BUILTIN_TOOLS = PAGE_ACTIONS | {"done"}
 EXTRACT_MAX_CHARS = 8000
+HOLD_MARGIN_S = 0.25
+"""How long past its window a held action waits for the late-UI check to finish."""
 
 
 # ------------------------------------------------------------------------- events
@@ -306,6 +311,14 @@ class _Run:
         """Whether `obs` still is the page as it is (an action's settle produced it)."""
         self.obs_early = False
         """`obs` came from a short settle: confirm it while the next call runs."""
+        self.watch_until: float | None = None
+        """Until when (perf_counter) UI the last action set on its way may still appear:
+        the next call keeps watching the page until then (`SettleSettings.ui_ms`)."""
+        self.watch_hold = False
+        """The last action's target suggests late UI without announcing it: the next
+        reply's actions wait for the watch to end before they run."""
+        self.churn = Churn()
+        """What this page changes by itself: such changes never cost a model call."""
         self.notes: list[str] = []
         self.failures = 0
         self.finished: tuple[bool, Any] | None = None
@@ -702,7 +715,11 @@ class _Run:
         self, messages: list[dict[str, Any]], obs: Observation, rec: StepRecord, parent: Span
     ) -> None:
         early, self.obs_early = self.obs_early, False
-        if not await self.call(messages, obs, rec, parent, confirm=early):
+        until, hold = self.watch_until, self.watch_hold
+        self.watch_until, self.watch_hold = None, False
+        if until is not None and until <= time.perf_counter():
+            until, hold = None, False
+        if not await self.call(messages, obs, rec, parent, confirm=early, until=until, hold=hold):
             return
         # The page moved after the early observation: look again and call again.
         page = self.page
@@ -723,12 +740,17 @@ class _Run:
         parent: Span,
         *,
         confirm: bool,
+        until: float | None = None,
+        hold: bool = False,
     ) -> bool:
         """One model call, its actions run as they stream in.
 
         With `confirm`, `obs` is early (see `Agent.speculate`): the page finishes
-        settling beside the call and every action waits for that verdict. Returns True
-        when the page moved, in which case the call was cancelled and nothing ran.
+        settling beside the call. Until `until` the page is watched for late UI. A
+        change that matters (see `Churn`) found before the first action of the reply
+        runs cancels the call; the first action cancels the check instead, unless
+        `hold`, when it waits for the check to end. Returns True when the page moved, in
+        which case the call was cancelled and nothing ran.
         """
         tl = self.tl
         batch = _Batch(self, rec, parent, obs)
@@ -741,11 +763,15 @@ class _Run:
 
         async def check(page: Page) -> None:
             nonlocal moved
-            with tl.span("confirm", parent=parent, step=rec.n) as span:
+            # "confirm": an early observation is settled and checked; "watch": a settled
+            # one is only watched for late UI.
+            with tl.span("confirm" if confirm else "watch", parent=parent, step=rec.n) as span:
                 with anyio.CancelScope() as scope:
                     batch.confirming = scope
                     try:
-                        moved = await page.confirm(obs)
+                        moved = await page.confirm(
+                            obs, settle_first=confirm, until=until, matters=self.churn.matters
+                        )
                     except Exception as exc:  # crashed, closed, choked: the fresh look decides
                         moved = True
                         span.attrs["error"] = str(exc)
@@ -754,13 +780,17 @@ class _Run:
                 span.attrs["abandoned"] = scope.cancelled_caught
             if moved:
                 call_scope.cancel()
+            batch.checked.set()
 
         t0 = time.perf_counter()
         t1 = t0
         self.in_call = call = _InCall(t0, parent)
         async with anyio.create_task_group() as outer:
-            if confirm and self.page is not None:
+            if (confirm or until is not None) and self.page is not None:
+                batch.hold_until = until if hold else None
                 outer.start_soon(check, self.page)
+            else:
+                batch.checked.set()
             with call_scope:
                 async with anyio.create_task_group() as tg:
                     batch.tg = tg
@@ -1078,6 +1108,11 @@ class _Batch:
         self.full_settle: SettleSettings | None = None
         self.confirming: anyio.CancelScope | None = None
         """The check of an early observation, while it runs (see `_Run.call`)."""
+        self.checked = anyio.Event()
+        """Set once that check ended (or when there is none)."""
+        self.hold_until: float | None = None
+        """While the check runs, the first action waits for it up to this time
+        (perf_counter) instead of cancelling it: late UI is likely (`ActionResult.late_ui`)."""
 
     def record(self, action: Action) -> ActionRecord:
         run = self.run
@@ -1139,13 +1174,24 @@ class _Batch:
             if self.running is not None:  # it reads this when it settles, then observes
                 self.lighten(self.running, superseded=True)
 
-    def decided(self) -> None:
+    async def decided(self) -> None:
         """The model decided before the early observation was confirmed: act now.
 
         Waiting out the check would put the quiet window back on the critical path;
         each action still checks that its target is what the model saw, so a page
-        that moved meanwhile surfaces as a stale ref, fed back to the model.
+        that moved meanwhile surfaces as a stale ref, fed back to the model. After an
+        action whose UI is likely to come late without announcing itself (a field the
+        page completes itself), the check is waited for instead, up to the end of its
+        window: if the UI shows, the call is cancelled and made again on it.
         """
+        if self.confirming is None:
+            return
+        if self.hold_until is not None:
+            left = self.hold_until - time.perf_counter()
+            with anyio.move_on_after(max(left, 0.0) + HOLD_MARGIN_S):
+                await self.checked.wait()
+            self.hold_until = None
+            await anyio.lowlevel.checkpoint()  # the check moved: its cancellation lands here
         if self.confirming is not None:
             self.confirming.cancel()
             self.confirming = None
@@ -1177,7 +1223,7 @@ class _Batch:
         async with receive:
             async for action in receive:
                 r = self.records[action.id]
-                self.decided()
+                await self.decided()
                 if self.stopped is not None:
                     self.skip(action, self.stopped)
                     continue
@@ -1232,7 +1278,7 @@ class _Batch:
     async def tool(self, t: Tool, r: ActionRecord) -> None:
         """A user tool. Synchronous tools run in a worker thread and cannot be cut short."""
         run = self.run
-        self.decided()
+        await self.decided()
         await run.emit(ActionStarted(self.rec.n, r, self.obs.url))
         r.start_ms = run.tl.now()
         limit = run.budget.act_s
@@ -1316,8 +1362,11 @@ class _Batch:
                 run.overrun("act", self.rec, limit * 1000, (t1 - t0) * 1000)
             tl.add("act", start, end, parent=self.parent, step=self.rec.n, action=r.name)
             return
-        if isinstance(result, str):  # extract: the page did not change
+        if isinstance(result, str):  # extract: it read the page as it is now
             r.result = untrusted_block(result, source="extract", url=page.url)
+            # The page may have moved since the last observation (the extract shows it):
+            # the next step must not be prompted with an older look than the extract's.
+            run.obs_current = False
             tl.add("act", start, end, parent=self.parent, step=self.rec.n, action=r.name)
             return
         t = result.timings
@@ -1334,6 +1383,11 @@ class _Batch:
             light = "light_settle" in r.timings
             run.obs, run.obs_current = result.observation, speculate or not light
             run.obs_early = speculate and light
+            # UI the action set on its way may still come: the next call watches for it.
+            if full.ui_ms > 0 and run.obs_current:
+                acted = t0 + (t.get("resolve", 0.0) + t.get("act", 0.0)) / 1000
+                run.watch_until = acted + full.ui_ms / 1000
+                run.watch_hold = result.late_ui
         else:
             run.obs_current = False
         if not result.settled:
@@ -1475,7 +1529,9 @@ def _tool_result(result: ActionResult) -> str:
 
 
 def _describe(result: ActionResult) -> str:
-    """The tool result the model reads: what happened, in one line."""
+    """The tool result the model reads: what happened, in one line, ending with what
+    changed on the page (`ActionResult.summary`); "nothing on the page changed" is left
+    out when something else already says what the action did."""
     parts = ["ok" if result.ok else f"error: {result.error}"]
     if result.note:
         parts.append(result.note)
@@ -1490,6 +1546,8 @@ def _describe(result: ActionResult) -> str:
         parts.append(f'{d.type} "{d.message}" {"accepted" if d.accepted else "dismissed"}')
     if result.download is not None:
         parts.append(f"downloaded {result.download.suggested_filename}")
+    if result.summary and (result.summary != NOTHING or len(parts) == 1):
+        parts.append(result.summary)
     if not result.settled:
         parts.append("the page was still changing when observed")
     if result.closed:

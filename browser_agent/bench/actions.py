@@ -117,6 +117,10 @@ SETTLE_CASES = {
     "immediate, spinner ticking": SettleCase(
         "/settle.html", "Immediate", "Status: immediate done", before="Forever"
     ),
+    # UI that comes after the action: a menu opened 200 ms after the click (announced by
+    # aria-haspopup), a date picker whose pop-in animation waits 150 ms.
+    "menu, 200 ms show delay": SettleCase("/reach/menu.html", "Products", 'menuitem "Laptops"'),
+    "date picker, delayed pop-in": SettleCase("/reach/datepicker.html", "Departure", "June 2025"),
 }
 
 

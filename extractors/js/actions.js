@@ -5,17 +5,23 @@
 //
 // Python calls only the entry points returned at the bottom:
 //   prepare(o)      resolve a ref, check it is still what the model saw, make it
-//                   actionable (in view, visible, enabled, stable, hit at its centre)
-//                   and return the point for trusted input, in this frame's top
-//                   accessible viewport (same-origin frame offsets included)
+//                   actionable (scrolled into view in every box that clips it, visible,
+//                   enabled, stable, hit at the centre of what shows of it) and return
+//                   the point for trusted input, in this frame's top accessible viewport
+//                   (same-origin frame offsets included); with o.opens, note whether
+//                   the target announces a popup (settle waits for it) or likely opens
+//                   one unannounced (`late`)
 //   frameOffset(o)  map a point inside a child iframe (given by its ref) to this frame
 //   begin()         mark the start of an action (for settle's background detection)
-//   settle(o)       resolve once the DOM has been quiet for o.quietMs (or o.timeoutMs),
-//                   or at once with `navigating` when the document is being replaced
+//   settle(o)       resolve once the DOM has been quiet for o.quietMs and, within o.uiMs
+//                   of the action, UI it set on its way has shown (or o.timeoutMs), or at
+//                   once with `navigating` when the document is being replaced
+//   changed(o)      resolve on the next counted mutation (or o.timeoutMs)
 //   focus, setValue, selectOptions, findOption, checked, scroll, fileInput, focusElement, setFiles,
 //   hasText, state, element
 //
-// Nothing here sleeps for a fixed time: every wait is a poll on animation frames
+// Nothing here sleeps for a fixed time: every wait is a poll on animation frames, a
+// timer to the next moment something can change, or a wake-up from the MutationObserver,
 // bounded by a deadline the caller passes in.
 (api) => {
   "use strict";
@@ -63,6 +69,29 @@
     const id = el.id ? `#${el.id}` : "";
     if (semantic(d)) return `${d.role} ${JSON.stringify(d.name)}`;
     return `<${el.tagName.toLowerCase()}${id}>` + (d.name ? ` ${JSON.stringify(d.name)}` : "");
+  }
+
+  // Roles that cover other content on purpose: what a person would say is in the way.
+  const COVERING = new Set(["dialog", "alertdialog", "banner", "alert", "tooltip", "menu", "listbox", "status"]);
+
+  // What lies over a target, in words the model can act on: the dialog, banner or menu
+  // the hit point is part of; else the element hit, named like an element line, or by
+  // its id or first classes and the start of its text.
+  function coverName(h) {
+    if (!h) return "nothing";
+    for (let n = h, i = 0; n && n.nodeType === 1 && i < 8; n = up(n), i++) {
+      const role = (n.getAttribute("role") || "").trim();
+      if (COVERING.has(role) || n.tagName === "DIALOG") return who(n);
+    }
+    const d = describeEl(h);
+    if (semantic(d) && d.name) return `${d.role} ${JSON.stringify(d.name)}`;
+    const tag = h.tagName.toLowerCase();
+    if (tag === "html" || tag === "body") return `<${tag}>`;
+    const cls = Array.from(h.classList || []).slice(0, 2);
+    const mark = h.id ? `#${h.id}` : cls.length ? "." + cls.join(".") : "";
+    const text = collapse(h.innerText || h.textContent || "");
+    const shown = text.length > 40 ? text.slice(0, 39) + "…" : text;
+    return `<${tag}${mark}>` + (shown ? ` ${JSON.stringify(shown)}` : "");
   }
 
   // ---------- composed tree, frames, hit testing ----------
@@ -186,24 +215,141 @@
     return false;
   }
 
-  // Centre of the element's first box that shows in its own viewport, clipped to it.
+  // ---------- what clips a box: scrolling containers and frame viewports ----------
+
+  // The parent in the rendered (flat) tree: a slotted node renders under its slot.
+  function flatParent(n) {
+    return n.assignedSlot || up(n);
+  }
+
+  // A box whose descendants with position: fixed are laid out in it, not the viewport.
+  function holdsFixed(s) {
+    return (
+      s.transform !== "none" || s.perspective !== "none" || s.filter !== "none" ||
+      /paint|layout|strict|content/.test(s.contain) || /transform|perspective|filter/.test(s.willChange)
+    );
+  }
+
+  const CLIPPING = /hidden|scroll|auto|overlay|clip/;
+
+  // The ancestors in el's own document whose overflow clips el, innermost first, each
+  // with the rectangle it shows (its padding box) on the axes it clips. Only the
+  // containing-block chain clips: an absolutely positioned box escapes a static
+  // ancestor with overflow, a fixed one every ancestor but a transformed one. The root
+  // and body hand their overflow to the viewport, which `visiblePart` applies.
+  function clippers(el) {
+    const out = [];
+    const doc = el.ownerDocument;
+    let pos = getComputedStyle(el).position;
+    for (let n = flatParent(el); n && n.nodeType === 1; n = flatParent(n)) {
+      if (n === doc.documentElement || n === doc.body) break;
+      const s = getComputedStyle(n);
+      if (s.display === "contents") continue;
+      if (pos === "fixed" && !holdsFixed(s)) continue;
+      if (pos === "absolute" && s.position === "static" && !holdsFixed(s)) continue;
+      pos = s.position;
+      if (s.display === "inline") continue;
+      const cx = CLIPPING.test(s.overflowX);
+      const cy = CLIPPING.test(s.overflowY);
+      if (!cx && !cy) continue;
+      const r = n.getBoundingClientRect();
+      const l = r.left + n.clientLeft;
+      const t = r.top + n.clientTop;
+      out.push({
+        el: n,
+        l: cx ? l : -Infinity,
+        t: cy ? t : -Infinity,
+        r: cx ? l + n.clientWidth : Infinity,
+        b: cy ? t + n.clientHeight : Infinity,
+        scrolls: (cx && n.scrollWidth > n.clientWidth) || (cy && n.scrollHeight > n.clientHeight),
+      });
+    }
+    return out;
+  }
+
+  function cut(a, b, dx, dy) {
+    return { l: Math.max(a.l, b.l + dx), t: Math.max(a.t, b.t + dy), r: Math.min(a.r, b.r + dx), b: Math.min(a.b, b.b + dy) };
+  }
+
+  const empty = (r) => r.r - r.l < 1 || r.b - r.t < 1;
+
+  // What a person can see of one box: the rectangle clipped by every clipping ancestor
+  // and frame viewport up to the top accessible document, in the box's own viewport
+  // coordinates; `by` names what cut it away entirely ("viewport" or an element).
+  function visiblePart(el, box) {
+    let v = { l: box.left, t: box.top, r: box.right, b: box.bottom };
+    let node = el;
+    let dx = 0; // where the current document's viewport starts, in el's viewport
+    let dy = 0;
+    for (;;) {
+      const win = node.ownerDocument.defaultView;
+      for (const c of clippers(node)) {
+        v = cut(v, c, dx, dy);
+        if (empty(v)) return { v, by: c.el };
+      }
+      v = cut(v, { l: 0, t: 0, r: win.innerWidth, b: win.innerHeight }, dx, dy);
+      if (empty(v)) return { v, by: "viewport" };
+      const fe = frameOf(win);
+      if (!fe) return { v, by: null };
+      const [ox, oy] = contentOrigin(fe);
+      dx -= ox;
+      dy -= oy;
+      node = fe;
+    }
+  }
+
+  // Centre of what shows of the element's first box with a visible part (a whole box
+  // first), in its own viewport; `full` when nothing of that box is clipped. With no
+  // part showing, `by` says what hides it.
   function targetPoint(el) {
-    const win = el.ownerDocument.defaultView;
-    const vw = win.innerWidth;
-    const vh = win.innerHeight;
     let partial = null;
+    let by = null;
     for (const r of el.getClientRects()) {
       if (r.width <= 0 || r.height <= 0) continue;
-      const x1 = Math.max(r.left, 0);
-      const y1 = Math.max(r.top, 0);
-      const x2 = Math.min(r.right, vw);
-      const y2 = Math.min(r.bottom, vh);
-      if (x2 <= x1 || y2 <= y1) continue;
-      const pt = { x: (x1 + x2) / 2, y: (y1 + y2) / 2, full: r.left >= 0 && r.top >= 0 && r.right <= vw && r.bottom <= vh };
-      if (pt.full) return pt;
+      const p = visiblePart(el, r);
+      if (p.by) {
+        by = by || p.by;
+        continue;
+      }
+      const v = p.v;
+      const full = v.l <= r.left && v.t <= r.top && v.r >= r.right && v.b >= r.bottom;
+      const pt = { x: (v.l + v.r) / 2, y: (v.t + v.b) / 2, full };
+      if (full) return pt;
       partial = partial || pt;
     }
-    return partial;
+    return partial || { x: null, y: null, full: false, by };
+  }
+
+  // Why nothing of the element shows, for an error message.
+  function hiddenWhy(by) {
+    if (!by || by === "viewport") return "outside the viewport";
+    return `scrolled out of view inside ${who(by)}`;
+  }
+
+  // Scroll every container (and frame) between the element and the top accessible
+  // viewport so the element sits in the middle of each. scrollIntoView does this in one
+  // call, same-origin frames included; `instant` overrides a page's smooth scrolling.
+  function reveal(el) {
+    el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
+  }
+
+  // The same for a point of el's viewport (inside a cross-origin frame whose box may be
+  // larger than what shows of it): each container around el, innermost first, then the
+  // window, scrolls the point to its middle.
+  function revealPoint(el, x, y) {
+    for (const c of clippers(el)) {
+      if (!c.scrolls) continue;
+      const before = [c.el.scrollLeft, c.el.scrollTop];
+      const mx = Number.isFinite(c.l) ? x - (c.l + c.r) / 2 : 0;
+      const my = Number.isFinite(c.t) ? y - (c.t + c.b) / 2 : 0;
+      c.el.scrollBy({ left: mx, top: my, behavior: "instant" });
+      x -= c.el.scrollLeft - before[0];
+      y -= c.el.scrollTop - before[1];
+    }
+    const win = el.ownerDocument.defaultView;
+    const vx = x < 0 || x >= win.innerWidth ? x - win.innerWidth / 2 : 0;
+    const vy = y < 0 || y >= win.innerHeight ? y - win.innerHeight / 2 : 0;
+    if (vx || vy) win.scrollBy({ left: vx, top: vy, behavior: "instant" });
   }
 
   // Map a point in el's viewport up through same-origin frames; check each frame is
@@ -212,7 +358,7 @@
     const doc = el.ownerDocument;
     if (hit) {
       const h = hitAt(doc, x, y);
-      if (!accepts(el, h)) return { ok: false, reason: `covered by ${who(h)}` };
+      if (!accepts(el, h)) return { ok: false, reason: `covered by ${coverName(h)}` };
     }
     let win = doc.defaultView;
     for (let fe = frameOf(win); fe; fe = frameOf(win)) {
@@ -224,7 +370,7 @@
         return { ok: false, reason: "outside the viewport", offscreen: true };
       if (hit) {
         const h = hitAt(fe.ownerDocument, x, y);
-        if (h !== fe) return { ok: false, reason: `covered by ${who(h)}` };
+        if (h !== fe) return { ok: false, reason: `covered by ${coverName(h)}` };
       }
     }
     return { ok: true, x, y };
@@ -309,7 +455,7 @@
     const box = (api.sinkHost && api.sinkHost(el)) || el;
     const c = { visible: true, enabled: true, editable: false, hit: true, scroll: true, stable: true, point: true, ...(o.checks || {}) };
     const deadline = now() + (o.timeoutMs ?? 5000);
-    let scrolled = false;
+    let scrolls = 0; // a target that moved after one scroll (lazy layout) gets two more
     let settling = false;
     let last = null;
     for (;;) {
@@ -321,10 +467,12 @@
         if (why === "not editable") return { status: "error", reason: why, final: true };
       } else if (c.point) {
         const pt = targetPoint(box);
-        let res = pt ? climb(box, pt.x, pt.y, false) : { ok: false, offscreen: true, reason: "outside the viewport" };
-        if (c.scroll && !scrolled && (!pt || !pt.full || !res.ok)) {
-          box.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
-          scrolled = true;
+        const seen = pt.x !== null;
+        let res = seen ? climb(box, pt.x, pt.y, false) : { ok: false, reason: hiddenWhy(pt.by) };
+        // Scroll once for a box not wholly in view; again only while none of it shows.
+        if (c.scroll && scrolls < 3 && (scrolls === 0 ? !pt.full || !res.ok : !seen || !res.ok)) {
+          reveal(box);
+          scrolls += 1;
           settling = true;
           last = box.getBoundingClientRect();
           await nextFrame();
@@ -339,21 +487,66 @@
         }
         if (!why && res.ok && c.hit) res = climb(box, pt.x, pt.y, true);
         if (!why && !res.ok) why = res.reason;
-        if (!why) return ok(el, ref, retargeted, res.x, res.y, scrolled);
-      } else return ok(el, ref, retargeted, null, null, scrolled);
+        if (!why) return ok(el, ref, retargeted, res.x, res.y, scrolls > 0, o.opens);
+      } else return ok(el, ref, retargeted, null, null, false, o.opens);
       if (now() >= deadline) return { status: "error", reason: why };
       await nextFrame();
     }
   }
 
-  function ok(el, ref, retargeted, x, y, scrolled) {
+  // `opens`: the action is one that can open UI (a click, hover, typing, a key on it).
+  function ok(el, ref, retargeted, x, y, scrolled, opens) {
     const out = { status: "ok", ref, retargeted, x, y, scrolled, tag: el.tagName.toLowerCase(), type: (control(el).type || "").toLowerCase() };
     if (retargeted) {
       const d = describeEl(el);
       out.role = d.role;
       out.name = d.name;
     }
+    watch.target = el;
+    watch.acted = now();
+    watch.appeared = false;
+    watch.expect = !!opens && announcesPopup(el, opens === "type");
+    out.announced = watch.expect;
+    out.late = !!opens && !watch.expect && suggestsPopup(el);
     return out;
+  }
+
+  // ---------- UI an action opens: announced, or likely ----------
+
+  // The target (or the widget right around it) says by ARIA that acting on it opens a
+  // popup: a combobox, an autocompleting field, a `list=` datalist, a trigger with
+  // aria-haspopup or a collapsed aria-expanded. An open one (aria-expanded=true) is
+  // being closed or picked from, except by typing, which filters it.
+  function announcesPopup(el, typing) {
+    for (let n = control(el), i = 0; n && n.nodeType === 1 && i < 3; n = up(n), i++) {
+      const expanded = n.getAttribute("aria-expanded");
+      if (expanded === "true" && !typing) return false;
+      const role = (n.getAttribute("role") || "").trim();
+      const pop = n.getAttribute("aria-haspopup");
+      const auto = n.getAttribute("aria-autocomplete");
+      if (role === "combobox" || (auto && auto !== "none") || (pop && pop !== "false")) return true;
+      if (n.tagName === "INPUT" && n.hasAttribute("list")) return true;
+      if (expanded === "false") return true;
+    }
+    return false;
+  }
+
+  const SUGGESTING = /auto-?complete|auto-?suggest|type-?ahead|suggest|date-?picker|calendar|combo/i;
+
+  // No ARIA, but the page has likely taken the field over to offer its own choices: a
+  // text field with autocomplete="off" (jQuery UI's autocomplete and most of its kind set
+  // it) or named like an autocomplete or date picker. Not waited for in settle (a
+  // login field sets it too): the agent keeps watch for it while the model thinks.
+  function suggestsPopup(el) {
+    const t = editableTarget(el);
+    if (!t || t.isContentEditable) return false;
+    if ((t.getAttribute("autocomplete") || "").toLowerCase() === "off") return true;
+    if (t.form && (t.form.getAttribute("autocomplete") || "").toLowerCase() === "off") return true;
+    for (let n = t, i = 0; n && n.nodeType === 1 && i < 3; n = up(n), i++) {
+      const words = `${n.id} ${n.getAttribute("class") || ""} ${n.getAttribute("name") || ""}`;
+      if (SUGGESTING.test(words)) return true;
+    }
+    return false;
   }
 
   // A point inside the child frame held by iframe `o.ref`, in this frame's viewport.
@@ -366,15 +559,14 @@
       const [ox, oy] = contentOrigin(fe);
       const x = ox + o.x;
       const y = oy + o.y;
-      const win = fe.ownerDocument.defaultView;
-      const inside = x >= 0 && y >= 0 && x < win.innerWidth && y < win.innerHeight;
-      if (!inside && !scrolled) {
-        win.scrollBy({ left: x - win.innerWidth / 2, top: y - win.innerHeight / 2, behavior: "instant" });
+      const p = visiblePart(fe, { left: x, top: y, right: x + 1, bottom: y + 1 });
+      if (p.by && !scrolled) {
+        revealPoint(fe, x, y);
         scrolled = true;
         await nextFrame();
         continue;
       }
-      const res = inside ? climb(fe, x, y, o.hit !== false) : { ok: false, reason: "outside the viewport" };
+      const res = p.by ? { ok: false, reason: hiddenWhy(p.by) } : climb(fe, x, y, o.hit !== false);
       if (res.ok) return { status: "ok", x: res.x, y: res.y };
       if (now() >= deadline) return { status: "error", reason: res.reason };
       await nextFrame();
@@ -390,8 +582,44 @@
     since: -1, // when this document's watch began (its DOMContentLoaded, usually)
     recent: new Map(), // element -> {n, last}: who has been mutating lately
     background: new Set(), // elements that kept mutating before the action began
+    churned: new Set(), // background elements that mutated since the action began
     pruned: 0,
+    acted: -1, // when the action's input went out (its prepare returned), or began
+    target: null, // the element acted on
+    expect: false, // the target announced a popup: settle waits (bounded) for new UI
+    appeared: false, // new UI showed up since the action
+    restyled: false, // settle held for UI revealed by style alone (no mutation marks it)
+    ticks: new WeakMap(), // element -> {n, first, last}: changes made by the page itself
+    waiters: new Set(), // `changed` calls to wake on the next counted mutation
   };
+
+  // A mutation this long after the last action (or the load) is the page's own doing.
+  const SELF_AFTER_MS = 1000;
+
+  // An element that changed by itself at least twice, some time apart, ticks (a clock,
+  // a counter, a rotating banner): its text is no action's effect.
+  function isTicker(n) {
+    const k = watch.ticks.get(n);
+    return !!k && k.n >= 2 && k.last - k.first >= 400;
+  }
+
+  // Attributes whose change shows or hides something.
+  const REVEALS = new Set(["hidden", "style", "class", "open", "aria-hidden"]);
+
+  // Does this mutation show new UI? An element added, or one shown or restyled, other
+  // than the target's own look (focus and hover styles on it and its ancestors); or the
+  // target's aria-expanded turning true.
+  function reveals(r) {
+    if (r.type === "childList") {
+      for (const n of r.addedNodes) if (n.nodeType === 1) return true;
+      return false;
+    }
+    if (r.type !== "attributes" || r.target.nodeType !== 1) return false;
+    if (r.attributeName === "aria-expanded") return r.target.getAttribute("aria-expanded") === "true";
+    if (!REVEALS.has(r.attributeName)) return false;
+    const t = watch.target;
+    return !(t && (r.target === t || within(r.target, t)));
+  }
 
   function onMutations(records) {
     const t = now();
@@ -403,8 +631,22 @@
         e.n += 1;
         e.last = t;
       } else watch.recent.set(n, { n: 1, last: t });
-      if (!watch.background.has(n)) watch.last = t;
+      const self = t - Math.max(watch.acted, watch.since) > SELF_AFTER_MS;
+      if (self) {
+        const k = watch.ticks.get(n);
+        if (k) {
+          k.n += 1;
+          k.last = t;
+        } else watch.ticks.set(n, { n: 1, first: t, last: t });
+      }
+      const ticker = watch.background.has(n) || isTicker(n);
+      if (!watch.background.has(n)) {
+        watch.last = t;
+        if (watch.expect && !watch.appeared && reveals(r)) watch.appeared = true;
+      }
+      if (ticker && watch.acted >= 0 && watch.churned.size < 20) watch.churned.add(n);
     }
+    for (const w of [...watch.waiters]) w();
     if (watch.recent.size > 2000 && t - watch.pruned > 250) {
       watch.pruned = t;
       for (const [k, e] of watch.recent) if (t - e.last > 1000) watch.recent.delete(k);
@@ -440,7 +682,92 @@
     const t = now();
     watch.background = new Set();
     for (const [k, e] of watch.recent) if (e.n >= 3 && t - e.last < 500) watch.background.add(k);
+    watch.churned = new Set();
+    watch.restyled = false;
+    watch.acted = t;
+    watch.target = null;
+    watch.expect = false;
+    watch.appeared = false;
     return true;
+  }
+
+  // The text of what ticks on its own (clocks, counters): what kept changing before the
+  // action and what changed by itself during it, so a summary of the action's change
+  // (against an observation that may be older than the action) can leave it out.
+  function churnTexts() {
+    const out = [];
+    for (const el of new Set([...watch.background, ...watch.churned])) {
+      if (out.length >= 20) break;
+      if (!el.isConnected) continue;
+      const t = collapse(el.textContent || "");
+      if (t && t.length <= 200) out.push(t);
+    }
+    return out;
+  }
+
+  // ---------- UI still on its way: animations the action started ----------
+
+  function shown(el) {
+    if (!el.isConnected) return false;
+    if (el.checkVisibility && !el.checkVisibility({ opacityProperty: true, visibilityProperty: true })) return false;
+    const r = el.getBoundingClientRect();
+    return r.width >= 1 && r.height >= 1;
+  }
+
+  // When the last CSS animation or transition that the action started and that is
+  // still revealing something (its element not shown yet: in a show delay, fading in
+  // from nothing, growing from zero size) will end, or 0. Ones on the target itself, its
+  // ancestors or its content are the target's own feedback (hover, press, ripple);
+  // endless ones are spinners.
+  function revealingUntil(since) {
+    let until = 0;
+    const docs = [document];
+    const own = watch.target && watch.target.ownerDocument;
+    if (own && own !== document) docs.push(own);
+    for (const doc of docs) {
+      if (!doc.getAnimations) continue;
+      for (const a of doc.getAnimations()) {
+        if (a.playState !== "running" && !a.pending) continue;
+        const e = a.effect;
+        const el = e && e.target;
+        if (!el || el.nodeType !== 1) continue;
+        const start = a.startTime;
+        // Started before the action (a frame's time may precede the input by a frame).
+        if (start !== null && start < since - 34) continue;
+        const timing = e.getComputedTiming();
+        if (!Number.isFinite(timing.endTime)) continue;
+        const t = watch.target;
+        if (t && (el === t || within(el, t) || within(t, el))) continue;
+        if (shown(el)) continue;
+        const rate = Math.abs(a.playbackRate) || 1;
+        until = Math.max(until, (start === null ? now() : start) + timing.endTime / rate);
+        if (!mutatedAround(el, since)) watch.restyled = true;
+      }
+    }
+    return until;
+  }
+
+  // Whether the DOM changed at el or above it since `since`: if not, what the animation
+  // reveals is a change of style alone, which no MutationObserver reports.
+  function mutatedAround(el, since) {
+    for (let n = el; n && n.nodeType === 1; n = up(n)) {
+      const e = watch.recent.get(n);
+      if (e && e.last >= since) return true;
+    }
+    return false;
+  }
+
+  // Until when settle must hold for UI the action set on its way (0: it need not): a
+  // popup the target announced, until it shows; an animation revealing something, until
+  // it ends. Never past `uiMs` after the action.
+  function uiHold(t, uiMs) {
+    if (!uiMs || watch.acted < 0) return 0;
+    const end = watch.acted + uiMs;
+    if (t >= end) return 0;
+    let until = watch.expect && !watch.appeared ? end : 0;
+    const a = revealingUntil(watch.acted);
+    if (a > t) until = Math.max(until, Math.min(a, end));
+    return until > t ? until : 0;
   }
 
   // A cross-document navigation this document started (link, form, location=...) is
@@ -530,6 +857,7 @@
     watchRoot(document);
     const quiet = o.quietMs ?? 50;
     const limit = o.timeoutMs ?? 5000;
+    const uiMs = o.uiMs ?? 0;
     const t0 = now();
     // A document born after the action began (it navigated) lived wholly after it: its
     // calm counts from when the watch began, not from this call, which may come long
@@ -559,24 +887,38 @@
           return void setTimeout(tick, limit - (t - t0));
         }
         const calm = calmAt(t);
-        if (calm >= quiet) return resolve({ quiet: true, ms: t - t0 });
-        if (t - t0 >= limit) return resolve({ quiet: false, ms: t - t0 });
-        setTimeout(tick, Math.max(1, Math.min(quiet - calm, limit - (t - t0))));
+        const hold = uiHold(t, uiMs);
+        const done = (ok) => resolve({ quiet: ok, ms: t - t0, churn: churnTexts(), restyled: watch.restyled });
+        if (calm >= quiet && !hold) return done(true);
+        if (t - t0 >= limit) return done(false);
+        // Holding for UI: look again every few ms, so UI that shows ends the hold early.
+        const wait = calm >= quiet ? Math.min(hold - t, 16) : quiet - calm;
+        setTimeout(tick, Math.max(1, Math.min(wait, limit - (t - t0))));
       };
       setTimeout(tick, Math.min(Math.max(quiet - calmAt(t0), 0), limit));
     });
   }
 
-  // Resolves on the next counted mutation, or after o.timeoutMs.
-  async function changed(o) {
+  // Resolves on the next counted mutation, or after o.timeoutMs: woken by the
+  // MutationObserver itself, so a long wait (the agent watching while the model
+  // thinks) costs the page nothing, not a poll on every animation frame.
+  function changed(o) {
     watchRoot(document);
     const t0 = now();
     const limit = o.timeoutMs ?? 1000;
-    while (watch.last <= t0) {
-      if (now() - t0 >= limit) return false;
-      await nextFrame();
-    }
-    return true;
+    return new Promise((resolve) => {
+      let timer = 0;
+      const done = (v) => {
+        watch.waiters.delete(wake);
+        clearTimeout(timer);
+        resolve(v);
+      };
+      const wake = () => {
+        if (watch.last > t0) done(true);
+      };
+      watch.waiters.add(wake);
+      timer = setTimeout(() => done(false), Math.max(limit, 0));
+    });
   }
 
   // ---------- typing ----------
@@ -739,34 +1081,72 @@
 
   // ---------- scroll ----------
 
-  function scroller(el) {
+  const SCROLLS = /auto|scroll|overlay/;
+
+  function scrollsOn(n, horizontal) {
+    const s = getComputedStyle(n);
+    return horizontal
+      ? SCROLLS.test(s.overflowX) && n.scrollWidth > n.clientWidth
+      : SCROLLS.test(s.overflowY) && n.scrollHeight > n.clientHeight;
+  }
+
+  // The area a scroll on `el` moves, along the direction asked: el itself; else a
+  // scrolling box inside it that fills most of it (a widget whose ref is its frame);
+  // else the nearest scrolling ancestor. null: the page.
+  function scroller(el, horizontal) {
     const doc = el.ownerDocument;
-    for (let n = el; n; n = up(n)) {
+    if (el !== doc.body && el !== doc.documentElement && scrollsOn(el, horizontal)) return el;
+    const outer = el.getBoundingClientRect();
+    const area = outer.width * outer.height;
+    const queue = [el];
+    for (let i = 0; i < queue.length && i < 400; i++) {
+      for (const c of queue[i].children) {
+        const r = c.getBoundingClientRect();
+        if (r.width < 1 || r.height < 1) continue;
+        if (r.width * r.height * 2 >= area && scrollsOn(c, horizontal)) return c;
+        queue.push(c);
+      }
+    }
+    for (let n = up(el); n; n = up(n)) {
       if (n === doc.body || n === doc.documentElement) return null;
-      const s = getComputedStyle(n);
-      const y = /(auto|scroll|overlay)/.test(s.overflowY) && n.scrollHeight > n.clientHeight;
-      const x = /(auto|scroll|overlay)/.test(s.overflowX) && n.scrollWidth > n.clientWidth;
-      if (x || y) return n;
+      if (scrollsOn(n, horizontal)) return n;
     }
     return null;
+  }
+
+  // About one screen of the area: its size less a little overlap, so the line that was
+  // last in view is still in view (a person's Page Down).
+  function pageOf(size) {
+    return Math.max(1, Math.round(size - Math.min(40, size * 0.1)));
   }
 
   function scroll(o) {
     begin();
     let box = null;
     let doc = document;
+    const horizontal = o.direction === "left" || o.direction === "right";
     if (o.ref !== null && o.ref !== undefined) {
       const el = api.element(o.ref);
       if (!el) return { status: "stale" };
-      box = scroller(el);
-      doc = el.ownerDocument;
+      let inner = null;
+      if (el.tagName === "IFRAME" || el.tagName === "FRAME") {
+        try {
+          inner = el.contentDocument;
+        } catch (e) {
+          inner = null;
+        }
+      }
+      if (inner) doc = inner; // a same-origin frame: scroll its document
+      else {
+        box = scroller(el, horizontal);
+        doc = el.ownerDocument;
+      }
     }
     const win = doc.defaultView;
     const se = doc.scrollingElement || doc.documentElement;
     const area = box || se;
-    const horizontal = o.direction === "left" || o.direction === "right";
     const size = box ? (horizontal ? box.clientWidth : box.clientHeight) : horizontal ? win.innerWidth : win.innerHeight;
-    const amount = o.amount ?? Math.round(size * 0.8);
+    const amount = o.amount ?? pageOf(size);
     let dx = 0;
     let dy = 0;
     if (o.direction === "down") dy = amount;
@@ -778,7 +1158,9 @@
     const before = [area.scrollLeft, area.scrollTop];
     (box || win).scrollBy({ left: dx, top: dy, behavior: "instant" });
     const moved = [area.scrollLeft - before[0], area.scrollTop - before[1]];
-    const atEnd = area.scrollTop + area.clientHeight >= area.scrollHeight - 1;
+    const atEnd = horizontal
+      ? area.scrollLeft + area.clientWidth >= area.scrollWidth - 1
+      : area.scrollTop + area.clientHeight >= area.scrollHeight - 1;
     return { status: "ok", moved, atEnd, atTop: area.scrollTop <= 0, container: box ? who(box) : null };
   }
 
