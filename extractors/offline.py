@@ -584,7 +584,9 @@ class _Offline:
             editable = a.get("contenteditable") in ("", "true")
             if tag not in ("select", "input", "textarea", "iframe", "svg") and not editable:
                 named = role in NAME_FROM_CONTENT or role == "link"
-                owner = "control" if interactive is True else "clickable"
+                composite = {"listbox", "combobox", "treeitem", "tree", "grid", "menu", "menubar"}
+                control = role in INTERACTIVE_ROLES and role not in composite
+                owner = "control" if interactive is True and control else "clickable"
                 self.children(
                     node, depth + 1, sub._replace(name_only=named and not cut, owner=owner), inner
                 )

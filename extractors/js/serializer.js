@@ -26,6 +26,7 @@
     "menuitemradio", "option", "combobox", "textbox", "searchbox", "slider", "spinbutton",
     "listbox", "treeitem",
   ]);
+  const COMPOSITE_ROLES = new Set(["listbox", "combobox", "treeitem", "tree", "grid", "menu", "menubar", "tablist", "radiogroup"]);
   const TEXTBOX_TYPES = new Set(["text", "search", "email", "tel", "url", "password", ""]);
   const PLAIN_INPUT_ROLES = {
     checkbox: "checkbox", radio: "radio", range: "slider", number: "spinbutton",
@@ -880,7 +881,7 @@
       rect = el.getBoundingClientRect();
       // Moved off the page (a closed off-canvas drawer, `left: -9999px`): no one can
       // see it, and no scrolling brings it into view.
-      if (offPage(rect, ctx.fixed || position === "fixed")) return;
+      if (!ctx.scroller && offPage(rect, ctx.fixed || position === "fixed")) return;
     }
     if (clips) {
       if (rect.width <= 1 || rect.height <= 1) {
@@ -916,14 +917,21 @@
       // A text field with no size is a keyboard sink, not a control of its own.
       if (sinkLine(el, tag, style, depth, ctx, out, run)) return;
     }
-    if (interactive && needsRect && offPage(rect, ctx.fixed || position === "fixed")) return;
+    if (interactive && needsRect && !ctx.scroller && offPage(rect, ctx.fixed || position === "fixed")) return;
     const sized = rect.width > 0 && rect.height > 0;
     const fixed = ctx.fixed || position === "fixed" || position === "sticky";
     const pointer = ctx.pointer || style.cursor === "pointer";
+    // A box that scrolls by itself (smaller than the viewport): content scrolled out of
+    // it is still reachable, and the box gets a line of its own so it can be scrolled.
+    const oy = clips ? style.overflowY : "";
+    const scrolls = (oy === "auto" || oy === "scroll") && tag !== "BODY" && tag !== "HTML";
+    const scrollBox = scrolls && !interactive && rect.height > 1 && rect.height < state.vh;
+    const scroller = ctx.scroller || scrolls;
     const cctx =
-      hidden === ctx.hidden && fixed === ctx.fixed && pointer === ctx.pointer && ariaHidden === ctx.ariaHidden
+      hidden === ctx.hidden && fixed === ctx.fixed && pointer === ctx.pointer && ariaHidden === ctx.ariaHidden &&
+      scroller === ctx.scroller
         ? ctx
-        : { ...ctx, hidden, fixed, pointer, ariaHidden };
+        : { ...ctx, hidden, fixed, pointer, ariaHidden, scroller };
 
     if (SLOT_TAG === tag) {
       walkSlot(el, depth, cctx, out, run);
@@ -1012,7 +1020,8 @@
       if (kids && target.tagName !== "SELECT" && target.tagName !== "INPUT" && target.tagName !== "TEXTAREA" && !el.isContentEditable) {
         // Inside a control only its own nested targets get lines, and its text when
         // the name could not hold all of it.
-        const owner = interactive === true ? "control" : "clickable";
+        // Composite widgets and focusable containers hold targets of their own.
+        const owner = interactive === true && INTERACTIVE_ROLES.has(role) && !COMPOSITE_ROLES.has(role) ? "control" : "clickable";
         const named = NAME_FROM_CONTENT.has(role) || role === "link";
         const nctx = { ...cctx, nameOnly: named && !cut, owner };
         walkChildren(kids, depth + 1, nctx, out, inner);
@@ -1029,6 +1038,16 @@
         pushLine(out, `${"  ".repeat(depth)}[${ref}] iframe ${quote(name)}`, el, ref, data);
         walkFrame(el, depth + 1, cctx, out);
       }
+    } else if (scrollBox && !hidden && !ctx.nameOnly) {
+      let name = el.hasAttribute("aria-labelledby") ? byIds(el, "aria-labelledby") : "";
+      if (!name) name = collapse(el.getAttribute("aria-label") || el.getAttribute("title") || "");
+      if (!name) {
+        const h = el.querySelector("h1,h2,h3,h4,h5,h6,legend,caption");
+        if (h) name = readableText(h, MAX_NAME, true);
+      }
+      pushControl(out, el, el, refFor(el), "scrollable", clip(name, MAX_NAME), depth, rect, fixed, ariaHidden, "");
+      walkChildren(childNodesParent(el), depth + 1, cctx, out, inner);
+      flush(out, depth + 1, inner);
     } else if (role === "dialog" || role === "alertdialog") {
       if (!hidden) {
         const name = nameOf(el, tag, "dialog");
@@ -1424,6 +1443,7 @@
 
   const ROOT_CTX = Object.freeze({
     hidden: false, fixed: false, nameOnly: false, pointer: false, ariaHidden: false, owner: "",
+    scroller: false,
   });
 
   function serializeRoot() {
