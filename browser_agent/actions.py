@@ -550,14 +550,25 @@ async def scroll(
         dx, dy = res["moved"]
         where = f" in {res['container']}" if res.get("container") else ""
         if not dx and not dy:
-            return f"did not move{where}: already at the {'end' if res['atEnd'] else 'edge'}"
+            side = {"up": "top", "top": "top", "down": "bottom", "bottom": "bottom"}.get(
+                direction, f"{direction} edge"
+            )
+            return f"did not move{where}: already at the {side}"
         moved = f"{abs(dy):.0f} px {'down' if dy > 0 else 'up'}" if dy else ""
         moved = moved or f"{abs(dx):.0f} px {'right' if dx > 0 else 'left'}"
         end = " (reached the end)" if res["atEnd"] and (dy > 0 or dx > 0) else ""
         return f"scrolled {moved}{where}{end}"
 
     checks = {"enabled": False, "hit": False, "stable": False, "scroll": False, "point": False}
-    return await perform(page, "scroll", ref, act, checks=checks, timeout=timeout, begin=False)
+    result = await perform(page, "scroll", ref, act, checks=checks, timeout=timeout, begin=False)
+    obs = result.observation
+    if result.note.endswith(_AT_END) and obs is not None and obs.added and not obs.truncated:
+        # The end was reached, and the page loaded more there (infinite scroll).
+        result.note = result.note[: -len(_AT_END)] + " (more loaded at the end)"
+    return result
+
+
+_AT_END = " (reached the end)"
 
 
 async def upload(

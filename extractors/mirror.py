@@ -11,6 +11,9 @@ from browser_agent.observation import BBox, Element
 VIEWPORT_TOP = "--- viewport ---"
 VIEWPORT_BOTTOM = "--- below viewport ---"
 FRAME_SLOT = "\x00frame "
+COVERED = (
+    "--- a layer covers most of the page (what is under it cannot be clicked until it is closed):"
+)
 
 
 class Payload(msgspec.Struct, gc=False):
@@ -34,6 +37,8 @@ class Payload(msgspec.Struct, gc=False):
     ms: float = 0.0
     why: str = ""
     notes: tuple[str, str] = ("", "")
+    cover: str = ""
+    """The first lines of a fixed layer over most of the viewport, when there is one."""
     hosts: list[int] = []
     """Refs of elements that look like hosts of closed shadow roots (driver adopts them)."""
     """What the parts above and below the window hold (role counts, headings)."""
@@ -60,6 +65,7 @@ class Mirror:
         self.above = 0
         self.below = 0
         self.notes: tuple[str, str] = ("", "")
+        self.cover = ""
         self.url = ""
         self.title = ""
 
@@ -109,6 +115,7 @@ class Mirror:
         self.above = p.above
         self.below = p.below
         self.notes = p.notes
+        self.cover = p.cover
         self.url = p.url
         self.title = p.title
 
@@ -117,6 +124,8 @@ class Mirror:
         top, bottom = self.marks
         lines = self.lines
         parts: list[str] = []
+        if self.cover:
+            parts.append(f"{COVERED} {self.cover}")
         if self.above:
             parts.append(_left_out(self.above, "above", self.notes[0]))
         if 0 < top <= len(lines):

@@ -117,11 +117,12 @@ def _is_control(node: LexborNode) -> bool:
 
 
 class _Run:
-    __slots__ = ("space", "text")
+    __slots__ = ("cell", "space", "text")
 
     def __init__(self) -> None:
         self.text = ""
         self.space = False
+        self.cell = 0  # table cells begun since the last text: " | " each
 
 
 class _Offline:
@@ -465,6 +466,7 @@ class _Offline:
                 self.push(pad + _as_text(t))
         run.text = ""
         run.space = False
+        run.cell = 0
 
     def children(self, node: LexborNode, depth: int, ctx: _Ctx, run: _Run) -> None:
         child = node.child
@@ -481,8 +483,11 @@ class _Offline:
                         lead = t[0] != d[0]
                         if not run.text:
                             run.text = t
+                        elif run.cell:
+                            run.text += " | " * run.cell + t
                         else:
                             run.text += (" " if run.space or lead else "") + t
+                        run.cell = 0
                         run.space = t[-1] != d[-1]
             elif child.tag not in ("_comment", "-comment", "!doctype"):
                 self.element(child, depth, ctx, run, last_img)
@@ -522,12 +527,15 @@ class _Offline:
                     self.flush(depth, run)
                     self.push(f"{'  ' * depth}img {_quote(_clip(alt, MAX_NAME))}")
             return
-        inline = tag in INLINE
+        cell = tag in ("td", "th")
+        inline = tag in INLINE or cell
         has_control = tag == "label" and (
             "for" in a or node.css_first("input,select,textarea,button") is not None
         )
         if inline and not interactive and tag not in ("iframe", "img", "br"):
             inner_ctx = sub._replace(name_only=True) if has_control else sub
+            if cell and run.text:
+                run.cell += 1
             self.children(node, depth, inner_ctx, run)
             return
         if tag == "br":

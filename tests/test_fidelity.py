@@ -405,3 +405,64 @@ async def test_incremental_equals_full_on_real_web_patterns(
         fresh = await page.serializer.snapshot()
         assert inc.text == fresh.text, f"step {step} diverged"
         assert inc.elements == fresh.elements
+
+
+# ---------------------------------------------------------------- found by a model driving the agent
+
+
+async def test_a_scrolling_box_has_a_line_and_keeps_rows_scrolled_out_of_it(
+    page: Page, site: FixtureServer
+) -> None:
+    await page.goto(site.url("/eval/users.html"))
+    obs = await page.observe()
+    box = obs.elements[el(obs, "Team members", "scrollable")]
+    lines = obs.text.splitlines()
+    # A table row reads as one line, its controls under it.
+    assert "  Ada Lovelace | ada.lovelace@acme.test | Owner | 1 days ago" in lines
+    first_kebab = next(e for e in obs.elements.values() if e.name == "kebab")
+    r = await page.scroll("down", ref=box.ref)
+    r = await page.scroll("down", ref=box.ref)
+    after = r.observation
+    assert after is not None and "scrolled" in r.note
+    # Scrolled out of the box, not off the page: still there, still a target.
+    assert first_kebab.ref in after.elements
+    assert after.text == (await page.serializer.snapshot()).text
+
+
+async def test_a_layer_over_the_page_is_said_first(page: Page, site: FixtureServer) -> None:
+    await page.goto(site.url("/eval/news.html"))
+    obs = await page.observe()
+    first = obs.text.splitlines()[0]
+    assert first.startswith("--- a layer covers most of the page")
+    agree = el(obs, "Agree and continue", "button")
+    assert f"[{agree}] button" in first
+    r = await page.click(agree)
+    assert r.observation is not None
+    assert "a layer covers" not in r.observation.text
+
+
+async def test_scrolling_into_content_loaded_at_the_end_says_so(
+    page: Page, site: FixtureServer
+) -> None:
+    await page.goto(site.url("/eval/news.html"))
+    obs = await page.observe()
+    await page.click(el(obs, "Agree and continue", "button"))
+    notes = []
+    for _ in range(8):
+        r = await page.scroll("down")
+        notes.append(r.note)
+        if "more loaded" in r.note:
+            break
+    assert any("(more loaded at the end)" in n for n in notes), notes
+
+
+async def test_a_pointer_rule_a_more_specific_rule_overrides_makes_no_target(
+    page: Page, site: FixtureServer
+) -> None:
+    """Past days share `.day { cursor: pointer }` but `.day.past` takes it back."""
+    await page.goto(site.url("/eval/hotel.html"))
+    obs = await page.observe()
+    r = await page.click(el(obs, "Check-in", "textbox"))
+    assert r.observation is not None
+    days = {e.name for e in r.observation.elements.values() if e.role == "clickable"}
+    assert {"20", "21", "31"} <= days and not {"5", "19"} & days

@@ -380,6 +380,9 @@
   function indexSelector(index, sel) {
     const plain = sel.replace(PSEUDO, "").trim();
     if (!plain) return;
+    // A rule without a state pseudo-class shows in computed style when it wins; one under
+    // :hover never does, so only that kind is taken on trust.
+    const entry = { sel: plain, hover: plain.length !== sel.trim().length };
     const parts = splitTop(plain, " >+~").filter((x) => x.trim());
     // The subject compound, without functional pseudo-classes (`:not(.x)` says nothing
     // about which elements can match).
@@ -392,8 +395,8 @@
     }
     const add = (map, key) => {
       const list = map.get(key);
-      if (!list) map.set(key, [plain]);
-      else if (!list.includes(plain)) list.push(plain);
+      if (!list) map.set(key, [entry]);
+      else if (!list.some((x) => x.sel === plain && x.hover === entry.hover)) list.push(entry);
     };
     const cls = subject.match(/\.(-?[_a-zA-Z][\w-]*)/);
     if (cls) return add(index.byClass, cls[1]);
@@ -446,9 +449,9 @@
     if (!r.byClass.size && !r.byId.size && !r.byTag.size && !r.byAttr.size) return false;
     const test = (list) => {
       if (!list) return false;
-      for (const sel of list) {
+      for (const x of list) {
         try {
-          if (el.matches(sel)) return true;
+          if (el.matches(x.sel) && (x.hover || styleOf(el).cursor === "pointer")) return true;
         } catch (e) {
           /* ignore */
         }
@@ -571,6 +574,14 @@
     if (!n && (tag === "IFRAME" || tag === "FRAME")) n = el.getAttribute("title") || "";
     if (!n && tag === "svg") n = svgName(el);
     if (!n && (tag === "IMG" || role === "img")) n = el.getAttribute("alt") || "";
+    if (!n && role === "scrollable") {
+      // A scrolling box: its heading, inside it or just before it.
+      const h = el.querySelector("h1,h2,h3,h4,h5,h6,legend,caption");
+      const prev = el.previousElementSibling;
+      if (h) n = readableText(h, MAX_NAME, true);
+      else if (prev && /^H[1-6]$/.test(prev.tagName)) n = readableText(prev, MAX_NAME, true);
+      return clip(collapse(n || el.getAttribute("title") || ""), MAX_NAME);
+    }
     if (!n && role === "dialog") {
       const h = el.querySelector("h1,h2,h3,h4,h5,h6");
       if (h) n = readableText(h, MAX_NAME, true);
@@ -720,6 +731,33 @@
     out.push({ t: text, n: node, r: ref, e: el || null, f: state.fx !== 0 || state.fy !== 0 });
   }
 
+  // A fixed layer over most of the viewport (a consent wall, a modal sheet) that takes
+  // clicks: what lies under it cannot be clicked until it is dealt with.
+  function covers(el, style) {
+    if (style.pointerEvents === "none" || state.fx !== 0 || state.fy !== 0) return false;
+    const r = el.getBoundingClientRect();
+    const w = Math.max(0, Math.min(r.right, state.vw) - Math.max(r.left, 0));
+    const h = Math.max(0, Math.min(r.bottom, state.vh) - Math.max(r.top, 0));
+    return w * h >= 0.5 * state.vw * state.vh;
+  }
+
+  // What covers the page, said once at the top: the layer's first text and its controls.
+  function coverNote() {
+    let found = -1;
+    for (let i = 0; i < state.flat.length; i++) if (state.flat[i].cover) found = i;
+    if (found < 0) return "";
+    const inf = state.info.get(state.flat[found].cover);
+    const end = inf ? state.flat.indexOf(inf.last, found) : found;
+    let text = "";
+    const controls = [];
+    for (let i = found; i <= end && controls.length < 4; i++) {
+      const rec = state.flat[i];
+      if (rec.e) controls.push(rec.t.trim());
+      else if (!text && rec.t.charCodeAt(0) !== 0) text = clip(rec.t.trim(), 80);
+    }
+    return [text, ...controls].filter(Boolean).join(" / ");
+  }
+
   // Whether a box lies wholly where no scrolling can bring it: left of or above the
   // page, or (fixed, so it never scrolls) outside the viewport. Only in the top document.
   function offPage(r, fixed) {
@@ -769,7 +807,8 @@
     if (!run.text) {
       run.text = t;
       run.node = node;
-    } else run.text += (run.space || lead ? " " : "") + t;
+    } else run.text += (run.cell ? " | ".repeat(run.cell) : run.space || lead ? " " : "") + t;
+    run.cell = 0;
     run.space = t.charCodeAt(t.length - 1) !== d.charCodeAt(d.length - 1);
   }
 
@@ -789,6 +828,7 @@
     run.text = "";
     run.node = null;
     run.space = false;
+    run.cell = 0;
   }
 
   // Shadow roots the page closed, handed to us over CDP by the driver (see adoptShadow).
@@ -891,7 +931,9 @@
       }
     }
 
-    const inline = display === "inline" || display === "contents";
+    // Table cells join their row's line, " | " between them: a row reads as one line.
+    const cell = display === "table-cell";
+    const inline = display === "inline" || display === "contents" || cell;
     // aria-hidden content that is rendered stays: it is on screen (a shop's page behind
     // its cookie banner); its controls are marked so the model knows.
     const ariaHidden = ctx.ariaHidden || el.getAttribute("aria-hidden") === "true";
@@ -966,6 +1008,7 @@
       // Inline content joins the surrounding text run; a label's text already
       // names its visible control, so it is not said twice.
       const ictx = tag === "LABEL" && el.control ? { ...cctx, nameOnly: true } : cctx;
+      if (cell && run.text) run.cell = (run.cell || 0) + 1; // empty cells keep their place
       const clean = !run.text;
       const begin = out.length;
       walkChildren(childNodesParent(el), depth, ictx, out, run);
@@ -1039,13 +1082,7 @@
         walkFrame(el, depth + 1, cctx, out);
       }
     } else if (scrollBox && !hidden && !ctx.nameOnly) {
-      let name = el.hasAttribute("aria-labelledby") ? byIds(el, "aria-labelledby") : "";
-      if (!name) name = collapse(el.getAttribute("aria-label") || el.getAttribute("title") || "");
-      if (!name) {
-        const h = el.querySelector("h1,h2,h3,h4,h5,h6,legend,caption");
-        if (h) name = readableText(h, MAX_NAME, true);
-      }
-      pushControl(out, el, el, refFor(el), "scrollable", clip(name, MAX_NAME), depth, rect, fixed, ariaHidden, "");
+      pushControl(out, el, el, refFor(el), "scrollable", nameOf(el, tag, "scrollable"), depth, rect, fixed, ariaHidden, "");
       walkChildren(childNodesParent(el), depth + 1, cctx, out, inner);
       flush(out, depth + 1, inner);
     } else if (role === "dialog" || role === "alertdialog") {
@@ -1075,6 +1112,7 @@
       flush(out, depth, inner);
     }
 
+    if (position === "fixed" && !ctx.fixed && out.length > start && !hidden && covers(el, style)) out[start].cover = el;
     const links = state.links - links0;
     if (links >= COLLAPSE_MIN && links * 10 >= (out.length - start) * 6 && !interactive && !hidden && isRegion(el, tag, role))
       collapseRegion(el, tag, role, out, start, depth, rect, fixed, links);
@@ -1998,6 +2036,8 @@
     res.marks = markers();
     res.above = state.win.above;
     res.below = state.win.below;
+    const cover = coverNote();
+    if (cover) res.cover = cover;
     if (state.suspects.length) res.hosts = state.suspects;
     state.suspects = [];
     if (state.win.truncated)
@@ -2033,6 +2073,8 @@
       });
       if (state.win.truncated)
         res.notes = [leftOut(state.flat, 0, state.win.start), leftOut(state.flat, state.win.end, state.flat.length)];
+      const cover = coverNote();
+      if (cover) res.cover = cover;
       return JSON.stringify(res);
     } finally {
       for (const k of keys) state[k] = saved[k];
