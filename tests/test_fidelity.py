@@ -407,7 +407,7 @@ async def test_incremental_equals_full_on_real_web_patterns(
         assert inc.elements == fresh.elements
 
 
-# ---------------------------------------------------------------- found by a model driving the agent
+# ------------------------------------------------------- found by a model driving the agent
 
 
 async def test_a_scrolling_box_has_a_line_and_keeps_rows_scrolled_out_of_it(
