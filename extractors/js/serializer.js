@@ -435,7 +435,9 @@
         rules = null; // another origin's sheet: its rules cannot be read
       }
       key += "," + (rules ? rules.length : -1);
-      if (rules) lists.push(rules);
+      // A <style> whose text never says "pointer" has no rule to index.
+      const own = sheet.ownerNode;
+      if (rules && !(own && own.tagName === "STYLE" && own.textContent.indexOf("pointer") < 0)) lists.push(rules);
     }
     if (key === index.key) return index;
     index.key = key;
@@ -444,8 +446,13 @@
     return index;
   }
 
+  let lastRoot = null;
+  let lastIndex = null;
   function declaresPointer(el) {
-    const r = pointerIndex(el.getRootNode());
+    const root = el.getRootNode();
+    const r = root === lastRoot && lastIndex.pass === state.pass ? lastIndex : pointerIndex(root);
+    lastRoot = root;
+    lastIndex = r;
     if (!r.byClass.size && !r.byId.size && !r.byTag.size && !r.byAttr.size) return false;
     const test = (list) => {
       if (!list) return false;
@@ -625,12 +632,15 @@
     if (ti !== null && ti !== "-1" && tag !== "IFRAME") return true;
     if (tag === "LABEL" || tag === "BODY" || tag === "HTML") return false;
     // Inside a real control only markup makes a target of its own.
-    if (ctx.owner === "control") return hasHandler(el) ? "clickable" : false;
+    const attrs = el.hasAttributes();
+    if (ctx.owner === "control") return attrs && hasHandler(el) ? "clickable" : false;
     const inside = ctx.pointer;
     if (!inside && style.cursor === "pointer") return "clickable";
-    if (hasHandler(el) || declaresPointer(el)) return "clickable";
     if (tag === "A" && el.firstChild) return "clickable"; // an anchor with no href, acting as a button
-    if ((!el.firstElementChild || tag === "svg") && ICON_TAGS.has(tag)) {
+    // Handlers, classes and ids live in attributes: an element with none is plain.
+    if (attrs ? hasHandler(el) || declaresPointer(el) : TAG_SUBJECTS.has(tag) && declaresPointer(el)) return "clickable";
+    const leaf = !el.firstElementChild || tag === "svg";
+    if (leaf && ICON_TAGS.has(tag) && (attrs || inside || el.firstChild)) {
       // Icons (an icon font, a CSS background, an SVG) and one-symbol controls.
       const raw = tag === "svg" ? "" : el.textContent || "";
       if (raw.length > 24) return false; // text: neither an icon nor a symbol
@@ -916,7 +926,8 @@
     if ((position === "absolute" || position === "fixed") && style.clip === "rect(0px, 0px, 0px, 0px)")
       return;
     let rect = null;
-    const placed = position === "absolute" || position === "fixed";
+    // Only a fixed box, or an absolute one pushed to the left or top, can be off the page.
+    const placed = position === "fixed" || (position === "absolute" && (style.left.charCodeAt(0) === 45 || style.top.charCodeAt(0) === 45));
     if (clips || placed) {
       rect = el.getBoundingClientRect();
       // Moved off the page (a closed off-canvas drawer, `left: -9999px`): no one can
