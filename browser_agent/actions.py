@@ -33,8 +33,6 @@ import msgspec
 from playwright.async_api import Error as PlaywrightError
 from pydantic import BaseModel, ConfigDict, Field
 
-from extractors.driver import FRAME_REF_STRIDE, ContextGoneError
-
 from . import keyboard, mouse
 from .change_summary import summarize
 from .exceptions import (
@@ -46,6 +44,7 @@ from .exceptions import (
     StaleRefError,
     UnknownRefError,
 )
+from .extractors.driver import FRAME_REF_STRIDE, ContextGoneError
 from .observation import Observation
 from .settle import DialogInfo, DownloadInfo, SettleNotes, Watch, downloads, settle
 

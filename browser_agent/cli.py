@@ -310,7 +310,7 @@ async def _observe(args: argparse.Namespace, console: Console) -> int:
     if args.offline:
         if not path.is_file():
             raise ConfigurationError(f"--offline needs a file, got {target}")
-        from extractors.offline import serialize_html
+        from .extractors.offline import serialize_html
 
         text = serialize_html(path.read_text("utf-8", "replace"))
         print(json.dumps({"text": text}) if args.json else text)

@@ -14,12 +14,11 @@ from importlib import resources
 from rich.console import Console
 from rich.markup import escape
 
-from fixtures.server import FixtureServer, Submission
-
 from .agent import Agent, AgentResult
 from .budget import Budget
 from .display import LiveDisplay
-from .llm import Cassette, LatencyProfile, LLMPool, LocalModelServer, ProviderConfig
+from .llm import LLMPool, ProviderConfig
+from .testing import Cassette, FixtureServer, LatencyProfile, LocalModelServer, Submission
 
 TASK = (
     "On the Kitchen Corner shop, buy one Blue Kettle: search for it, add it to the cart "
@@ -42,7 +41,11 @@ FAST_PROVIDER = LatencyProfile(ttft_ms=150.0, jitter=0.05, tokens_per_s=1000.0)
 
 def load_cassette(name: str) -> Cassette:
     """A cassette bundled in fixtures/cassettes (works from an installed wheel)."""
-    data = resources.files("fixtures").joinpath(f"cassettes/{name}.json").read_bytes()
+    data = (
+        resources.files("browser_agent.testing.fixtures")
+        .joinpath(f"cassettes/{name}.json")
+        .read_bytes()
+    )
     return Cassette.loads(data)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from extractors.cdp import Call
+from .extractors.cdp import Call
 
 if TYPE_CHECKING:
     from browser_agent.page import Page

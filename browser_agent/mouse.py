@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from browser_agent.exceptions import ActionError
-from extractors.cdp import Call
+
+from .extractors.cdp import Call
 
 if TYPE_CHECKING:
     from browser_agent.page import Page

@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 from playwright.async_api import Page as PWPage
 
-from extractors.driver import InPageSerializer
-from extractors.readable import extract as extract_readable
-
 from . import actions as _actions
 from .actions import ActionResult, ActionSettings, Direction, Target, UrlMatch
 from .exceptions import (
@@ -22,6 +19,8 @@ from .exceptions import (
     PolicyBlockedError,
     UnknownRefError,
 )
+from .extractors.driver import InPageSerializer
+from .extractors.readable import extract as extract_readable
 from .observation import Element, Observation
 from .settle import DialogInfo, PageEvents, QuietFn, SettleNotes, SettleSettings, settle
 

@@ -34,9 +34,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
-from extractors.driver import FRAME_REF_STRIDE
-
 from .exceptions import ConfigurationError, PageError
+from .extractors.driver import FRAME_REF_STRIDE
 from .llm._redact import MASK
 from .observation import Element, Observation
 from .redaction import Redactor

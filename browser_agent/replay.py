@@ -30,9 +30,8 @@ import msgspec
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame
 
-from extractors.driver import ContextGoneError
-
 from .exceptions import PageError
+from .extractors.driver import ContextGoneError
 from .observation import Element, Observation
 from .page import Page
 from .recording import (

@@ -28,9 +28,8 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as PWPage
 from pydantic import BaseModel, ConfigDict, Field
 
-from extractors.driver import ContextGoneError
-
 from .exceptions import PageClosedError
+from .extractors.driver import ContextGoneError
 
 if TYPE_CHECKING:
     from .page import Page

@@ -29,14 +29,13 @@ from playwright.async_api import CDPSession, Frame, JSHandle
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as PWPage
 
-from browser_agent.exceptions import (
+from ..exceptions import (
     ObservationError,
     PageClosedError,
     StaleRefError,
     UnknownRefError,
 )
-from browser_agent.observation import Element, Observation
-
+from ..observation import Element, Observation
 from .cdp import Call, CDPConnectionError, CDPError, DirectCDP
 from .mirror import FRAME_SLOT, Mirror, Payload, decode
 
@@ -49,7 +48,9 @@ DEFAULT_MAX_CHARS = 40_000
 @cache
 def serializer_source() -> str:
     """The in-page script, read from the package so it works from a wheel."""
-    return resources.files("extractors").joinpath("js/serializer.js").read_text("utf-8")
+    return (
+        resources.files("browser_agent.extractors").joinpath("js/serializer.js").read_text("utf-8")
+    )
 
 
 def _installer() -> str:
@@ -1056,7 +1057,7 @@ class ContextGoneError(ObservationError):
 @cache
 def actions_source() -> str:
     """The in-page actions script, read from the package so it works from a wheel."""
-    return resources.files("extractors").joinpath("js/actions.js").read_text("utf-8")
+    return resources.files("browser_agent.extractors").joinpath("js/actions.js").read_text("utf-8")
 
 
 def _actions_installer() -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from browser_agent.observation import BBox, Element
+from ..observation import BBox, Element
 
 VIEWPORT_TOP = "--- viewport ---"
 VIEWPORT_BOTTOM = "--- below viewport ---"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from browser_agent import Browser, Page
-from fixtures.server import FixtureServer
+from browser_agent.testing import FixtureServer
 
 LOOPBACK = ["127.0.0.1"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from browser_agent import Page
-from fixtures.server import FixtureServer
+from browser_agent.testing import FixtureServer
 
 EVENTS = (
     "pointermove", "mousemove", "pointerover", "mouseover", "pointerdown", "mousedown",

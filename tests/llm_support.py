@@ -9,14 +9,8 @@ from typing import Any
 
 import pytest
 
-from browser_agent.llm import (
-    Cassette,
-    LatencyProfile,
-    LocalModelServer,
-    ProviderConfig,
-    StreamShape,
-    build_messages,
-)
+from browser_agent.llm import ProviderConfig, build_messages
+from browser_agent.testing import Cassette, LatencyProfile, LocalModelServer, StreamShape
 
 OBS = """# Shop
 [3] searchbox "Search products"

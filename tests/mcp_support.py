@@ -16,7 +16,7 @@ from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult
 
 from browser_agent.mcp.formatting import CHANGE_HEADER
-from fixtures.server import FixtureServer, Submission
+from browser_agent.testing import FixtureServer, Submission
 
 ROOT = Path(__file__).resolve().parent.parent
 

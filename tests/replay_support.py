@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from browser_agent import Agent, AgentResult, Browser
-from browser_agent.llm import Cassette, LatencyProfile, LLMPool, LocalModelServer, ProviderConfig
-from fixtures.server import FixtureServer
+from browser_agent.llm import LLMPool, ProviderConfig
+from browser_agent.testing import Cassette, FixtureServer, LatencyProfile, LocalModelServer
 
 SITE = Path(__file__).resolve().parent.parent / "fixtures" / "site" / "replay"
 CASSETTE = SITE / "cassette.json"

@@ -15,7 +15,7 @@ from browser_agent import (
     StaleRefError,
     UnknownRefError,
 )
-from fixtures.server import FixtureServer, Submission
+from browser_agent.testing import FixtureServer, Submission
 
 pytestmark = pytest.mark.anyio
 

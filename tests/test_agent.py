@@ -15,19 +15,16 @@ from pydantic import BaseModel, Field
 from browser_agent import Agent, Browser, Budget, Page, ToolError, tool
 from browser_agent.agent import ActionStarted, AgentEvent, StepFinished
 from browser_agent.demo import EXPECTED_ORDER, TASK, load_cassette
-from browser_agent.llm import (
+from browser_agent.llm import HedgePolicy, LLMPool, ProviderConfig, RetryPolicy
+from browser_agent.testing import (
     Cassette,
+    CassetteStep,
     Fault,
-    HedgePolicy,
+    FixtureServer,
     LatencyProfile,
-    LLMPool,
     LocalModelServer,
-    ProviderConfig,
-    RetryPolicy,
-    Step,
 )
 from browser_agent.timing import check_spans
-from fixtures.server import FixtureServer
 
 pytestmark = pytest.mark.anyio
 
@@ -134,7 +131,7 @@ async def test_a_page_that_moves_after_the_early_observation_gets_a_new_call(
     model.cassette = Cassette.of(
         'click button "Add to cart"',
         'done "not ready"',  # the answer to the early observation: must never run
-        Step(match="Details: ready", actions=['done "ready"']),
+        CassetteStep(match="Details: ready", actions=['done "ready"']),
     )
     model.latency = LatencyProfile(ttft_ms=400, tokens_per_s=2000)  # slower than the check
 
@@ -279,9 +276,9 @@ async def test_unknown_refs_are_fed_back_until_max_failures(
 async def test_a_reply_without_tool_calls_is_nudged(
     shop_page: Page, model: LocalModelServer
 ) -> None:
-    from browser_agent.llm import Step
+    from browser_agent.testing import CassetteStep
 
-    model.cassette = Cassette.of(Step(text="I think I am done."), 'done "ok"')
+    model.cassette = Cassette.of(CassetteStep(text="I think I am done."), 'done "ok"')
     async with pool_for(model) as pool:
         agent = Agent("Say ok.", llm=pool)
         result = await agent.run(shop_page)

@@ -13,9 +13,8 @@ from replay_support import CASSETTE, TASK
 from test_remote import playwright_server  # noqa: F401  (a module-scoped fixture)
 
 from browser_agent.cli import EXIT_OK, EXIT_USAGE, main
-from browser_agent.llm import Cassette, LocalModelServer
 from browser_agent.recording import read
-from fixtures.server import FixtureServer
+from browser_agent.testing import Cassette, FixtureServer, LocalModelServer
 
 pytestmark = pytest.mark.anyio
 

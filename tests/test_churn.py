@@ -11,8 +11,8 @@ from obs_support import obs
 
 from browser_agent import Agent, Browser, Page
 from browser_agent.churn import Churn
-from browser_agent.llm import Cassette, LatencyProfile, LLMPool, LocalModelServer, ProviderConfig
-from fixtures.server import FixtureServer
+from browser_agent.llm import LLMPool, ProviderConfig
+from browser_agent.testing import Cassette, FixtureServer, LatencyProfile, LocalModelServer
 
 PAGE = """# Live stream
 LIVE

@@ -13,8 +13,7 @@ from browser_agent.agent import validate_run_json
 from browser_agent.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from browser_agent.demo import load_cassette
 from browser_agent.display import budget_bar
-from browser_agent.llm import Cassette, LocalModelServer
-from fixtures.server import FixtureServer
+from browser_agent.testing import Cassette, FixtureServer, LocalModelServer
 
 ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "BROWSER_AGENT_MODEL", "BROWSER_AGENT_PRESET")
 

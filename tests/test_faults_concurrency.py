@@ -18,9 +18,9 @@ from browser_agent import Agent, Browser, Budget, Page
 from browser_agent.agent import StepFinished
 from browser_agent.batch import BatchTask, run_batch
 from browser_agent.demo import load_cassette
-from browser_agent.llm import LLMPool, LocalModelServer, ProviderConfig
+from browser_agent.llm import LLMPool, ProviderConfig
 from browser_agent.recording import Recording, read
-from fixtures.server import FixtureServer
+from browser_agent.testing import FixtureServer, LocalModelServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 

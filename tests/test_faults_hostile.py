@@ -32,13 +32,9 @@ from browser_agent.display import LiveDisplay
 from browser_agent.exceptions import MalformedResponseError, PolicyBlockedError
 from browser_agent.hosts import canonical, matches
 from browser_agent.llm import (
-    Cassette,
     LLMPool,
-    LocalModelServer,
     ProviderConfig,
     RetryPolicy,
-    Step,
-    ToolCall,
     escape_untrusted,
     observation_message,
 )
@@ -46,7 +42,7 @@ from browser_agent.llm._stream import JsonScanner, StreamAssembler
 from browser_agent.recording import RecordingWriter
 from browser_agent.redaction import Redactor, encodings
 from browser_agent.secrets import Secret
-from fixtures.server import FixtureServer
+from browser_agent.testing import Cassette, CassetteStep, FixtureServer, LocalModelServer, ToolCall
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 
@@ -152,7 +148,8 @@ async def test_a_domain_scoped_secret_is_never_typed_into_a_frame_of_another_hos
         assert refs, obs.text
         ref = refs[0]
         model.cassette = Cassette.of(
-            Step(actions=[ToolCall("type", {"ref": ref, "text": "{{card}}"})]), 'done "x" fail'
+            CassetteStep(actions=[ToolCall("type", {"ref": ref, "text": "{{card}}"})]),
+            'done "x" fail',
         )
         async with pool(model) as p:
             secret = Secret("4111-1111-1111", ("127.0.0.1",))
@@ -499,7 +496,7 @@ async def test_a_reply_of_1000_tool_calls_runs_only_the_cap_and_says_why(
     page = await browser.new_page()
     await page.goto(site.url("/index.html"))
     calls = [ToolCall("scroll", {"direction": "down"}) for _ in range(1000)]
-    model.cassette = Cassette.of(Step(actions=calls), 'done "ok"')
+    model.cassette = Cassette.of(CassetteStep(actions=calls), 'done "ok"')
     async with pool(model) as p:
         agent = Agent(
             "Scroll", llm=p, speculate=False, budget=Budget(decision_s=120, session_s=300)
@@ -519,7 +516,9 @@ async def test_a_huge_reply_is_cut_at_the_size_cap_with_a_reason(
     monkeypatch.setattr(stream, "MAX_REPLY_CHARS", 20_000)
     page = await browser.new_page()
     await page.goto(site.url("/index.html"))
-    model.cassette = Cassette.of(Step(text="x" * 200_000, actions=['done "ok"']), 'done "ok"')
+    model.cassette = Cassette.of(
+        CassetteStep(text="x" * 200_000, actions=['done "ok"']), 'done "ok"'
+    )
     async with pool(model) as p:
         agent = Agent("Answer", llm=p, budget=Budget(max_steps=1))
         result = await agent.run(page)

@@ -13,8 +13,8 @@ from playwright.async_api import Page as PWPage
 
 from browser_agent import Agent, Browser, Budget, Observation, Page
 from browser_agent.exceptions import NavigationError, PageClosedError, PageCrashedError
-from browser_agent.llm import LLMPool, LocalModelServer, ProviderConfig, RetryPolicy
-from fixtures.server import FixtureServer
+from browser_agent.llm import LLMPool, ProviderConfig, RetryPolicy
+from browser_agent.testing import FixtureServer, LocalModelServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 

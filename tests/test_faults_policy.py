@@ -30,7 +30,7 @@ from test_remote import START_TIMEOUT, _drain, _read_until, _stop
 
 from browser_agent import Browser
 from browser_agent.discovery import LAUNCH_ARGS, find_chromium
-from fixtures.server import FixtureServer
+from browser_agent.testing import FixtureServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 

@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from browser_agent import Agent, Browser, Budget, Page
-from browser_agent.llm import Fault, LLMPool, LocalModelServer, ProviderConfig, RetryPolicy
-from browser_agent.llm._cassette import Step
-from fixtures.server import FixtureServer
+from browser_agent.llm import LLMPool, ProviderConfig, RetryPolicy
+from browser_agent.testing import CassetteStep, Fault, FixtureServer, LocalModelServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 
@@ -102,7 +101,7 @@ async def test_invalid_actions_are_fed_back_or_retried(form: Page, kind: str, ou
 
 
 async def test_an_empty_reply_is_a_failed_step_that_is_retried(form: Page) -> None:
-    with LocalModelServer([Step(actions=[], text=""), *SCRIPT]) as srv:
+    with LocalModelServer([CassetteStep(actions=[], text=""), *SCRIPT]) as srv:
         async with LLMPool([cfg(srv)], retry=RETRY) as pool:
             result = await Agent("Subscribe", llm=pool).run(form)
     assert result.success and result.reason == "done"

@@ -14,9 +14,8 @@ import pytest
 
 from browser_agent.cli import EXIT_OK, EXIT_USAGE, main
 from browser_agent.exceptions import BrowserAgentError
-from browser_agent.llm import Cassette, Fault, LocalModelServer
 from browser_agent.recording import VERSION, RecordingVersionError, read, runtime_header
-from fixtures.server import FixtureServer
+from browser_agent.testing import Cassette, Fault, FixtureServer, LocalModelServer
 
 pytestmark = pytest.mark.faults
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,9 +20,9 @@ from policy_support import Recorder, ipv6_loopback, serving
 from browser_agent import Agent, Browser, Budget, Page
 from browser_agent.browser import host_allowed, needs_router, proxy_bypass, resolver_rules
 from browser_agent.exceptions import NavigationError, PolicyBlockedError, SecretError
-from browser_agent.llm import Fault, LLMPool, LocalModelServer, ProviderConfig, RetryPolicy
+from browser_agent.llm import LLMPool, ProviderConfig, RetryPolicy
 from browser_agent.secrets import Secret, Secrets
-from fixtures.server import FixtureServer
+from browser_agent.testing import Fault, FixtureServer, LocalModelServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 

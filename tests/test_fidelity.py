@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from browser_agent import Observation, Page
-from fixtures.server import FixtureServer
+from browser_agent.testing import FixtureServer
 
 pytestmark = pytest.mark.anyio
 

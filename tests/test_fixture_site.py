@@ -21,8 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
 from selectolax.lexbor import LexborHTMLParser
 
-from fixtures.generate import generate_page
-from fixtures.server import SITE_DIR, FixtureServer
+from browser_agent.testing import SITE_DIR, FixtureServer, generate_page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -11,8 +11,8 @@ from input_support import assert_user_clicks, clicks_seen
 from playwright.async_api import Mouse
 
 from browser_agent import ActionError, Page
-from extractors.cdp import Call, CDPConnectionError, CDPError, DirectCDP
-from fixtures.server import FixtureServer
+from browser_agent.extractors.cdp import Call, CDPConnectionError, CDPError, DirectCDP
+from browser_agent.testing import FixtureServer
 
 pytestmark = pytest.mark.anyio
 

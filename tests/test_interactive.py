@@ -12,9 +12,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from browser_agent.llm import Cassette, Fault, LocalModelServer
 from browser_agent.recording import read
-from fixtures.server import FixtureServer
+from browser_agent.testing import Cassette, Fault, FixtureServer, LocalModelServer
 
 TIMEOUT = 30
 

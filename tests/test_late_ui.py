@@ -9,15 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from browser_agent import Agent, Browser, Page
-from browser_agent.llm import (
+from browser_agent.llm import LLMPool, ProviderConfig
+from browser_agent.testing import (
     Cassette,
+    CassetteStep,
+    FixtureServer,
     LatencyProfile,
-    LLMPool,
     LocalModelServer,
-    ProviderConfig,
-    Step,
 )
-from fixtures.server import FixtureServer
 
 pytestmark = pytest.mark.anyio
 
@@ -122,8 +121,8 @@ async def test_the_agent_sees_suggestions_that_come_300_ms_after_typing(
     model.cassette = Cassette.of(
         'type "City" "Par"',
         'done "no suggestions" fail',  # the answer to a page without the list
-        Step(match="Chosen: Pardubice", actions=['done "chosen"']),
-        Step(match="Pardubice", actions=['click "Pardubice"']),
+        CassetteStep(match="Chosen: Pardubice", actions=['done "chosen"']),
+        CassetteStep(match="Pardubice", actions=['click "Pardubice"']),
     )
     model.latency = LatencyProfile(ttft_ms=ttft_ms, tokens_per_s=2000)
     # The widget's 300 ms timer against the 500 ms window leaves 200 ms: on a loaded
@@ -144,8 +143,8 @@ async def test_the_agent_sees_a_menu_that_opens_after_a_delay(
     model.cassette = Cassette.of(
         'click "Products"',
         'done "no menu" fail',
-        Step(match="Opened: Phones", actions=['done "phones"']),
-        Step(match='menuitem "Phones"', actions=['click menuitem "Phones"']),
+        CassetteStep(match="Opened: Phones", actions=['done "phones"']),
+        CassetteStep(match='menuitem "Phones"', actions=['click menuitem "Phones"']),
     )
     model.latency = LatencyProfile(ttft_ms=5, tokens_per_s=2000)
     async with pool(model) as p:

@@ -9,12 +9,12 @@ import pytest
 from llm_support import OBS, SHOP, messages, server  # noqa: F401
 
 from browser_agent.exceptions import ConfigurationError
-from browser_agent.llm import Cassette, CassetteError, LocalModelServer, Step, ToolCall
-from browser_agent.llm._cassette import Page, parse_command
+from browser_agent.testing import Cassette, CassetteError, CassetteStep, LocalModelServer, ToolCall
+from browser_agent.testing.cassette import ObservationText, parse_command
 
 
 def call(command: str, obs: str = OBS) -> tuple[str, dict]:
-    c = parse_command(command, Page(obs))
+    c = parse_command(command, ObservationText(obs))
     return c.name, c.arguments
 
 
@@ -67,7 +67,7 @@ def test_unresolvable_steps_say_why() -> None:
 def test_steps_by_turn_and_by_match() -> None:
     c = Cassette.of(
         'click button "Search"',
-        Step(actions=['done "thanks"'], match="Thank you"),
+        CassetteStep(actions=['done "thanks"'], match="Thank you"),
         ['click button "Add to cart"', "scroll down"],
     )
     assert c.reply(messages())[0] == 0

@@ -13,17 +13,15 @@ from browser_agent.exceptions import ConfigurationError, ProviderError
 from browser_agent.llm import (
     ChatRequest,
     Completed,
-    LatencyProfile,
     LLMClient,
     LLMPool,
-    LocalModelServer,
     ProviderConfig,
-    StreamShape,
     load_tools,
     presets,
     redact,
     step_messages,
 )
+from browser_agent.testing import LatencyProfile, LocalModelServer, ScriptedModel, StreamShape
 
 pytestmark = pytest.mark.anyio
 
@@ -42,7 +40,10 @@ def request(history: list | None = None) -> ChatRequest:
 
 @pytest.mark.parametrize("shape", SHAPES, ids=["tokens", "chars-interleaved", "whole", "split"])
 async def test_every_stream_shape_gives_the_same_actions(shape: StreamShape) -> None:
-    async with serve(shape=shape) as srv, LLMClient(config(srv)) as client:
+    # In process: the script behind the client's transport, no socket needed.
+    model = ScriptedModel(SHOP, shape=shape)
+    cfg = ProviderConfig(name="scripted", base_url="http://model.test/v1", model="m")
+    async with LLMClient(cfg, transport=model.transport) as client:
         first = await client.complete(request())
         assert [(a.name, a.arguments) for a in first.actions] == [
             ("type", {"ref": 3, "text": "kettle", "submit": True})
@@ -56,8 +57,16 @@ async def test_every_stream_shape_gives_the_same_actions(shape: StreamShape) -> 
         t = second.timings
         assert t.ttfb is not None and t.ttft is not None and t.first_action is not None
         assert t.ttfb <= t.ttft <= t.first_action <= t.total
-        assert t.tokens_out > 0 and (t.tokens_in > 0) == shape.usage
-        assert srv.connections == 1  # kept alive across calls
+        assert t.tokens_out > 0
+    assert [len(r["messages"]) for r in model.requests] == [3, 5]  # + the reply, its result
+
+
+async def test_a_step_that_does_not_resolve_is_an_error_of_the_provider() -> None:
+    model = ScriptedModel(['click button "Not on this page"'])
+    cfg = ProviderConfig(name="scripted", base_url="http://model.test/v1", model="m")
+    async with LLMClient(cfg, transport=model.transport) as client:
+        with pytest.raises(ProviderError, match="no button"):
+            await client.complete(request())
 
 
 async def test_events_stream_and_first_action_arrives_before_the_end() -> None:

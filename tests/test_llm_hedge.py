@@ -13,18 +13,8 @@ import pytest
 from llm_support import config, messages, serve
 
 from browser_agent.exceptions import BudgetExceededError, ConfigurationError
-from browser_agent.llm import (
-    Action,
-    Cassette,
-    Fault,
-    HedgePolicy,
-    LatencyProfile,
-    LLMClient,
-    LLMPool,
-    LocalModelServer,
-    ProviderConfig,
-    RetryPolicy,
-)
+from browser_agent.llm import Action, HedgePolicy, LLMClient, LLMPool, ProviderConfig, RetryPolicy
+from browser_agent.testing import Cassette, Fault, LatencyProfile, LocalModelServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 

@@ -7,15 +7,8 @@ import anyio
 import pytest
 from llm_support import config, messages, serve, tls
 
-from browser_agent.llm import (
-    Fault,
-    HedgePolicy,
-    LatencyProfile,
-    LLMClient,
-    LLMPool,
-    RetryPolicy,
-    step_messages,
-)
+from browser_agent.llm import HedgePolicy, LLMClient, LLMPool, RetryPolicy, step_messages
+from browser_agent.testing import Fault, LatencyProfile
 
 pytestmark = pytest.mark.anyio
 

@@ -22,15 +22,13 @@ from browser_agent.exceptions import (
 )
 from browser_agent.llm import (
     Action,
-    Fault,
     HedgePolicy,
-    LatencyProfile,
     LLMPool,
-    LocalModelServer,
     ProviderConfig,
     RetryPolicy,
     step_messages,
 )
+from browser_agent.testing import Fault, LatencyProfile, LocalModelServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 

@@ -7,9 +7,9 @@ import random
 import msgspec
 import pytest
 
-from browser_agent.llm import Fault, LatencyProfile
 from browser_agent.llm._transport import _CorkedStream
 from browser_agent.stats import percentile
+from browser_agent.testing import Fault, LatencyProfile
 
 pytestmark = pytest.mark.anyio
 

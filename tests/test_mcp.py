@@ -26,7 +26,7 @@ from browser_agent.mcp.formatting import CHANGE_HEADER
 from browser_agent.page import Page
 from browser_agent.recording import read
 from browser_agent.replay import rerun
-from fixtures.server import FixtureServer
+from browser_agent.testing import FixtureServer
 
 CHANGED = CHANGE_HEADER
 

@@ -14,8 +14,8 @@ import pytest
 from playwright.async_api import Frame
 
 from browser_agent import Browser, Observation, Page
-from extractors.driver import FRAME_REF_STRIDE
-from fixtures.server import FixtureServer
+from browser_agent.extractors.driver import FRAME_REF_STRIDE
+from browser_agent.testing import FixtureServer
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from browser_agent import ActionError, Browser, Page
-from fixtures.server import FixtureServer
+from browser_agent.testing import FixtureServer
 
 pytestmark = pytest.mark.anyio
 

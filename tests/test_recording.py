@@ -14,7 +14,6 @@ from replay_support import PASSWORD, TASK, record_join
 
 from browser_agent import Browser
 from browser_agent.cli import EXIT_OK, main
-from browser_agent.llm import Cassette
 from browser_agent.recording import (
     FORMAT,
     Footer,
@@ -26,7 +25,7 @@ from browser_agent.recording import (
     line_delta,
     read,
 )
-from fixtures.server import FixtureServer
+from browser_agent.testing import Cassette, FixtureServer
 
 pytestmark = pytest.mark.anyio
 

@@ -26,7 +26,7 @@ from input_support import assert_user_clicks, clicks_seen
 
 from browser_agent import Browser, ConfigurationError, NavigationError
 from browser_agent.discovery import LAUNCH_ARGS, find_chromium
-from fixtures.server import FixtureServer, Submission
+from browser_agent.testing import FixtureServer, Submission
 
 pytestmark = pytest.mark.anyio
 

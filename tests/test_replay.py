@@ -14,10 +14,9 @@ from replay_support import config, record_join
 
 from browser_agent import Browser
 from browser_agent.cli import EXIT_FAILED, EXIT_OK, main
-from browser_agent.llm import Cassette, LocalModelServer
 from browser_agent.recording import Fingerprint, dom_paths, read
 from browser_agent.replay import locate, model_fallback, rerun
-from fixtures.server import FixtureServer
+from browser_agent.testing import Cassette, FixtureServer, LocalModelServer
 
 pytestmark = pytest.mark.anyio
 

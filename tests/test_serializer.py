@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from browser_agent import Browser, Observation, Page
-from extractors.driver import InPageSerializer
-from extractors.mirror import VIEWPORT_BOTTOM, VIEWPORT_TOP
-from extractors.offline import serialize_html
-from fixtures.server import FixtureServer
+from browser_agent.extractors.driver import InPageSerializer
+from browser_agent.extractors.mirror import VIEWPORT_BOTTOM, VIEWPORT_TOP
+from browser_agent.extractors.offline import serialize_html
+from browser_agent.testing import FixtureServer
 
 pytestmark = pytest.mark.anyio
 

@@ -11,9 +11,9 @@ import msgspec
 import pytest
 
 from browser_agent import ActionResult, Observation, Page, SettleSettings
-from extractors.cdp import CDPError
-from extractors.driver import ContextGoneError
-from fixtures.server import FixtureServer
+from browser_agent.extractors.cdp import CDPError
+from browser_agent.extractors.driver import ContextGoneError
+from browser_agent.testing import FixtureServer
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ import pytest
 from browser_agent import ActionResult, StaleRefError, UnknownRefError
 from browser_agent.page import Page as AsyncPage
 from browser_agent.sync_api import Browser
-from fixtures.server import FixtureServer, Submission
+from browser_agent.testing import FixtureServer, Submission
 
 LOOPBACK = ["127.0.0.1"]
 

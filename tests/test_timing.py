@@ -17,8 +17,9 @@ from browser_agent import Agent, Browser, Budget, timeline_report
 from browser_agent.agent import run_json_schema, validate_run_json
 from browser_agent.budget import OverrunCause
 from browser_agent.demo import TASK, load_cassette
-from browser_agent.llm import Fault, LatencyProfile, LLMPool, LocalModelServer, ProviderConfig
+from browser_agent.llm import LLMPool, ProviderConfig
 from browser_agent.recording import read
+from browser_agent.testing import Fault, FixtureServer, LatencyProfile, LocalModelServer
 from browser_agent.timing import (
     STAGES,
     Span,
@@ -30,7 +31,6 @@ from browser_agent.timing import (
     export_otel,
     otel_available,
 )
-from fixtures.server import FixtureServer
 
 # ------------------------------------------------------------------- unit level
 

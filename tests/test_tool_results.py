@@ -9,15 +9,14 @@ import pytest
 
 from browser_agent import Agent, Browser, Page
 from browser_agent.agent import ActionStarted, AgentEvent
-from browser_agent.llm import (
+from browser_agent.llm import LLMPool, ProviderConfig
+from browser_agent.testing import (
     Cassette,
+    CassetteStep,
+    FixtureServer,
     LatencyProfile,
-    LLMPool,
     LocalModelServer,
-    ProviderConfig,
-    Step,
 )
-from fixtures.server import FixtureServer
 
 pytestmark = pytest.mark.anyio
 
@@ -135,7 +134,7 @@ async def test_after_extract_the_next_step_sees_the_page_as_fresh_as_the_extract
     model.cassette = Cassette.of(
         "extract text",
         'done "stale" fail',
-        Step(match="Updated: just now", actions=['done "fresh"']),
+        CassetteStep(match="Updated: just now", actions=['done "fresh"']),
     )
 
     async def change(event: AgentEvent) -> None:

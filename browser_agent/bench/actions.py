@@ -24,7 +24,8 @@ from browser_agent.actions import ActionResult
 from browser_agent.browser import Browser
 from browser_agent.page import Page
 from browser_agent.stats import percentile
-from fixtures.server import FixtureServer
+
+from ..testing import FixtureServer
 
 BASELINE_WAIT_MS = 500
 

@@ -32,17 +32,13 @@ from browser_agent.browser import Browser
 from browser_agent.budget import Budget
 from browser_agent.demo import FAST_PROVIDER, TASK, load_cassette
 from browser_agent.exceptions import PageError
-from browser_agent.llm import (
-    LLMPool,
-    LocalModelServer,
-    ProviderConfig,
-    build_messages,
-    step_messages,
-)
+from browser_agent.llm import LLMPool, ProviderConfig, build_messages, step_messages
 from browser_agent.page import Page
 from browser_agent.settle import SettleSettings
 from browser_agent.stats import percentile
-from fixtures.server import FixtureServer
+from browser_agent.testing import LocalModelServer
+
+from ..testing import FixtureServer
 
 TARGET_NON_MODEL_P95_MS = 30.0
 SLEEP_S = 0.5

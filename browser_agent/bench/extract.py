@@ -22,9 +22,9 @@ from browser_agent.corpus import default_corpus, iter_pages
 from browser_agent.exceptions import BrowserAgentError
 from browser_agent.page import Page
 from browser_agent.stats import percentile
-from extractors.offline import serialize_html
-from fixtures.generate import generate_page
-from fixtures.server import FixtureServer
+
+from ..extractors.offline import serialize_html
+from ..testing import FixtureServer, generate_page
 
 GENERATED = (1_000, 10_000)
 DELTA_SIZES = (1_000, 10_000, 50_000, 100_000)

@@ -27,7 +27,8 @@ from browser_agent.browser import Browser
 from browser_agent.corpus import default_corpus, iter_pages
 from browser_agent.exceptions import BrowserAgentError, ConfigurationError
 from browser_agent.stats import percentile
-from fixtures.server import FixtureServer
+
+from ..testing import FixtureServer
 
 MIN_WORDS = 4
 """Shorter fragments ("Advertisement", a byline) say little about fidelity."""

@@ -42,22 +42,19 @@ from rich.table import Table
 
 from browser_agent.llm import (
     Action,
-    Cassette,
     ChatRequest,
     HedgePolicy,
-    LatencyProfile,
     LLMClient,
     LLMPool,
     ModelReply,
     ProviderConfig,
-    RequestRecord,
     RetryPolicy,
-    StreamShape,
     build_messages,
     load_tools,
 )
-from browser_agent.llm._server import ServerSpec, ServerStats
 from browser_agent.stats import percentile
+from browser_agent.testing import Cassette, LatencyProfile, RequestRecord, StreamShape
+from browser_agent.testing.model_server import ServerSpec, ServerStats
 
 TASK = "Add the blue kettle to the cart, then check out."
 
@@ -147,7 +144,7 @@ class ServerProcess:
         return f"{scheme}://127.0.0.1:{self.port}/v1"
 
     async def __aenter__(self) -> ServerProcess:
-        code = "from browser_agent.llm._server import main; main()"
+        code = "from browser_agent.testing.model_server import main; main()"
         spec = msgspec.json.encode(self.spec).decode()
         self._proc = subprocess.Popen(
             [sys.executable, "-c", code, spec],

@@ -20,9 +20,11 @@ from browser_agent.agent import Agent
 from browser_agent.browser import Browser
 from browser_agent.budget import Budget
 from browser_agent.demo import FAST_PROVIDER, load_cassette
-from browser_agent.llm import LLMPool, LocalModelServer, ProviderConfig
+from browser_agent.llm import LLMPool, ProviderConfig
 from browser_agent.stats import percentile
-from fixtures.server import FixtureServer
+from browser_agent.testing import LocalModelServer
+
+from ..testing import FixtureServer
 
 LEVELS = (1, 4, 8)
 TASK = "How much does the Green Teapot cost on the Kitchen Corner shop?"

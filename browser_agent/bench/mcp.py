@@ -37,7 +37,8 @@ from browser_agent.discovery import find_chromium
 from browser_agent.exceptions import ActionError
 from browser_agent.mcp.formatting import CHANGE_HEADER
 from browser_agent.stats import percentile
-from fixtures.server import FixtureServer
+
+from ..testing import FixtureServer
 
 PACKAGE = "@playwright/mcp"
 NPM_TIMEOUT_S = 300.0

@@ -10,15 +10,10 @@ async with LLMPool([fast, strong]) as pool:
     reply = await pool.complete(build_messages(task, obs.text), on_action=run, budget_s=20)
 ```
 
-Offline, against the scripted local server (see `Cassette` for the format):
-
-```
-with LocalModelServer(['click button "Add to cart"', 'done "added"']) as server:
-    config = ProviderConfig(base_url=server.base_url, model="local")
-```
+Test doubles (a scripted model in process or on a socket, cassettes) are in
+`browser_agent.testing`.
 """
 
-from ._cassette import Cassette, CassetteError, Step, ToolCall
 from ._client import EventStream, LLMClient, Provider
 from ._config import HedgePolicy, Preset, ProviderConfig, RetryPolicy, presets
 from ._pool import LLMPool, RouteStats
@@ -34,7 +29,6 @@ from ._prompts import (
     untrusted_block,
 )
 from ._redact import redact
-from ._server import Fault, LatencyProfile, LocalModelServer, RequestRecord, StreamShape
 from ._stream import SSEDecoder, StreamAssembler
 from ._types import (
     Action,
@@ -57,31 +51,22 @@ __all__ = [
     "ActionReady",
     "ActionValidator",
     "CallTimings",
-    "Cassette",
-    "CassetteError",
     "ChatRequest",
     "Completed",
     "ContentDelta",
     "EventStream",
-    "Fault",
     "HedgePolicy",
     "LLMClient",
     "LLMPool",
-    "LatencyProfile",
-    "LocalModelServer",
     "ModelReply",
     "Preset",
     "Provider",
     "ProviderConfig",
-    "RequestRecord",
     "RetryPolicy",
     "RouteStats",
     "SSEDecoder",
-    "Step",
     "StreamAssembler",
     "StreamEvent",
-    "StreamShape",
-    "ToolCall",
     "ToolCallDelta",
     "Usage",
     "action_response_format",

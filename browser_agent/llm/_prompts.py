@@ -25,12 +25,12 @@ OBSERVATION_CLOSE = "</page_observation>"
 @functools.cache
 def load_system_prompt() -> str:
     """prompts/system.md, read once (works from an installed wheel)."""
-    return resources.files("prompts").joinpath("system.md").read_text("utf-8").strip()
+    return resources.files("browser_agent.prompts").joinpath("system.md").read_text("utf-8").strip()
 
 
 @functools.cache
 def _tools_json() -> str:
-    return resources.files("prompts").joinpath("tools.json").read_text("utf-8")
+    return resources.files("browser_agent.prompts").joinpath("tools.json").read_text("utf-8")
 
 
 def load_tools() -> list[dict[str, Any]]:

@@ -33,8 +33,8 @@ from anyio.abc import ByteStream, SocketAttribute, TaskGroup, TaskStatus
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.tls import TLSAttribute, TLSListener
 
-from ._cassette import Cassette, CassetteError, ToolCall
 from ._http import CLIENT_GONE, Exchange, H1Connection, H2Connection
+from .cassette import Cassette, CassetteError, ToolCall
 
 log = logging.getLogger("browser_agent.llm.server")
 
@@ -500,7 +500,7 @@ class LocalModelServer:
             rec.completed = True
             return
 
-        events = self._events(rid, model, content, calls, arg_texts, json_mode)
+        events = sse_events(rid, model, content, calls, arg_texts, self.shape, json_mode=json_mode)
         if fault is not None and fault.kind == "malformed":
             at = min(fault.after_events, len(events))
             events.insert(at, (b'data: {"choices": [{"delta": {"content": "oops\n\n', 0))
@@ -584,60 +584,6 @@ class LocalModelServer:
         await ex.end()
         return True
 
-    def _events(
-        self,
-        rid: str,
-        model: str,
-        content: str,
-        calls: list[ToolCall],
-        arg_texts: list[str],
-        json_mode: bool,
-    ) -> list[tuple[bytes, int]]:
-        """The stream as (SSE event bytes, tokens in it)."""
-        shape = self.shape
-        out: list[tuple[bytes, int]] = []
-        if shape.empty_first_chunk:
-            out.append((_sse(_chunk(rid, model, [])), 0))
-        role = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-        out.append((_sse(_chunk(rid, model, [role])), 0))
-        for piece in self._pieces(content):
-            delta = {"content": piece}
-            out.append((_sse(_chunk(rid, model, [_choice(delta)])), 1))
-        tool_calls = calls if not json_mode else []
-        per_call: list[list[dict[str, Any]]] = []
-        for i, (c, args) in enumerate(zip(tool_calls, arg_texts, strict=False)):
-            header = {
-                "index": i,
-                "id": f"call_{rid[-6:]}_{i}",
-                "type": "function",
-                "function": {"name": c.name, "arguments": ""},
-            }
-            if shape.fragments == "whole":
-                header["function"]["arguments"] = args
-                per_call.append([header])
-                continue
-            frags = [header]
-            frags += [{"index": i, "function": {"arguments": p}} for p in self._pieces(args)]
-            per_call.append(frags)
-        if shape.interleave:
-            ordered = [f for group in _round_robin(per_call) for f in group]
-        else:
-            ordered = [f for frags in per_call for f in frags]
-        for tc in ordered:
-            out.append((_sse(_chunk(rid, model, [_choice({"tool_calls": [tc]})])), 1))
-        finish = "tool_calls" if tool_calls else "stop"
-        out.append((_sse(_chunk(rid, model, [_choice({}, finish)])), 0))
-        return out
-
-    def _pieces(self, s: str) -> list[str]:
-        if not s:
-            return []
-        if self.shape.fragments == "chars":
-            return list(s)
-        if self.shape.fragments == "whole":
-            return [s]
-        return _TOKEN_RE.findall(s)
-
     def _cached_tokens(self, req: dict[str, Any]) -> int:
         """Prompt caching, roughly: the longest message prefix seen before, in tokens."""
         h = hashlib.blake2b(digest_size=16)
@@ -658,6 +604,62 @@ class LocalModelServer:
             self._prefixes.clear()
         self._prefixes.update(seen[:-1])  # the last message changes every step
         return cached // 4
+
+
+def sse_events(
+    rid: str,
+    model: str,
+    content: str,
+    calls: Sequence[ToolCall],
+    arg_texts: Sequence[str],
+    shape: StreamShape,
+    *,
+    json_mode: bool = False,
+) -> list[tuple[bytes, int]]:
+    """A reply as a Chat Completions stream cut the way `shape` says: (SSE event bytes,
+    tokens in it). The socket server paces them; `ScriptedModel` hands them over at once."""
+    out: list[tuple[bytes, int]] = []
+    if shape.empty_first_chunk:
+        out.append((_sse(_chunk(rid, model, [])), 0))
+    role = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+    out.append((_sse(_chunk(rid, model, [role])), 0))
+    for piece in _pieces(content, shape):
+        out.append((_sse(_chunk(rid, model, [_choice({"content": piece})])), 1))
+    tool_calls = list(calls) if not json_mode else []
+    per_call: list[list[dict[str, Any]]] = []
+    for i, (c, args) in enumerate(zip(tool_calls, arg_texts, strict=False)):
+        header = {
+            "index": i,
+            "id": f"call_{rid[-6:]}_{i}",
+            "type": "function",
+            "function": {"name": c.name, "arguments": ""},
+        }
+        if shape.fragments == "whole":
+            header["function"]["arguments"] = args
+            per_call.append([header])
+            continue
+        frags = [header]
+        frags += [{"index": i, "function": {"arguments": p}} for p in _pieces(args, shape)]
+        per_call.append(frags)
+    if shape.interleave:
+        ordered = [f for group in _round_robin(per_call) for f in group]
+    else:
+        ordered = [f for frags in per_call for f in frags]
+    for tc in ordered:
+        out.append((_sse(_chunk(rid, model, [_choice({"tool_calls": [tc]})])), 1))
+    finish = "tool_calls" if tool_calls else "stop"
+    out.append((_sse(_chunk(rid, model, [_choice({}, finish)])), 0))
+    return out
+
+
+def _pieces(s: str, shape: StreamShape) -> list[str]:
+    if not s:
+        return []
+    if shape.fragments == "chars":
+        return list(s)
+    if shape.fragments == "whole":
+        return [s]
+    return _TOKEN_RE.findall(s)
 
 
 def _round_robin(groups: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:

@@ -36,7 +36,7 @@ from typing import Any
 
 import msgspec
 
-from ..exceptions import ConfigurationError
+from ..exceptions import BrowserAgentError, ConfigurationError
 
 
 class ToolCall(msgspec.Struct, forbid_unknown_fields=True):
@@ -46,7 +46,7 @@ class ToolCall(msgspec.Struct, forbid_unknown_fields=True):
     arguments: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class Step(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+class CassetteStep(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     """One scripted reply."""
 
     actions: list[str | ToolCall] = msgspec.field(default_factory=list)
@@ -54,7 +54,7 @@ class Step(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     match: str | None = None
 
 
-StepLike = str | list[str | ToolCall] | Step
+StepLike = str | list[str | ToolCall] | CassetteStep
 
 
 class Cassette(msgspec.Struct, omit_defaults=True):
@@ -111,16 +111,16 @@ class Cassette(msgspec.Struct, omit_defaults=True):
                 continue
             actions = [_command(a) for a in s.actions if not a.skipped]
             text = str((s.line.reply.get("message") or {}).get("content") or "")
-            steps.append(Step(actions=actions, text=text))
+            steps.append(CassetteStep(actions=actions, text=text))
         return cls(steps=steps, name=Path(str(rec.header.session_id or "recording")).name)
 
     def dumps(self) -> bytes:
         return msgspec.json.encode(self)
 
-    def normalized(self) -> list[Step]:
+    def normalized(self) -> list[CassetteStep]:
         return [_as_step(s) for s in self.steps]
 
-    def choose(self, messages: Sequence[Mapping[str, Any]]) -> tuple[int, Step] | None:
+    def choose(self, messages: Sequence[Mapping[str, Any]]) -> tuple[int, CassetteStep] | None:
         """The step answering these messages (see module docstring), or None past the end."""
         steps = self.normalized()
         observation = observation_of(messages)
@@ -138,7 +138,7 @@ class Cassette(msgspec.Struct, omit_defaults=True):
         if chosen is None:
             return None, "", [ToolCall("done", {"result": "cassette exhausted", "success": False})]
         index, step = chosen
-        page = Page(observation_of(messages))
+        page = ObservationText(observation_of(messages))
         calls = [
             a if isinstance(a, ToolCall) else parse_command(a, page, step=index)
             for a in step.actions
@@ -146,16 +146,16 @@ class Cassette(msgspec.Struct, omit_defaults=True):
         return index, step.text, calls
 
 
-class CassetteError(Exception):
+class CassetteError(BrowserAgentError):
     """A step could not be resolved against the observation (the page diverged)."""
 
 
-def _as_step(s: StepLike) -> Step:
-    if isinstance(s, Step):
+def _as_step(s: StepLike) -> CassetteStep:
+    if isinstance(s, CassetteStep):
         return s
     if isinstance(s, str):
-        return Step(actions=[s])
-    return Step(actions=list(s))
+        return CassetteStep(actions=[s])
+    return CassetteStep(actions=list(s))
 
 
 def _content_text(content: Any) -> str:
@@ -180,7 +180,7 @@ _LINE = re.compile(r'^[ \t]*\[(\d+)\][ \t]+(\S+)[ \t]+("(?:[^"\\\n]|\\.)*")', re
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
 
 
-class Page:
+class ObservationText:
     """The elements of an observation text, for resolving `ROLE "NAME"` targets."""
 
     def __init__(self, text: str) -> None:
@@ -229,7 +229,7 @@ def _tokens(command: str) -> list[_Tok]:
     return out
 
 
-def _target(toks: list[_Tok], page: Page, command: str) -> tuple[int, list[_Tok]]:
+def _target(toks: list[_Tok], page: ObservationText, command: str) -> tuple[int, list[_Tok]]:
     """Consume a target from the front: ROLE "NAME", "NAME", [N] or N."""
     if not toks:
         raise CassetteError(f"{command!r}: missing target")
@@ -249,7 +249,7 @@ def _target(toks: list[_Tok], page: Page, command: str) -> tuple[int, list[_Tok]
     return ref, rest
 
 
-def parse_command(command: str, page: Page, *, step: int | None = None) -> ToolCall:
+def parse_command(command: str, page: ObservationText, *, step: int | None = None) -> ToolCall:
     """Resolve one cassette command against the page into a tool call."""
     command = command.strip()
     if command.startswith("{"):
