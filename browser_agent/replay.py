@@ -30,6 +30,7 @@ import msgspec
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame
 
+from .agent.registry import run_action
 from .exceptions import PageError
 from .extractors.driver import ContextGoneError
 from .observation import Element, Observation
@@ -410,8 +411,6 @@ async def _step(
     values: dict[str, str],
 ) -> tuple[StepOutcome, Observation | None]:
     """Run one step; returns its outcome and the page as last observed (None: unknown)."""
-    from .agent._loop import _dispatch
-
     page = ctx.page
     t0 = time.perf_counter()
     out = StepOutcome(session=session, step=step.n, recorded_ms=step.line.spans_ms.get("total", 0))
@@ -445,7 +444,7 @@ async def _step(
         navs = ctx.navs.count
         try:
             with anyio.fail_after(ACTION_TIMEOUT_S), ctx.light():
-                result = await _dispatch(page, a.name, args)
+                result = await run_action(page, a.name, args)
         except (PageError, TimeoutError) as exc:
             ao.ok, ao.error = False, str(exc) or type(exc).__name__
             out.ok, out.divergence = False, f"{_describe(a)} failed: {ao.error}"

@@ -10,7 +10,6 @@ print(result.success, result.output)
 """
 
 from ._loop import (
-    PAGE_ACTIONS,
     ActionFinished,
     ActionStarted,
     Agent,
@@ -28,21 +27,26 @@ from ._result import (
     run_json_schema,
     validate_run_json,
 )
+from .registry import ACTIONS, PAGE_ACTIONS, ActionSpec, RunContext, run_action
 
 __all__ = [
+    "ACTIONS",
     "PAGE_ACTIONS",
     "ActionFinished",
     "ActionRecord",
+    "ActionSpec",
     "ActionStarted",
     "Agent",
     "AgentEvent",
     "AgentResult",
     "BudgetNotice",
     "EventHook",
+    "RunContext",
     "RunJSON",
     "StepFinished",
     "StepRecord",
     "StopReason",
+    "run_action",
     "run_json_schema",
     "validate_run_json",
 ]

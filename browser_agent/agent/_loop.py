@@ -31,7 +31,6 @@ from pydantic import BaseModel, ValidationError
 from ..actions import ActionResult
 from ..browser import Browser
 from ..budget import HARD_STAGES, Budget, Degradation, OverrunCause
-from ..change_summary import NOTHING
 from ..churn import Churn
 from ..exceptions import (
     BudgetExceededError,
@@ -40,7 +39,6 @@ from ..exceptions import (
     PageClosedError,
     PageCrashedError,
     PageError,
-    PolicyBlockedError,
     RefError,
     StaleRefError,
     ToolError,
@@ -66,14 +64,11 @@ from ..settle import SettleSettings
 from ..timing import STAGES, Event, Span, Timeline, TimingReport, otel_available
 from ..tools import Tool, as_tool, validation_message
 from ._result import ActionRecord, AgentResult, StepRecord, StopReason
+from .registry import ACTIONS, PAGE_ACTIONS, RunContext, run_action, tool_result
 
 log = logging.getLogger("browser_agent.agent")
 
-PAGE_ACTIONS = frozenset(
-    {"click", "type", "select", "check", "scroll", "goto", "back", "press", "wait_for", "extract"}
-)
-BUILTIN_TOOLS = PAGE_ACTIONS | {"done"}
-EXTRACT_MAX_CHARS = 8000
+BUILTIN_TOOLS = frozenset(ACTIONS)
 HOLD_MARGIN_S = 0.25
 """How long past its window a held action waits for the late-UI check to finish."""
 
@@ -1144,13 +1139,8 @@ class _Batch:
             if el is None and self.run.page is not None:
                 el = self.run.page.seen.get(ref)
             return f"[{ref}] {el.label}" if el is not None else f"[{ref}]"
-        if action.name == "goto":
-            return str(args.get("url", ""))
-        if action.name == "press":
-            return str(args.get("key", ""))
-        if action.name == "wait_for":
-            return json.dumps(args.get("text", "")) if args.get("text") else ""
-        return ""
+        spec = ACTIONS.get(action.name)
+        return spec.label(args) if spec is not None else ""
 
     def skip(self, action: Action, why: str) -> ActionRecord:
         r = self.records.get(action.id) or self.record(action)
@@ -1316,9 +1306,10 @@ class _Batch:
         result: ActionResult | str | None = None
         self.full_settle = full = page.settle_settings
         speculate = run.agent.speculate
-        if _can_settle_light(r) or speculate:
+        light = not ACTIONS[r.name].may_navigate(r.args)
+        if light or speculate:
             self.running = r
-            if (more and _can_settle_light(r)) or speculate:
+            if (more and light) or speculate:
                 self.lighten(r, superseded=more)
         try:
             with anyio.move_on_after(limit) as scope:
@@ -1326,9 +1317,8 @@ class _Batch:
                     ref = r.args.get("ref")
                     if run.recorder is not None and isinstance(ref, int):
                         await run.recorder.capture(page, ref)  # the target's DOM path
-                    result = await _dispatch(
-                        page, r.name, r.args, run.secrets, file_urls=run.agent.file_urls
-                    )
+                    ctx = RunContext(run.secrets, file_urls=run.agent.file_urls)
+                    result = await run_action(page, r.name, r.args, ctx)
                 finally:
                     page.settle_settings = full
                     self.running = self.full_settle = None
@@ -1376,7 +1366,7 @@ class _Batch:
         tl.add("settle", acted, end, parent=self.parent, step=self.rec.n, action=r.name)
         r.ok, r.error = result.ok, result.error
         r.navigated, r.url = result.navigated, result.url
-        r.result = _tool_result(result)
+        r.result = tool_result(result)
         if result.observation is not None:
             # After a light settle the page may still move: the next call confirms it
             # (speculate), or the next step observes again.
@@ -1439,117 +1429,3 @@ def _page_wait(actions: Sequence[ActionRecord], reply_end: float) -> float:
         end = start + t["settle"]
         total += max(0.0, end - max(start, reply_end))
     return total
-
-
-def _can_settle_light(r: ActionRecord) -> bool:
-    """Actions that cannot navigate by themselves (a click or Enter can)."""
-    if r.name == "type":
-        return not r.args.get("submit")
-    return r.name in ("select", "check", "scroll")
-
-
-async def _dispatch(
-    page: Page,
-    name: str,
-    a: dict[str, Any],
-    secrets: Secrets | None = None,
-    *,
-    file_urls: bool = False,
-) -> ActionResult | str:
-    """One built-in page action by name, with the arguments of prompts/tools.json."""
-    if name == "click":
-        return await page.click(a["ref"])
-    if name == "type":
-        text = str(a.get("text", ""))
-        fill = _secret_filler(page, text, secrets)
-        return await page.type(a["ref"], text, submit=bool(a.get("submit")), fill=fill)
-    if name == "select":
-        return await page.select(a["ref"], a["option"])
-    if name == "check":
-        return await page.check(a["ref"], bool(a.get("on", True)))
-    if name == "scroll":
-        return await page.scroll(a.get("direction", "down"), a.get("ref"))
-    if name == "goto":
-        url = str(a["url"])
-        scheme = url.split(":", 1)[0].strip().lower() if ":" in url else ""
-        if page.browser is not None and page.browser.has_policy:
-            return await page.goto(url, observe=True)  # the policy refuses all but http(s)
-        if not (
-            scheme in ("http", "https") or url == "about:blank" or (file_urls and scheme == "file")
-        ):
-            why = "file: URLs are off for this agent (Agent(file_urls=True) opens them)"
-            if scheme != "file":
-                why = f"the agent opens only http and https URLs, not {scheme or 'this'}:"
-            raise PolicyBlockedError(f"goto failed: {why}")
-        return await page.goto(url, observe=True)
-    if name == "back":
-        return await page.back()
-    if name == "press":
-        return await page.press(str(a["key"]), ref=a.get("ref"))
-    if name == "wait_for":
-        return await page.wait_for(a.get("text") or None)
-    if name == "extract":
-        fmt = "text" if a.get("format") == "text" else "markdown"
-        ref = a.get("ref")
-        text = await page.extract(fmt, ref=ref if ref is not None else None)
-        if len(text) > EXTRACT_MAX_CHARS:
-            more = len(text) - EXTRACT_MAX_CHARS
-            text = text[:EXTRACT_MAX_CHARS] + f"\n… ({more} more characters)"
-        return text
-    raise PageError(f"unknown page action {name!r}")
-
-
-def _secret_filler(page: Page, text: str, secrets: Secrets | None) -> Callable[[str], str] | None:
-    """The value exists only here, on its way into the page, and only if the document
-    holding the field (a frame's own origin, not the top page's) may have it."""
-    if not secrets or "{{" not in text:
-        return None
-
-    def fill(origin: str) -> str:
-        return secrets.substitute(text, origin, policy=page.browser)
-
-    return fill
-
-
-def _tool_result(result: ActionResult) -> str:
-    """`_describe`'s line, made safe to put in a prompt: page-controlled parts (URLs,
-    labels, file names) cannot open or close a block of ours, and the dialog's text,
-    which the page wrote, goes inside the page's untrusted boundary."""
-    line = _describe(result)
-    d = result.dialog
-    if d is not None and d.message:
-        quoted = msgspec.structs.replace(d, message="its text is below")
-        line = _describe(msgspec.structs.replace(result, dialog=quoted))
-    if result.download is not None and result.download.error:
-        line += f" ({result.download.error})"  # e.g. cancelled by the download caps
-    line = escape_untrusted(line)
-    if d is not None and d.message:
-        line += f"\n{untrusted_block(d.message, source=f'{d.type} dialog')}"
-    return line
-
-
-def _describe(result: ActionResult) -> str:
-    """The tool result the model reads: what happened, in one line, ending with what
-    changed on the page (`ActionResult.summary`); "nothing on the page changed" is left
-    out when something else already says what the action did."""
-    parts = ["ok" if result.ok else f"error: {result.error}"]
-    if result.note:
-        parts.append(result.note)
-    if result.target is not None and result.ref is not None and result.target != result.ref:
-        parts.append(f"acted on [{result.target}], the re-rendered element")
-    if result.navigated:
-        parts.append(f"navigated to {result.url}")
-    if result.new_pages:
-        parts.append("opened " + ", ".join(result.new_pages))
-    if result.dialog is not None:
-        d = result.dialog
-        parts.append(f'{d.type} "{d.message}" {"accepted" if d.accepted else "dismissed"}')
-    if result.download is not None:
-        parts.append(f"downloaded {result.download.suggested_filename}")
-    if result.summary and (result.summary != NOTHING or len(parts) == 1):
-        parts.append(result.summary)
-    if not result.settled:
-        parts.append("the page was still changing when observed")
-    if result.closed:
-        parts.append("the page closed")
-    return "; ".join(parts)

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from browser_agent.agent import Agent
-from browser_agent.agent._loop import _dispatch
+from browser_agent.agent.registry import run_action
 from browser_agent.browser import Browser
 from browser_agent.budget import Budget
 from browser_agent.demo import FAST_PROVIDER, TASK, load_cassette
@@ -155,7 +155,7 @@ async def _sequential_task(
                     results[action.id] = "ok"
                     break
                 try:
-                    res = await _dispatch(page, action.name, action.arguments)
+                    res = await run_action(page, action.name, action.arguments)
                     results[action.id] = "ok" if isinstance(res, str) or res.ok else "error"
                     if not isinstance(res, str):
                         waited += res.timings.get("settle", 0.0)

@@ -2,7 +2,7 @@
 every tool call timed, redacted and (with `--record`) recorded.
 
 Tool calls run one at a time, like a person at one browser. Each action returns the
-agent's one-line tool result (`_describe`) and the page after it as the client should
+agent's one-line tool result (`describe_result`) and the page after it as the client should
 see it (`formatting.page_view`: the changed lines when shorter than the page). Every
 text that leaves for the client passes `Secrets.redact` in one place, `_call`.
 """
@@ -20,7 +20,7 @@ import anyio
 from playwright.async_api import Error as PlaywrightError
 
 from ..actions import ActionResult, Direction
-from ..agent._loop import _describe, _dispatch
+from ..agent.registry import RunContext, describe_result, run_action
 from ..browser import Browser
 from ..exceptions import (
     ActionError,
@@ -302,7 +302,7 @@ class BrowserSession:
         call.result = result
         for stage in ("resolve", "act", "settle", "observe"):
             call.add(stage, result.timings.get(stage, 0.0))
-        summary = _describe(result)
+        summary = describe_result(result)
         if result.closed or page.playwright_page.is_closed():
             self._views.pop(page, None)
             if self._current is page:
@@ -424,7 +424,7 @@ class BrowserSession:
             page = await self._page(call)
             t0 = time.perf_counter()
             try:
-                text = await _dispatch(page, "extract", {"format": format})
+                text = await run_action(page, "extract", {"format": format})
             except PlaywrightError as exc:
                 if "navigating" not in (exc.message or ""):
                     raise
@@ -432,7 +432,7 @@ class BrowserSession:
                 # navigation, a redirect): read the next one once it is there.
                 with anyio.move_on_after(MAX_WAIT_S):
                     await page.playwright_page.wait_for_load_state("domcontentloaded")
-                text = await _dispatch(page, "extract", {"format": format})
+                text = await run_action(page, "extract", {"format": format})
             call.add("extract", (time.perf_counter() - t0) * 1000)
             return Reply(untrusted_block("page_content", str(text), url=page.url))
 
@@ -504,7 +504,9 @@ class BrowserSession:
             page = await self._page(call)
             if ref is not None:
                 await self._capture(page, ref)
-            return await self._acted(call, page, await _dispatch(page, name, args, self.secrets))
+            return await self._acted(
+                call, page, await run_action(page, name, args, RunContext(self.secrets))
+            )
 
         return await self._call(tool, name, args, body)
 

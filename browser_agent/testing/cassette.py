@@ -36,6 +36,7 @@ from typing import Any
 
 import msgspec
 
+from ..agent.registry import ACTIONS, Words
 from ..exceptions import BrowserAgentError, ConfigurationError
 
 
@@ -260,51 +261,22 @@ def parse_command(command: str, page: ObservationText, *, step: int | None = Non
     toks = _tokens(command)
     if not toks:
         raise CassetteError(f"step {step}: empty command")
-    verb, rest = toks[0].text, toks[1:]
-    words = [t.text.lower() for t in rest if not t.quoted]
-    quoted = [t.text for t in rest if t.quoted]
+    spec = ACTIONS.get(toks[0].text)
+    if spec is None:
+        raise CassetteError(f"step {step}: unknown command {toks[0].text!r} in {command!r}")
+
+    def target(rest: list[tuple[str, bool]]) -> tuple[int, list[tuple[str, bool]]]:
+        ref, left = _target([_Tok(t, q) for t, q in rest], page, command)
+        return ref, [(t.text, t.quoted) for t in left]
+
     try:
-        if verb == "click":
-            ref, _ = _target(rest, page, command)
-            return ToolCall("click", {"ref": ref})
-        if verb == "type":
-            ref, rest = _target(rest, page, command)
-            text = next(t.text for t in rest if t.quoted)
-            args: dict[str, Any] = {"ref": ref, "text": text}
-            if any(not t.quoted and t.text.lower() == "submit" for t in rest):
-                args["submit"] = True
-            return ToolCall("type", args)
-        if verb == "select":
-            ref, rest = _target(rest, page, command)
-            return ToolCall("select", {"ref": ref, "option": next(t.text for t in rest)})
-        if verb == "check":
-            ref, rest = _target(rest, page, command)
-            off = any(not t.quoted and t.text.lower() in ("off", "false") for t in rest)
-            return ToolCall("check", {"ref": ref, "on": not off})
-        if verb == "scroll":
-            direction = rest[0].text.lower() if rest else "down"
-            args = {"direction": direction}
-            if len(rest) > 1:
-                args["ref"], _ = _target(rest[1:], page, command)
-            return ToolCall("scroll", args)
-        if verb == "goto":
-            return ToolCall("goto", {"url": rest[0].text})
-        if verb == "back":
-            return ToolCall("back", {})
-        if verb == "press":
-            return ToolCall("press", {"key": rest[0].text})
-        if verb == "wait_for":
-            return ToolCall("wait_for", {"text": quoted[0]} if quoted else {})
-        if verb == "extract":
-            return ToolCall("extract", {"format": words[0] if words else "markdown"})
-        if verb == "done":
-            failed = any(w in ("fail", "failed", "failure", "false") for w in words)
-            return ToolCall("done", {"result": quoted[0] if quoted else "", "success": not failed})
+        return ToolCall(
+            spec.name, spec.parse(Words([(t.text, t.quoted) for t in toks[1:]], target))
+        )
     except (StopIteration, IndexError):
         raise CassetteError(f"step {step}: incomplete command {command!r}") from None
     except CassetteError as exc:
         raise CassetteError(f"step {step}: {exc}") from None
-    raise CassetteError(f"step {step}: unknown command {verb!r} in {command!r}")
 
 
 def _command(a: Any) -> str | ToolCall:
@@ -317,36 +289,6 @@ def _command(a: Any) -> str | ToolCall:
             return f"{fp.role} {json.dumps(fp.name, ensure_ascii=False)}"
         return f"[{args.get('ref')}]"
 
-    def q(v: Any) -> str:
-        return json.dumps(str(v), ensure_ascii=False)
-
-    name = a.name
-    if name == "click":
-        return f"click {target()}"
-    if name == "type":
-        return f"type {target()} {q(args.get('text', ''))}" + (
-            " submit" if args.get("submit") else ""
-        )
-    if name == "select":
-        return f"select {target()} {q(args.get('option', ''))}"
-    if name == "check":
-        return f"check {target()}" + ("" if args.get("on", True) else " off")
-    if name == "scroll":
-        where = f" {target()}" if args.get("ref") is not None else ""
-        return f"scroll {args.get('direction', 'down')}{where}"
-    if name == "goto":
-        return f"goto {q(args.get('url', ''))}"
-    if name == "back":
-        return "back"
-    if name == "press" and "ref" not in args:
-        return f"press {q(args.get('key', ''))}"
-    if name == "wait_for":
-        return f"wait_for {q(args['text'])}" if args.get("text") else "wait_for"
-    if name == "extract":
-        return f"extract {args.get('format', 'markdown')}"
-    if name == "done":
-        result = args.get("result", "")
-        if not isinstance(result, str):
-            result = json.dumps(result)
-        return f"done {q(result)}" + ("" if args.get("success", True) else " fail")
-    return ToolCall(name, dict(args))
+    spec = ACTIONS.get(a.name)
+    line = spec.command(args, target) if spec is not None else None
+    return line if line is not None else ToolCall(a.name, dict(args))
