@@ -9,15 +9,6 @@ print(result.success, result.output)
 ```
 """
 
-from ._loop import (
-    ActionFinished,
-    ActionStarted,
-    Agent,
-    AgentEvent,
-    BudgetNotice,
-    EventHook,
-    StepFinished,
-)
 from ._result import (
     ActionRecord,
     AgentResult,
@@ -27,6 +18,15 @@ from ._result import (
     run_json_schema,
     validate_run_json,
 )
+from .events import (
+    ActionFinished,
+    ActionStarted,
+    AgentEvent,
+    BudgetNotice,
+    EventHook,
+    StepFinished,
+)
+from .facade import Agent
 from .registry import ACTIONS, PAGE_ACTIONS, ActionSpec, RunContext, run_action
 
 __all__ = [

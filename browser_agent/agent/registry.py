@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -165,8 +165,8 @@ async def _wait_for(page: Page, a: Args, ctx: RunContext) -> ActionResult:
 
 
 async def _extract(page: Page, a: Args, ctx: RunContext) -> str:
-    fmt = "text" if a.get("format") == "text" else "markdown"
     ref = a.get("ref")
+    fmt: Literal["markdown", "text"] = "text" if a.get("format") == "text" else "markdown"
     text = await page.extract(fmt, ref=ref if ref is not None else None)
     if len(text) > EXTRACT_MAX_CHARS:
         more = len(text) - EXTRACT_MAX_CHARS
@@ -195,6 +195,11 @@ def _parse_type(w: Words) -> Args:
     if "submit" in rest.words:
         args["submit"] = True
     return args
+
+
+def _parse_select(w: Words) -> Args:
+    ref, rest = w.target()
+    return {"ref": ref, "option": rest.first()}
 
 
 def _parse_check(w: Words) -> Args:
@@ -262,7 +267,7 @@ SPECS: tuple[ActionSpec, ...] = (
         "Choose an option (by its visible label) in the select/combobox with this ref.",
         _obj({"ref": _REF, "option": {"type": "string"}}, ["ref", "option"]),
         _select,
-        parse=lambda w: (lambda ref, rest: {"ref": ref, "option": rest.first()})(*w.target()),
+        parse=_parse_select,
         command=lambda a, t: f"select {t()} {_q(a.get('option', ''))}",
         may_navigate=_never,
     ),
