@@ -126,6 +126,11 @@ class Target(msgspec.Struct):
     retargeted: bool = False
     late_ui: bool = False
 
+    def point(self) -> tuple[float, float]:
+        """Where to send input; only for targets that were checked to have a point."""
+        assert self.x is not None and self.y is not None, f"{self.label} has no point"
+        return self.x, self.y
+
 
 Act = Callable[[Target | None], Awaitable[str | None]]
 ACT_MARGIN = 10.0
@@ -139,7 +144,8 @@ def _expected(page: Page, ref: int) -> tuple[dict[str, Any] | None, str]:
     el = page.seen.get(ref)
     if el is None:
         return None, f"[{ref}]"
-    expect = {"role": el.role, "name": el.name, "tag": el.tag, "bbox": list(el.bbox)}
+    expect: dict[str, Any] = {"role": el.role, "name": el.name, "tag": el.tag}
+    expect["bbox"] = list(el.bbox)
     if el.frame:  # cross-origin: the child's viewport, not ours
         expect["bbox"] = None
     return expect, f"[{ref}] {el.label}"
@@ -166,7 +172,12 @@ async def resolve(
     if ref >= FRAME_REF_STRIDE and frame is None:
         raise UnknownRefError(f"no element {label} on this page{_moved_hint(page)}", ref)
     limit = page.action_settings.timeout if timeout is None else timeout
-    arg = {"ref": ref, "expect": expect, "timeoutMs": limit * 1000, "checks": checks or {}}
+    arg: dict[str, Any] = {
+        "ref": ref,
+        "expect": expect,
+        "timeoutMs": limit * 1000,
+        "checks": checks or {},
+    }
     if opens is not None:
         arg["opens"] = opens
     try:
@@ -354,7 +365,7 @@ async def click(
 ) -> ActionResult:
     async def act(t: Target | None) -> None:
         t = _need_point(t)
-        await mouse.click(page, t.x, t.y, button=button, count=count)
+        await mouse.click(page, *t.point(), button=button, count=count)
 
     return await perform(page, "click", ref, act, timeout=timeout, opens="click")
 
@@ -362,7 +373,7 @@ async def click(
 async def hover(page: Page, ref: int, *, timeout: float | None = None) -> ActionResult:
     async def act(t: Target | None) -> None:
         t = _need_point(t)
-        await page.playwright_page.mouse.move(t.x, t.y)  # type: ignore[arg-type]
+        await page.playwright_page.mouse.move(*t.point())
 
     return await perform(page, "hover", ref, act, timeout=timeout, opens="hover")
 
@@ -403,7 +414,7 @@ async def type_text(
             if not info["focused"]:
                 # focus() was refused (e.g. the frame is not focusable from script):
                 # a trusted click focuses like a user does.
-                await mouse.click(page, t.x, t.y)
+                await mouse.click(page, *t.point())
                 info = await page._js("focus", arg, frame=t.frame)
                 _check(info, "type into", t)
                 if not info.get("focused"):
@@ -470,7 +481,7 @@ async def _select_custom(page: Page, t: Target, values: list[str], limit: float)
             if found["status"] == "error":
                 raise ActionError(f"cannot select in {t.label}: {found['reason']}")
             if not opened and t.x is not None:
-                await mouse.click(page, t.x, t.y)
+                await mouse.click(page, *t.point())
                 opened = True
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -480,7 +491,7 @@ async def _select_custom(page: Page, t: Target, values: list[str], limit: float)
             )
         opt = await resolve(page, found["ref"], "select", timeout=limit)
         opt = _need_point(opt)
-        await mouse.click(page, opt.x, opt.y)
+        await mouse.click(page, *opt.point())
 
 
 async def check(
@@ -498,7 +509,7 @@ async def check(
             return "already " + ("checked" if on else "unchecked")
         if res["radio"] and not on:
             raise ActionError(f"cannot uncheck {t.label}: pick another radio button instead")
-        await mouse.click(page, t.x, t.y)
+        await mouse.click(page, *t.point())
         return None
 
     async def verify(t: Target | None) -> str | None:
@@ -523,7 +534,7 @@ async def press(
             if res["away"]:  # its focus handler navigated: the key would go to the next page
                 raise _Cut(f"{key} was not pressed: {t.label} made the page load {res['away']}")
             if not res["focused"]:
-                await mouse.click(page, t.x, t.y)
+                await mouse.click(page, *t.point())
         await page.playwright_page.keyboard.press(key)
 
     checks = {"hit": False, "stable": False}
@@ -594,7 +605,7 @@ async def upload(
             # A button or drop zone that opens the file chooser: click it and answer.
             at = _need_point(await resolve(page, t.ref, "upload to", timeout=limit))
             async with pw.expect_file_chooser(timeout=limit * 1000) as chooser:
-                await mouse.click(page, at.x, at.y)
+                await mouse.click(page, *at.point())
             await (await chooser.value).set_files(resolved)
             return f"uploaded {names}"
         if info["disabled"]:

@@ -68,7 +68,7 @@ def load_tasks(path: str | Path) -> list[BatchTask]:
         lines = p.read_text("utf-8").splitlines()
     except OSError as exc:
         raise ConfigurationError(f"cannot read {p}: {exc.strerror}") from None
-    out = []
+    out: list[BatchTask] = []
     for no, ln in enumerate(lines, 1):
         if not ln.strip():
             continue
@@ -194,6 +194,12 @@ def summary_table(report: BatchReport) -> Table:
     for o in report.tasks:
         what = str(o.output if o.success else o.detail)[:60]
         mark = Text("✓ ", style="green") if o.success else Text(f"✗ {o.reason} ", style="red")
-        row = [Text(o.id), Text(o.task[:50]), mark + Text(what), str(o.steps), f"{o.ms:.0f} ms"]
+        row: list[Text | str] = [
+            Text(o.id),
+            Text(o.task[:50]),
+            mark + Text(what),
+            str(o.steps),
+            f"{o.ms:.0f} ms",
+        ]
         t.add_row(*row, Text(o.endpoint))
     return t

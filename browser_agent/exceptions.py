@@ -52,6 +52,10 @@ class StaleRefError(RefError):
         self.actual = actual
 
 
+class ElementNotFoundError(ObservationError):
+    """`Observation.get` found no element with that role and name."""
+
+
 class ActionError(PageError):
     """An action could not be carried out (not visible, disabled, timed out...)."""
 

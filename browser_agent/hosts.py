@@ -58,6 +58,7 @@ def address(host: str) -> IPAddress | None:
     h = host.strip().lower().rstrip(".").strip("[]")
     if not h:
         return None
+    ip: IPAddress | None
     try:
         ip = ipaddress.ip_address(h.split("%", 1)[0])
     except ValueError:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from .exceptions import ElementNotFoundError
+
 BBox = tuple[float, float, float, float]
 
 
@@ -53,3 +55,12 @@ class Observation(msgspec.Struct, frozen=True):
             if (role is None or el.role == role) and (name is None or el.name == name):
                 return el
         return None
+
+    def get(self, role: str | None = None, name: str | None = None) -> Element:
+        """Like `find`, but an element that is not there raises `ElementNotFoundError`
+        (what a test or a script that needs it wants, rather than a None to check)."""
+        el = self.find(role, name)
+        if el is None:
+            what = " ".join(x for x in (role, f'"{name}"' if name is not None else None) if x)
+            raise ElementNotFoundError(f"no {what or 'element'} in the observation of {self.url}")
+        return el

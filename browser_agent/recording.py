@@ -587,7 +587,7 @@ def _lines(data: bytes) -> Iterator[tuple[int, bytes, bool]]:
             yield i + 1, ln, i == last
 
 
-def read(path: str | Path) -> RecordingFile:
+def read(path: str | Path) -> RecordingFile:  # noqa: C901 (to be split)
     """Every session in a file. A torn last line is dropped and reported (`torn`), and
     so is a session without a footer (`unfinished`, `problems`); an unreadable line
     anywhere else raises RecordingError, a newer format version RecordingVersionError."""

@@ -414,10 +414,10 @@ async def _step(
     page = ctx.page
     t0 = time.perf_counter()
     out = StepOutcome(session=session, step=step.n, recorded_ms=step.line.spans_ms.get("total", 0))
-    if obs is None:
-        obs = await page.observe()
     actions = [a for a in step.actions if _runnable(a)]
     for k, a in enumerate(actions):
+        if obs is None:  # the first action's page, or what the last wait left unknown
+            obs = await page.observe()
         ao = ActionOutcome(name=a.name, label=_describe(a))
         out.actions.append(ao)
         args = dict(a.args)

@@ -368,7 +368,7 @@ async def _watch_size(download: Download, limit_mb: float, page: Page) -> str | 
     if browser is not None and not browser.is_local:
         return None
     try:
-        final = Path(download._impl_obj._artifact._initializer["absolutePath"])  # type: ignore[attr-defined]
+        final = Path(download._impl_obj._artifact._initializer["absolutePath"])
     except (AttributeError, KeyError, TypeError):
         return None
     partial = final.with_name(final.name + ".crdownload")

@@ -90,7 +90,7 @@ class Tool:
             if isinstance(ann, type) and issubclass(ann, BaseModel) and default is ...:
                 self._single_model = only
                 return ann
-        return create_model(  # type: ignore[call-overload,no-any-return]
+        return create_model(
             f"{self.name}_arguments",
             __config__=ConfigDict(extra="forbid"),
             **fields,

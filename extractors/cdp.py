@@ -77,8 +77,8 @@ class DirectCDP:
                 with anyio.fail_after(self._timeout):
                     # DevTools only reads text frames.
                     for i, (method, params) in enumerate(calls):
-                        msg = {"id": first + i, "method": method, "params": params or {}}
-                        await self._ws.send(_encode(msg), text=True)
+                        call = {"id": first + i, "method": method, "params": params or {}}
+                        await self._ws.send(_encode(call), text=True)
                         sent = True
                     while len(replies) < len(calls):
                         msg = _decode(await self._ws.recv(decode=False))
@@ -94,7 +94,7 @@ class DirectCDP:
                 raise CDPConnectionError(
                     f"{what} timed out after {self._timeout} s", sent=sent
                 ) from exc
-        out = []
+        out: list[dict[str, Any]] = []
         for i in range(len(calls)):
             msg = replies[first + i]
             if "error" in msg:

@@ -605,7 +605,7 @@ class InPageSerializer:
 
     # ---- cross-origin frames ----
 
-    async def _stitch(
+    async def _stitch(  # noqa: C901 (to be split)
         self,
         lines: list[str],
         parent: _FrameState | None = None,
@@ -1023,6 +1023,7 @@ class InPageSerializer:
 
     async def main_frame_id(self) -> str:
         await self._state_for(self.page.main_frame)
+        assert self._main_id is not None
         return self._main_id
 
     async def frame_owner_ref(self, frame_id: str) -> int | None:

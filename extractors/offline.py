@@ -232,7 +232,7 @@ class _Offline:
         explicit = (a.get("role") or "").strip().split(" ")[0]
         if explicit and explicit not in ("none", "presentation", "generic"):
             return explicit
-        tag = node.tag
+        tag = node.tag or ""
         if tag in ("a", "area"):
             return "link" if "href" in a else ""
         if tag == "button":
@@ -288,7 +288,7 @@ class _Offline:
                 return "clickable" if owner or words or _beside_input(node) else False
         return False
 
-    def name(self, node: LexborNode, role: str) -> str:
+    def name(self, node: LexborNode, role: str) -> str:  # noqa: C901 (to be split)
         a = node.attributes
         n = ""
         if a.get("aria-labelledby"):
@@ -312,8 +312,9 @@ class _Offline:
                 n = a.get("alt") or ""
             if not n:
                 labels = []
-                if a.get("id") and a.get("id") in self.labels:
-                    labels.append(self.labels[a["id"]])
+                node_id = a.get("id")
+                if node_id and node_id in self.labels:
+                    labels.append(self.labels[node_id])
                 parent = node.parent
                 while parent is not None:
                     if parent.tag == "label":
@@ -376,8 +377,8 @@ class _Offline:
             return ", ".join(_collapse(o.attributes.get("label") or o.text()) for o in chosen)
         if a.get("contenteditable") in ("", "true"):
             return _exact(node.text() or "")
-        v = a.get("aria-valuetext") or a.get("aria-valuenow")
-        return None if v is None else _exact(v)
+        shown = a.get("aria-valuetext") or a.get("aria-valuenow")
+        return None if shown is None else _exact(shown)
 
     def range(self, node: LexborNode, role: str) -> str:
         if role not in ("slider", "spinbutton"):
@@ -395,7 +396,7 @@ class _Offline:
             out += f" max={_quote(_exact(hi))}"
         return out
 
-    def states(self, node: LexborNode, role: str, aria_hidden: bool) -> list[str]:
+    def states(self, node: LexborNode, role: str, aria_hidden: bool) -> list[str]:  # noqa: C901 (to be split)
         a = node.attributes
         st: list[str] = []
         t = (a.get("type") or "").lower()
@@ -494,7 +495,7 @@ class _Offline:
                 last_img = child if child.tag == "img" else None
             child = child.next
 
-    def element(
+    def element(  # noqa: C901 (to be split)
         self,
         node: LexborNode,
         depth: int,

@@ -165,7 +165,7 @@ class _Writer:
             self.walk(child)
             child = child.next
 
-    def walk(self, node: LexborNode) -> None:
+    def walk(self, node: LexborNode) -> None:  # noqa: C901 (to be split)
         tag = node.tag
         if tag == "-text":
             self.buf.append(node.text(deep=False))

@@ -119,7 +119,7 @@ async def run_extract(
                 for name in names:
                     try:
                         await page.goto(server.url("/" + name), timeout=30)
-                        row = await measure_page(page, repeat)
+                        row: dict[str, Any] = {**await measure_page(page, repeat)}
                     except (PlaywrightError, BrowserAgentError, TimeoutError) as exc:
                         # A page that never loads, or navigates itself away while it is
                         # measured (a timed redirect off the policy): said and skipped, and
@@ -131,7 +131,11 @@ async def run_extract(
                     row["page"] = name
                     rows.append(row)
     corpus_rows = [r for r in rows if not r["page"].startswith("generated-")]
-    result = {"pages": len(rows), "corpus": str(corpus) if corpus else None, "rows": rows}
+    result: dict[str, Any] = {
+        "pages": len(rows),
+        "corpus": str(corpus) if corpus else None,
+        "rows": rows,
+    }
     result["summary"] = _summarize(corpus_rows or rows)
     result["generated"] = {r["page"]: r for r in rows if r["page"].startswith("generated-")}
     if json_output:

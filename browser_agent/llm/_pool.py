@@ -525,10 +525,11 @@ class LLMPool:
             else:
                 config = p
                 key = _endpoint_key(config)
-                client = clients.get(key)
-                if client is None:
-                    client = clients[key] = LLMClient(config, verify=verify)
-                    self._clients.append(client)
+                known = clients.get(key)
+                if known is None:
+                    known = clients[key] = LLMClient(config, verify=verify)
+                    self._clients.append(known)
+                client = known
             name = config.name
             if name in names:
                 name = f"{config.name}:{config.model}"

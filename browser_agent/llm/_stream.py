@@ -571,7 +571,7 @@ class StreamAssembler:
             raise InvalidActionError(
                 f"{self.provider}: action without a name: {text[:200]!r}", provider=self.provider
             )
-        args = obj.get("arguments", obj.get("args", {}))
+        args: Any = obj.get("arguments", obj.get("args", {}))  # check_arguments vets it
         self._add_action(Action(f"call_{len(self.actions)}", obj["name"], args), events)
 
     # -- the end

@@ -395,7 +395,7 @@ class LocalModelServer:
 
     # -- chat completions
 
-    async def _chat(
+    async def _chat(  # noqa: C901 (to be split)
         self,
         ex: Exchange,
         rec: RequestRecord,
@@ -628,14 +628,14 @@ def sse_events(
     tool_calls = list(calls) if not json_mode else []
     per_call: list[list[dict[str, Any]]] = []
     for i, (c, args) in enumerate(zip(tool_calls, arg_texts, strict=False)):
+        whole = shape.fragments == "whole"
         header = {
             "index": i,
             "id": f"call_{rid[-6:]}_{i}",
             "type": "function",
-            "function": {"name": c.name, "arguments": ""},
+            "function": {"name": c.name, "arguments": args if whole else ""},
         }
-        if shape.fragments == "whole":
-            header["function"]["arguments"] = args
+        if whole:
             per_call.append([header])
             continue
         frags = [header]
