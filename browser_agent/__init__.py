@@ -1,5 +1,6 @@
 """browser-agent: a runtime for LLM browser agents whose non-model time is close to zero."""
 
+from ._version import __version__
 from .actions import ActionResult, ActionSettings
 from .agent import ActionRecord, Agent, AgentResult, StepRecord
 from .browser import Browser
@@ -8,7 +9,10 @@ from .exceptions import (
     ActionError,
     BrowserAgentError,
     BrowserNotFoundError,
+    CDPConnectionError,
+    CDPError,
     ConfigurationError,
+    ContextGoneError,
     ElementNotFoundError,
     LLMError,
     NavigationError,
@@ -30,8 +34,6 @@ from .settle import DialogInfo, DownloadInfo, SettleSettings
 from .timing import TimingReport
 from .tools import Tool, tool
 
-__version__ = "0.1.0"
-
 __all__ = [
     "ActionError",
     "ActionRecord",
@@ -43,7 +45,10 @@ __all__ = [
     "BrowserAgentError",
     "BrowserNotFoundError",
     "Budget",
+    "CDPConnectionError",
+    "CDPError",
     "ConfigurationError",
+    "ContextGoneError",
     "DialogInfo",
     "DownloadInfo",
     "Element",

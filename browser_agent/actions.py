@@ -26,17 +26,18 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import msgspec
 from playwright.async_api import Error as PlaywrightError
-from pydantic import BaseModel, ConfigDict, Field
 
 from . import keyboard, mouse
+from .action_types import ActionResult, ActionSettings, Direction, Target, UrlMatch
 from .change_summary import summarize
 from .exceptions import (
     ActionError,
+    CDPError,
+    ContextGoneError,
     NavigationError,
     ObservationError,
     PageClosedError,
@@ -44,93 +45,15 @@ from .exceptions import (
     StaleRefError,
     UnknownRefError,
 )
-from .extractors.driver import FRAME_REF_STRIDE, ContextGoneError
+from .extractors.driver import FRAME_REF_STRIDE
 from .observation import Observation
-from .settle import DialogInfo, DownloadInfo, SettleNotes, Watch, downloads, settle
+from .plumbing import PagePlumbing
+from .settle import DownloadInfo, SettleNotes, Watch, downloads, settle
 
 if TYPE_CHECKING:
     from .browser import Browser
-    from .page import Page
 
-Direction = Literal["up", "down", "left", "right", "top", "bottom"]
-UrlMatch = str | re.Pattern[str] | Callable[[str], bool]
-
-
-class ActionSettings(BaseModel):
-    """How actions behave; set on `page.action_settings`."""
-
-    model_config = ConfigDict(validate_assignment=True)
-
-    timeout: float = Field(5.0, gt=0)
-    """How long (s) an element may take to become visible, enabled, stable, unobscured."""
-    accept_confirm: bool = True
-    """Answer `confirm()` with OK (False: Cancel). Alerts are always accepted."""
-    accept_prompt: bool = True
-    """Answer `prompt()` (False: Cancel)."""
-    prompt_text: str | None = None
-    """What to answer a `prompt()` with; None gives the prompt's own default."""
-    max_downloads: int = Field(20, ge=0)
-    """Downloads a page may start (by an action or by itself); later ones are cancelled."""
-    max_download_mb: float = Field(100.0, gt=0)
-    """A download that grows past this many MB is cancelled (browsers on this machine:
-    the size of a remote browser's download cannot be watched)."""
-
-
-class ActionResult(msgspec.Struct, kw_only=True):
-    """What one action did and what the page looks like once it settled."""
-
-    action: str
-    ref: int | None = None
-    ok: bool = True
-    error: str | None = None
-    navigated: bool = False
-    url: str = ""
-    new_pages: list[str] = []
-    dialog: DialogInfo | None = None
-    download: DownloadInfo | None = None
-    timings: dict[str, float] = {}
-    settled: bool = True
-    observation: Observation | None = None
-    target: int | None = None
-    """The ref acted on: differs from `ref` when a re-rendered element was re-found."""
-    note: str = ""
-    closed: bool = False
-    """The action closed its own page (e.g. a button calling window.close())."""
-    summary: str = ""
-    """What the action changed on the page, in one bounded line from the observations
-    before and after it (see `change_summary`): `+5 elements: listbox "Tags" [7]–[11]`,
-    `[4] checkbox "I agree" now checked`, `nothing on the page changed`. Empty when it
-    was not observed or it loaded another document."""
-    late_ui: bool = False
-    """The target looks like a field that offers its own choices without announcing
-    them (autocomplete="off", an autocomplete or date-picker class): UI may still come
-    after the observation (see `SettleSettings.ui_ms`); the agent keeps watch for it."""
-
-    def raise_for_error(self) -> ActionResult:
-        """Raise ActionError if the action reported a problem; return self otherwise."""
-        if not self.ok:
-            raise ActionError(self.error or f"{self.action} failed")
-        return self
-
-
-class Target(msgspec.Struct):
-    """A resolved ref: the point to send input to (top-level viewport CSS px)."""
-
-    ref: int
-    x: float | None
-    y: float | None
-    frame: str | None
-    tag: str
-    type: str
-    label: str
-    retargeted: bool = False
-    late_ui: bool = False
-
-    def point(self) -> tuple[float, float]:
-        """Where to send input; only for targets that were checked to have a point."""
-        assert self.x is not None and self.y is not None, f"{self.label} has no point"
-        return self.x, self.y
-
+__all__ = ["ActionResult", "ActionSettings", "Direction", "Target", "UrlMatch"]
 
 Act = Callable[[Target | None], Awaitable[str | None]]
 ACT_MARGIN = 10.0
@@ -140,7 +63,7 @@ ACT_MARGIN = 10.0
 # ---------------------------------------------------------------- resolving
 
 
-def _expected(page: Page, ref: int) -> tuple[dict[str, Any] | None, str]:
+def _expected(page: PagePlumbing, ref: int) -> tuple[dict[str, Any] | None, str]:
     el = page.seen.get(ref)
     if el is None:
         return None, f"[{ref}]"
@@ -152,7 +75,7 @@ def _expected(page: Page, ref: int) -> tuple[dict[str, Any] | None, str]:
 
 
 async def resolve(
-    page: Page,
+    page: PagePlumbing,
     ref: int,
     verb: str,
     *,
@@ -182,7 +105,7 @@ async def resolve(
         arg["opens"] = opens
     try:
         with anyio.fail_after(limit + 5):
-            res = await page._js("prepare", arg, frame=frame, await_promise=True)
+            res = await page.call_in_page("prepare", arg, frame=frame, await_promise=True)
     except ContextGoneError as exc:
         raise StaleRefError(f"{label} is gone: the page navigated", ref, label, None) from exc
     except TimeoutError as exc:
@@ -204,7 +127,7 @@ async def resolve(
         owner = await page.serializer.frame_owner_ref(frame)
         if owner is None:
             raise ActionError(f"cannot {verb} {label}: its frame is not on the page")
-        off = await page._js(
+        off = await page.call_in_page(
             "frameOffset",
             {"ref": owner, "x": x, "y": y, "timeoutMs": limit * 1000},
             await_promise=True,
@@ -220,7 +143,7 @@ async def resolve(
     )  # fmt: skip
 
 
-def _moved_hint(page: Page) -> str:
+def _moved_hint(page: PagePlumbing) -> str:
     obs = page.last_observation
     if obs is not None and obs.url != page.url:
         return " (the page navigated since the last observation: observe again)"
@@ -231,7 +154,7 @@ def _moved_hint(page: Page) -> str:
 
 
 async def perform(
-    page: Page,
+    page: PagePlumbing,
     action: str,
     ref: int | None,
     act: Act,
@@ -249,7 +172,7 @@ async def perform(
     limit = page.action_settings.timeout if timeout is None else timeout
     if page.playwright_page.is_closed():
         raise PageClosedError("the page was closed")
-    async with page._lock:
+    async with page.action_lock:
         t0 = time.perf_counter()
         before = page.last_observation
         target = None
@@ -262,7 +185,7 @@ async def perform(
         # wall clock, shared only with a browser on this machine (a remote one may skew).
         local = page.browser is not None and page.browser.is_local
         acted_at = time.time() * 1000 if local else None
-        with page._events.watch() as watch:
+        with page.events.watch() as watch:
             note = cut = None
             bound = act_bound if act_bound is not None else limit + ACT_MARGIN
             try:
@@ -270,9 +193,10 @@ async def perform(
                     note = await act(target)
             except _Cut as exc:
                 cut = str(exc)
-            except PlaywrightError as exc:
+            except (PlaywrightError, CDPError) as exc:  # the input did not go through
                 if not page.playwright_page.is_closed():
-                    raise ActionError(f"{action} failed: {exc.message}") from exc
+                    why = exc.message if isinstance(exc, PlaywrightError) else str(exc)
+                    raise ActionError(f"{action} failed: {why}") from exc
                 watch.closed = True
             except TimeoutError as exc:
                 raise ActionError(f"{action} did not complete within {bound:g} s") from exc
@@ -281,7 +205,7 @@ async def perform(
             notes = SettleNotes()
             if do_settle and not watch.closed:
                 ui_ms = page.settle_settings.ui_ms if page.settle_settings.observe else 0.0
-                quiet = page._quiet_fn(target, acted_at, ui_ms=ui_ms, notes=notes)
+                quiet = page.quiet_check(target, acted_at, ui_ms=ui_ms, notes=notes)
                 settled, _ = await settle(watch, quiet, page.settle_settings)
             t3 = time.perf_counter()
             error = cut or watch.error
@@ -318,7 +242,7 @@ def _result(
     got: list[DownloadInfo],
     closed: bool,
     t: tuple[float, float, float, float, float],
-    page: Page,
+    page: PagePlumbing,
 ) -> ActionResult:
     ms = [(b - a) * 1000 for a, b in itertools.pairwise(t)]
     return ActionResult(
@@ -346,10 +270,10 @@ def _result(
     )
 
 
-async def _begin(page: Page) -> None:
+async def _begin(page: PagePlumbing) -> None:
     # Mid-navigation nothing can be ticking yet in a document that is not there.
     with contextlib.suppress(ObservationError):
-        await page._js("begin")
+        await page.call_in_page("begin")
 
 
 def _need_point(t: Target | None) -> Target:
@@ -361,7 +285,12 @@ def _need_point(t: Target | None) -> Target:
 
 
 async def click(
-    page: Page, ref: int, *, button: str = "left", count: int = 1, timeout: float | None = None
+    page: PagePlumbing,
+    ref: int,
+    *,
+    button: str = "left",
+    count: int = 1,
+    timeout: float | None = None,
 ) -> ActionResult:
     async def act(t: Target | None) -> None:
         t = _need_point(t)
@@ -370,7 +299,7 @@ async def click(
     return await perform(page, "click", ref, act, timeout=timeout, opens="click")
 
 
-async def hover(page: Page, ref: int, *, timeout: float | None = None) -> ActionResult:
+async def hover(page: PagePlumbing, ref: int, *, timeout: float | None = None) -> ActionResult:
     async def act(t: Target | None) -> None:
         t = _need_point(t)
         await page.playwright_page.mouse.move(*t.point())
@@ -379,7 +308,7 @@ async def hover(page: Page, ref: int, *, timeout: float | None = None) -> Action
 
 
 async def type_text(
-    page: Page,
+    page: PagePlumbing,
     ref: int,
     text: str,
     *,
@@ -397,7 +326,7 @@ async def type_text(
         nonlocal text
         t = _need_point(t)
         arg = {"ref": t.ref, "clear": clear}
-        info = await page._js("focus", arg, frame=t.frame)
+        info = await page.call_in_page("focus", arg, frame=t.frame)
         if info["status"] == "navigating":
             # Keystrokes sent now would land in the next page (its autofocused field).
             raise _Cut(
@@ -407,7 +336,7 @@ async def type_text(
         if fill is not None:
             text = fill(str(info.get("origin") or page.url))
         if info["kind"] == "value":
-            res = await page._js("setValue", {"ref": t.ref, "value": text}, frame=t.frame)
+            res = await page.call_in_page("setValue", {"ref": t.ref, "value": text}, frame=t.frame)
             _check(res, "type into", t)
             typed = ""  # set already: only the Enter is left to send
         else:
@@ -415,7 +344,7 @@ async def type_text(
                 # focus() was refused (e.g. the frame is not focusable from script):
                 # a trusted click focuses like a user does.
                 await mouse.click(page, *t.point())
-                info = await page._js("focus", arg, frame=t.frame)
+                info = await page.call_in_page("focus", arg, frame=t.frame)
                 _check(info, "type into", t)
                 if not info.get("focused"):
                     raise ActionError(f"cannot type into {t.label}: it does not take focus")
@@ -445,7 +374,7 @@ def _check(res: dict[str, Any], verb: str, t: Target) -> None:
 
 
 async def select(
-    page: Page, ref: int, option: str | Sequence[str], *, timeout: float | None = None
+    page: PagePlumbing, ref: int, option: str | Sequence[str], *, timeout: float | None = None
 ) -> ActionResult:
     values = [option] if isinstance(option, str) else list(option)
     if not values:
@@ -454,7 +383,9 @@ async def select(
 
     async def act(t: Target | None) -> str | None:
         assert t is not None
-        res = await page._js("selectOptions", {"ref": t.ref, "values": values}, frame=t.frame)
+        res = await page.call_in_page(
+            "selectOptions", {"ref": t.ref, "values": values}, frame=t.frame
+        )
         if res["status"] == "custom":
             await _select_custom(page, t, values, limit)
             return None
@@ -469,13 +400,15 @@ async def select(
     )
 
 
-async def _select_custom(page: Page, t: Target, values: list[str], limit: float) -> None:
+async def _select_custom(page: PagePlumbing, t: Target, values: list[str], limit: float) -> None:
     """ARIA listbox/combobox: open it if needed, then click each option by name."""
     opened = False
     for value in values:
         deadline = time.perf_counter() + limit
         while True:
-            found = await page._js("findOption", {"ref": t.ref, "label": value}, frame=t.frame)
+            found = await page.call_in_page(
+                "findOption", {"ref": t.ref, "label": value}, frame=t.frame
+            )
             if found["status"] == "ok":
                 break
             if found["status"] == "error":
@@ -486,7 +419,7 @@ async def _select_custom(page: Page, t: Target, values: list[str], limit: float)
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise ActionError(f'cannot select in {t.label}: no option "{value}"')
-            await page._js(
+            await page.call_in_page(
                 "changed", {"timeoutMs": min(left, 0.25) * 1000}, frame=t.frame, await_promise=True
             )
         opt = await resolve(page, found["ref"], "select", timeout=limit)
@@ -495,10 +428,10 @@ async def _select_custom(page: Page, t: Target, values: list[str], limit: float)
 
 
 async def check(
-    page: Page, ref: int, on: bool = True, *, timeout: float | None = None
+    page: PagePlumbing, ref: int, on: bool = True, *, timeout: float | None = None
 ) -> ActionResult:
     async def state(t: Target) -> Any:
-        res = await page._js("checked", t.ref, frame=t.frame)
+        res = await page.call_in_page("checked", t.ref, frame=t.frame)
         _check(res, "check", t)
         return res
 
@@ -526,11 +459,11 @@ async def check(
 
 
 async def press(
-    page: Page, key: str, *, ref: int | None = None, timeout: float | None = None
+    page: PagePlumbing, key: str, *, ref: int | None = None, timeout: float | None = None
 ) -> ActionResult:
     async def act(t: Target | None) -> None:
         if t is not None:
-            res = await page._js("focusElement", t.ref, frame=t.frame)
+            res = await page.call_in_page("focusElement", t.ref, frame=t.frame)
             if res["away"]:  # its focus handler navigated: the key would go to the next page
                 raise _Cut(f"{key} was not pressed: {t.label} made the page load {res['away']}")
             if not res["focused"]:
@@ -542,7 +475,7 @@ async def press(
 
 
 async def scroll(
-    page: Page,
+    page: PagePlumbing,
     direction: Direction = "down",
     ref: int | None = None,
     amount: float | None = None,
@@ -554,7 +487,7 @@ async def scroll(
 
     async def act(t: Target | None) -> str:
         arg = {"ref": t.ref if t else None, "direction": direction, "amount": amount}
-        res = await page._js("scroll", arg, frame=t.frame if t else None)
+        res = await page.call_in_page("scroll", arg, frame=t.frame if t else None)
         if res["status"] == "stale":
             raise StaleRefError("the element to scroll is gone", ref or 0, "", None)
         dx, dy = res["moved"]
@@ -582,7 +515,7 @@ _AT_END = " (reached the end)"
 
 
 async def upload(
-    page: Page,
+    page: PagePlumbing,
     ref: int,
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -598,7 +531,7 @@ async def upload(
 
     async def act(t: Target | None) -> str:
         assert t is not None
-        info = await page._js("fileInput", t.ref, frame=t.frame)
+        info = await page.call_in_page("fileInput", t.ref, frame=t.frame)
         _check(info, "upload to", t)
         names = ", ".join(p.name for p in resolved)
         if info["status"] == "none":
@@ -619,10 +552,10 @@ async def upload(
     return await perform(page, "upload", ref, act, checks=checks, timeout=timeout)
 
 
-async def _set_files(page: Page, ref: int, frame: str | None, files: list[Path]) -> None:
+async def _set_files(page: PagePlumbing, ref: int, frame: str | None, files: list[Path]) -> None:
     cdp = page.serializer.session_for(frame)  # an OOPIF's object ids live on its own session
-    if cdp is not None and page._local_files:
-        obj = await page._js("element", ref, frame=frame, by_value=False)
+    if cdp is not None and page.local_files:
+        obj = await page.call_in_page("element", ref, frame=frame, by_value=False)
         try:
             await cdp.send(
                 "DOM.setFileInputFiles",
@@ -640,7 +573,7 @@ async def _set_files(page: Page, ref: int, frame: str | None, files: list[Path])
         }
         for p in files
     ]
-    await page._js("setFiles", {"ref": ref, "files": payload}, frame=frame)
+    await page.call_in_page("setFiles", {"ref": ref, "files": payload}, frame=frame)
 
 
 # ---------------------------------------------------------------- navigation
@@ -673,7 +606,7 @@ def _policy_refusal(browser: Browser | None, message: str, since: int) -> str | 
 
 
 async def navigate(
-    page: Page,
+    page: PagePlumbing,
     action: str,
     go: Callable[[], Awaitable[Any]],
     *,
@@ -715,7 +648,7 @@ def url_matches(url: str, pattern: UrlMatch) -> bool:
 
 
 async def wait_for(
-    page: Page,
+    page: PagePlumbing,
     *,
     text: str | None = None,
     ref: int | None = None,
@@ -737,13 +670,13 @@ async def wait_for(
         if url is not None and url_matches(page.url, url) == gone:
             return False
         if ref is not None:
-            st = await page._js("state", ref, frame=page.serializer.frame_for_ref(ref))
+            st = await page.call_in_page("state", ref, frame=page.serializer.frame_for_ref(ref))
             if not st["known"] and not gone:
                 raise UnknownRefError(f"no element [{ref}] on this page", ref)
             if (st["connected"] and st["visible"]) == gone:
                 return False
         if text is not None:
-            found = await page._js("hasText", {"text": text})
+            found = await page.call_in_page("hasText", {"text": text})
             if not found:
                 obs = await page.observe()
                 found = " ".join(text.split()) in " ".join(obs.text.split())
@@ -763,7 +696,9 @@ async def wait_for(
                     return f"{what} {'gone' if gone else 'present'}"
                 if left <= 0:
                     break
-                await page._js("changed", {"timeoutMs": min(left, 0.25) * 1000}, await_promise=True)
+                await page.call_in_page(
+                    "changed", {"timeoutMs": min(left, 0.25) * 1000}, await_promise=True
+                )
             except ContextGoneError:
                 with anyio.move_on_after(max(left, 0.0)):
                     await pw.wait_for_load_state("domcontentloaded")

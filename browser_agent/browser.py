@@ -487,7 +487,7 @@ class Browser:
         pw_page = await self._context.new_page()
         self._on_page(pw_page)
         page = self._pages[pw_page]
-        await page._attach()
+        await page.attach()
         return page
 
     @property

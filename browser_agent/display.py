@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from .agent import ActionFinished, ActionStarted, AgentEvent, BudgetNotice, StepFinished
-from .agent._result import ActionRecord, StepRecord
 from .budget import Budget
+from .records import ActionRecord, StepRecord
 
 BAR_WIDTH = 16
 

@@ -31,6 +31,32 @@ class ObservationError(PageError):
     """The in-page serializer failed or returned something unusable."""
 
 
+class ContextGoneError(ObservationError):
+    """The document (and our world in it) went away during an in-page call: it navigated."""
+
+
+class ElementNotFoundError(ObservationError):
+    """`Observation.get` found no element with that role and name."""
+
+
+class CDPError(PageError):
+    """A DevTools protocol call on our own socket to the page failed (see `extractors.cdp`).
+
+    Mapped with Playwright's errors at one boundary (`extractors.driver`); the callers of
+    the driver see `ObservationError`, `ContextGoneError` or `PageClosedError`."""
+
+
+class CDPConnectionError(CDPError):
+    """The websocket itself failed (closed, timed out), not the call.
+
+    `sent` says whether any of the calls had left: input events that did may have
+    acted, so they must not be sent again another way."""
+
+    def __init__(self, message: str, *, sent: bool = False) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
 class RefError(PageError):
     """Base for errors about element refs."""
 
@@ -50,10 +76,6 @@ class StaleRefError(RefError):
         super().__init__(message, ref)
         self.expected = expected
         self.actual = actual
-
-
-class ElementNotFoundError(ObservationError):
-    """`Observation.get` found no element with that role and name."""
 
 
 class ActionError(PageError):

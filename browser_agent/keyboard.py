@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .extractors.cdp import Call
 
 if TYPE_CHECKING:
-    from browser_agent.page import Page
+    from .plumbing import PagePlumbing
 
 _ENTER = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "location": 0}
 
@@ -30,7 +30,7 @@ def text_events(text: str, submit: bool) -> list[Call]:
     return calls
 
 
-async def insert(page: Page, text: str, *, submit: bool = False) -> None:
+async def insert(page: PagePlumbing, text: str, *, submit: bool = False) -> None:
     """Type `text` into the focused field and optionally submit, Playwright's way when
     there is no direct socket."""
     calls = text_events(text, submit)

@@ -16,7 +16,7 @@ from browser_agent.exceptions import ActionError
 from .extractors.cdp import Call
 
 if TYPE_CHECKING:
-    from browser_agent.page import Page
+    from .plumbing import PagePlumbing
 
 _MASK = {"left": 1, "right": 2, "middle": 4}
 """The `buttons` bit of each mouse button."""
@@ -37,7 +37,9 @@ def click_events(x: float, y: float, button: str, count: int) -> list[Call]:
     return calls
 
 
-async def click(page: Page, x: float, y: float, *, button: str = "left", count: int = 1) -> None:
+async def click(
+    page: PagePlumbing, x: float, y: float, *, button: str = "left", count: int = 1
+) -> None:
     """Click at viewport point (x, y) of the top-level page, Playwright's way when there
     is no direct socket (a browser reached through a Playwright server)."""
     if button not in _MASK:

@@ -34,14 +34,15 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
+from ._version import __version__
 from .exceptions import ConfigurationError, PageError
 from .extractors.driver import FRAME_REF_STRIDE
 from .llm._redact import MASK
 from .observation import Element, Observation
+from .records import AgentResult, StepRecord
 from .redaction import Redactor
 
 if TYPE_CHECKING:
-    from .agent import AgentResult, StepRecord
     from .page import Page
 
 FORMAT = "browser-agent-recording"
@@ -241,7 +242,7 @@ async def dom_paths(page: Page, refs: Iterable[int]) -> dict[int, str]:
     if not wanted:
         return {}
     try:
-        found = await page._js("domPath", {"refs": wanted})
+        found = await page.call_in_page("domPath", {"refs": wanted})
     except PageError:
         return {}
     return {r: p for r, p in zip(wanted, found or (), strict=False) if isinstance(p, str) and p}
@@ -472,8 +473,6 @@ def runtime_header(
     browser: str = "",
     settings: dict[str, Any] | None = None,
 ) -> Header:
-    from . import __version__
-
     return Header(
         task=task,
         runtime=__version__,

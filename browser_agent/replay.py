@@ -31,8 +31,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame
 
 from .agent.registry import run_action
-from .exceptions import PageError
-from .extractors.driver import ContextGoneError
+from .exceptions import ContextGoneError, PageError
 from .observation import Element, Observation
 from .page import Page
 from .recording import (
@@ -160,7 +159,7 @@ async def locate(
     if found is not None or legacy or not fp.path:
         return found
     try:
-        ref = await page._js("findPath", {"path": fp.path})
+        ref = await page.call_in_page("findPath", {"path": fp.path})
     except PageError:
         return None
     el: Element | None = obs.elements.get(ref) if isinstance(ref, int) else None
@@ -298,7 +297,7 @@ class _Context:
                     left = min(t_end - time.perf_counter(), RECHECK_S)
                     try:
                         arg = {"timeoutMs": max(left, 0.001) * 1000}
-                        await page._js("changed", arg, await_promise=True)
+                        await page.call_in_page("changed", arg, await_promise=True)
                     except ContextGoneError:  # it navigated: wait for the new document
                         await pw.wait_for_load_state("domcontentloaded", timeout=bound * 1000)
             except (PageError, PlaywrightError):

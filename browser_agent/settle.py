@@ -28,11 +28,10 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as PWPage
 from pydantic import BaseModel, ConfigDict, Field
 
-from .exceptions import PageClosedError
-from .extractors.driver import ContextGoneError
+from .exceptions import ContextGoneError, PageClosedError
 
 if TYPE_CHECKING:
-    from .page import Page
+    from .plumbing import PagePlumbing
 
 
 class SettleSettings(BaseModel):
@@ -118,7 +117,7 @@ class Watch:
 class PageEvents:
     """Playwright page events fanned out to the actions in flight; answers dialogs."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: PagePlumbing) -> None:
         self._owner = page
         self._page = page.playwright_page
         self.watches: list[Watch] = []
@@ -356,7 +355,7 @@ async def settle(watch: Watch, quiet: QuietFn, settings: SettleSettings) -> tupl
     return settled, (time.perf_counter() - t0) * 1000
 
 
-async def _watch_size(download: Download, limit_mb: float, page: Page) -> str | None:
+async def _watch_size(download: Download, limit_mb: float, page: PagePlumbing) -> str | None:
     """Why the download must stop (it grew past `limit_mb`), or None once it ended.
 
     Chromium writes a download in progress to `<artifact>.crdownload` next to where
@@ -393,10 +392,12 @@ DOWNLOAD_WATCH_S = 600.0
 """Bound on watching one download's size."""
 
 
-async def downloads(watch: Watch, deadline: float, page: Page | None = None) -> list[DownloadInfo]:
+async def downloads(
+    watch: Watch, deadline: float, page: PagePlumbing | None = None
+) -> list[DownloadInfo]:
     """Describe the action's downloads, with their local path if done by `deadline`."""
     out = []
-    cancelled = page._events.cancelled if page is not None else {}
+    cancelled = page.events.cancelled if page is not None else {}
     for d in watch.downloads:
         path = error = None
         with anyio.move_on_after(max(deadline - time.perf_counter(), 0.0)):

@@ -15,9 +15,10 @@ from typing import Any
 
 import anyio
 import msgspec
-from playwright.async_api import Error as PlaywrightError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
+
+from ..exceptions import CDPConnectionError, CDPError
 
 Handler = Callable[[dict[str, Any]], None]
 Call = tuple[str, dict[str, Any] | None]
@@ -26,19 +27,7 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 
-class CDPError(PlaywrightError):
-    """A CDP call failed; it is a Playwright error so callers handle both alike."""
-
-
-class CDPConnectionError(CDPError):
-    """The websocket itself failed (closed, timed out), not the call.
-
-    `sent` says whether any of the calls had left: input events that did may have
-    acted, so they must not be sent again another way."""
-
-    def __init__(self, message: str, *, sent: bool = False) -> None:
-        super().__init__(message)
-        self.sent = sent
+__all__ = ["CDPConnectionError", "CDPError", "Call", "DirectCDP"]
 
 
 class DirectCDP:

@@ -30,13 +30,16 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page as PWPage
 
 from ..exceptions import (
+    CDPConnectionError,
+    CDPError,
+    ContextGoneError,
     ObservationError,
     PageClosedError,
     StaleRefError,
     UnknownRefError,
 )
 from ..observation import Element, Observation
-from .cdp import Call, CDPConnectionError, CDPError, DirectCDP
+from .cdp import Call, DirectCDP
 from .mirror import FRAME_SLOT, Mirror, Payload, decode
 
 WORLD = "__browser_agent__"
@@ -58,7 +61,14 @@ def _installer() -> str:
 
 
 _CALL = f"function(name, arg) {{ return globalThis.{GLOBAL}[name](arg); }}"
-_GONE = ("Cannot find context", "Execution context was destroyed", "No frame with given id")
+_GONE = (
+    "Cannot find context",
+    "Execution context was destroyed",
+    "No frame with given id",
+    "Inspected target navigated or closed",
+    "Cannot find default execution context",
+)
+"""What Playwright and CDP say when the document a call ran in went away."""
 _CLOSED = ("Target closed", "has been closed", "Session closed", "No session with given id")
 _REF_FOR = f"function() {{ return globalThis.{GLOBAL}.refFor(this); }}"
 _ELEMENT = f"function(ref) {{ return globalThis.{GLOBAL}.element(ref); }}"
@@ -297,39 +307,84 @@ class InPageSerializer:
         return fs.context
 
     async def _call(self, fs: _FrameState, name: str, arg: Any) -> Any:
+        """Call a serializer entry point in `fs` (see `_invoke` for failures)."""
+        return await self._invoke(fs, _CALL, name, arg, what="serializer")
+
+    async def _invoke(
+        self,
+        fs: _FrameState,
+        declaration: str,
+        name: str,
+        arg: Any,
+        *,
+        what: str,
+        by_value: bool = True,
+        await_promise: bool = False,
+        retry_gone: bool = True,
+    ) -> Any:
+        """One call into our world in `fs`, with the one retry rule of in-page calls.
+
+        Playwright's and our socket's errors are mapped here, once: the direct socket
+        broke → reconnect (or fall back to Playwright's session) and call again; the
+        document went away under the call → call again in the new document, at most
+        twice (`retry_gone=False`: never), then `ContextGoneError`; the page or the
+        frame's process closed → `PageClosedError` / `ContextGoneError`; anything else
+        → `ObservationError`. Our script not there yet in a new world → (re)install it
+        and call again.
+        """
         assert self._cdp is not None
         for attempt in range(3):
             ctx = None
             try:
                 ctx = await self._ensure_context(fs)
-                res = await self._channel(fs).send(
+                # Object handles must live on Playwright's session, values need not.
+                res = await self._channel(fs, by_value).send(
                     "Runtime.callFunctionOn",
                     {
-                        "functionDeclaration": _CALL,
+                        "functionDeclaration": declaration,
                         "executionContextId": ctx,
                         "arguments": [{"value": name}, {"value": arg}],
-                        "returnByValue": True,
+                        "returnByValue": by_value,
+                        "awaitPromise": await_promise,
                     },
                 )
-            except PlaywrightError as exc:
+            except (PlaywrightError, CDPError, ObservationError) as exc:
                 msg = str(exc)
                 if isinstance(exc, CDPConnectionError) and await self._fast_failed(fs):
                     continue
-                if any(s in msg for s in _GONE) and attempt < 2:
-                    fs.forget(ctx)
-                    continue
                 if self._is_closed(fs, msg):
-                    await self._target_closed(fs, name, exc)
-                raise ObservationError(f"serializer call {name} failed: {msg}") from exc
+                    await self._target_closed(fs, f"{what} {name}", exc)
+                if any(s in msg for s in _GONE):
+                    fs.forget(ctx)
+                    if attempt < 2 and retry_gone:
+                        continue
+                    raise ContextGoneError(f"{what} {name}: {msg}") from exc
+                raise ObservationError(f"{what} call {name} failed: {msg}") from exc
             if "exceptionDetails" in res:
                 details = res["exceptionDetails"]
-                text = details.get("exception", {}).get("description") or details.get("text")
-                if attempt == 0 and "is not a function" in str(text):
-                    fs.forget(ctx)  # the world exists but the script did not run yet
+                text = str(details.get("exception", {}).get("description") or details.get("text"))
+                if attempt < 2 and await self._missing_script(fs, ctx, declaration, text):
                     continue
-                raise ObservationError(f"serializer {name} threw: {text}")
-            return res["result"].get("value")
-        raise ObservationError(f"serializer {name}: execution context kept disappearing")
+                raise ObservationError(f"{what} {name} threw: {text}")
+            result = res["result"]
+            return result.get("value") if by_value else result
+        raise ContextGoneError(f"{what} {name}: execution context kept disappearing")
+
+    async def _missing_script(
+        self, fs: _FrameState, ctx: int | None, declaration: str, text: str
+    ) -> bool:
+        """Whether a call failed only because our script is not (yet) in the world it
+        ran in; if so, it is put there (the serializer by a new world, the actions by
+        evaluating them in this one) for the call to be made again."""
+        if declaration == _CALL and "is not a function" in text:
+            fs.forget(ctx)  # the world exists but the script did not run yet
+            return True
+        if declaration == _ACT_CALL and ACTIONS_GLOBAL in text:
+            await self._session(fs).send(
+                "Runtime.evaluate", {"expression": _actions_installer(), "contextId": ctx}
+            )
+            return True
+        return False
 
     @staticmethod
     def _is_closed(fs: _FrameState, msg: str) -> bool:
@@ -721,7 +776,7 @@ class InPageSerializer:
         process (its session's frame tree) and the OOPIFs whose parent it is."""
         try:
             tree = await self._query(parent, "Page.getFrameTree")
-        except PlaywrightError:
+        except (PlaywrightError, CDPError):
             return {}  # its process went away: its frames are skipped this time
         stack = [tree["frameTree"]]
         kids: list[str] = []
@@ -930,7 +985,7 @@ class InPageSerializer:
         With `by_value=False` the CDP RemoteObject is returned (e.g. for an objectId),
         valid on `session_for(frame_id)`. Raises ContextGoneError when the document
         went away under the call; unless `retry_gone` is False, the call is first
-        retried once in the new document.
+        retried in the new document (see `_invoke`).
         """
         if not self.isolated:
             return await self._actions_handle_call(name, arg)
@@ -940,46 +995,16 @@ class InPageSerializer:
             fs = await self._state_for(self.page.main_frame)
         else:
             fs = self._frame_state(frame_id)
-        for attempt in range(3):
-            ctx = None
-            try:
-                ctx = await self._ensure_context(fs)
-                # Object handles must live on Playwright's session, values need not.
-                res = await self._channel(fs, by_value).send(
-                    "Runtime.callFunctionOn",
-                    {
-                        "functionDeclaration": _ACT_CALL,
-                        "executionContextId": ctx,
-                        "arguments": [{"value": name}, {"value": arg}],
-                        "returnByValue": by_value,
-                        "awaitPromise": await_promise,
-                    },
-                )
-            except (PlaywrightError, ObservationError) as exc:
-                msg = str(exc)
-                if isinstance(exc, CDPConnectionError) and await self._fast_failed(fs):
-                    continue
-                if self._is_closed(fs, msg):
-                    await self._target_closed(fs, f"actions {name}", exc)
-                if any(s in msg for s in _ACT_GONE):
-                    fs.forget(ctx)
-                    if attempt < 1 and retry_gone:
-                        continue
-                    raise ContextGoneError(f"actions {name}: {msg}") from exc
-                raise ObservationError(f"actions call {name} failed: {msg}") from exc
-            if "exceptionDetails" in res:
-                details = res["exceptionDetails"]
-                text = str(details.get("exception", {}).get("description") or details.get("text"))
-                if ACTIONS_GLOBAL in text and attempt < 2:
-                    await self._session(fs).send(
-                        "Runtime.evaluate",
-                        {"expression": _actions_installer(), "contextId": ctx},
-                    )
-                    continue
-                raise ObservationError(f"actions {name} threw: {text}")
-            result = res["result"]
-            return result.get("value") if by_value else result
-        raise ContextGoneError(f"actions {name}: execution context kept disappearing")
+        return await self._invoke(
+            fs,
+            _ACT_CALL,
+            name,
+            arg,
+            what="actions",
+            by_value=by_value,
+            await_promise=await_promise,
+            retry_gone=retry_gone,
+        )
 
     async def _actions_handle_call(self, name: str, arg: Any) -> Any:
         """Main-world fallback (non-Chromium): actions.js bound to the serializer handle."""
@@ -1043,16 +1068,6 @@ _ACT_CALL = (
     f"function(name, arg) {{ const a = globalThis.{ACTIONS_GLOBAL};"
     f" if (!a) throw new Error('{ACTIONS_GLOBAL} missing'); return a[name](arg); }}"
 )
-_ACT_GONE = (
-    *_GONE,
-    "Inspected target navigated or closed",
-    "Cannot find default execution context",
-    "Execution context was destroyed",
-)
-
-
-class ContextGoneError(ObservationError):
-    """The document (and our world in it) went away during a call: it navigated."""
 
 
 @cache

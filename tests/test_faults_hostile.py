@@ -466,8 +466,8 @@ def test_deeply_nested_tool_arguments_are_refused_at_a_depth_bound() -> None:
 def test_replay_show_prints_labels_with_rich_markup_verbatim(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from browser_agent.agent._result import ActionRecord, StepRecord
     from browser_agent.recording import Header
+    from browser_agent.records import ActionRecord, StepRecord
 
     path = tmp_path / "rec.jsonl"
     with RecordingWriter(path) as w:

@@ -11,7 +11,8 @@ from input_support import assert_user_clicks, clicks_seen
 from playwright.async_api import Mouse
 
 from browser_agent import ActionError, Page
-from browser_agent.extractors.cdp import Call, CDPConnectionError, CDPError, DirectCDP
+from browser_agent.exceptions import CDPConnectionError, CDPError
+from browser_agent.extractors.cdp import Call, DirectCDP
 from browser_agent.testing import FixtureServer
 
 pytestmark = pytest.mark.anyio
@@ -23,7 +24,7 @@ async def counter_page(page: Page, site: FixtureServer) -> int:
     await page.goto(site.url("/index.html"))
     await page.playwright_page.set_content(f"<script>window.n = 0</script>{COUNTER}")
     obs = await page.observe()
-    return obs.find("button", "n=0").ref  # type: ignore[union-attr]
+    return obs.get("button", "n=0").ref
 
 
 def count_playwright_clicks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
@@ -132,7 +133,7 @@ async def typed_and_submitted(page: Page, site: FixtureServer) -> list[str]:
     await page.goto(site.url("/index.html"))
     await page.playwright_page.set_content(FORM)
     obs = await page.observe()
-    r = await page.type(obs.find("textbox", "Query").ref, "kettle", submit=True)  # type: ignore[union-attr]
+    r = await page.type(obs.get("textbox", "Query").ref, "kettle", submit=True)
     assert r.ok, r.error
     return await page.playwright_page.evaluate("window.seen")
 

@@ -11,8 +11,7 @@ import msgspec
 import pytest
 
 from browser_agent import ActionResult, Observation, Page, SettleSettings
-from browser_agent.extractors.cdp import CDPError
-from browser_agent.extractors.driver import ContextGoneError
+from browser_agent.exceptions import CDPError, ContextGoneError
 from browser_agent.testing import FixtureServer
 
 pytestmark = pytest.mark.anyio
@@ -244,16 +243,16 @@ async def test_calm_counts_from_the_load_only_for_a_document_born_after_the_acti
     count the calm it had since its watch began; any other keeps timing from the call."""
     r = await page.goto(site.url("/settle_target.html"), observe=True)
     assert r.ok
-    await page._js("begin", None)  # actions.js is in this document and watching it
+    await page.call_in_page("begin", None)  # actions.js is in this document and watching it
     pw = page.playwright_page
     origin, watched = await pw.evaluate("[performance.timeOrigin, performance.now()]")
     quiet = 400.0
     # Wait (on the page's clock, no sleep) until the page has been still that long.
     await pw.wait_for_function(f"performance.now() > {watched + quiet + 50}")
     arg = {"quietMs": quiet, "timeoutMs": 5000}
-    born = await page._js("settle", {**arg, "bornAfter": origin - 1}, await_promise=True)
-    older = await page._js("settle", {**arg, "bornAfter": origin + 1}, await_promise=True)
-    plain = await page._js("settle", arg, await_promise=True)
+    born = await page.call_in_page("settle", {**arg, "bornAfter": origin - 1}, await_promise=True)
+    older = await page.call_in_page("settle", {**arg, "bornAfter": origin + 1}, await_promise=True)
+    plain = await page.call_in_page("settle", arg, await_promise=True)
     assert born["quiet"] and older["quiet"] and plain["quiet"]
     assert born["ms"] < quiet  # calm since its load already counted
     assert older["ms"] >= quiet and plain["ms"] >= quiet  # a full window from the call
@@ -298,7 +297,7 @@ async def test_a_call_cut_by_a_navigation_leaves_the_new_documents_world_alone(
 
     async def pending(cut: list[BaseException]) -> None:
         try:  # a long quiet window: it is still waiting when the document goes
-            await page._js(
+            await page.call_in_page(
                 "settle",
                 {"quietMs": 60_000, "timeoutMs": 60_000},
                 await_promise=True,
@@ -312,7 +311,7 @@ async def test_a_call_cut_by_a_navigation_leaves_the_new_documents_world_alone(
         cut: list[BaseException] = []
         async with anyio.create_task_group() as tg:
             tg.start_soon(pending, cut)
-            await page._js("begin", None)  # the pending call reached the page before it
+            await page.call_in_page("begin", None)  # the pending call reached the page before it
             await page.playwright_page.goto(site.url(target))
         assert cut, "the pending call outlived its document"
         obs = await page.observe()

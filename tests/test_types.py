@@ -33,3 +33,30 @@ def test_observation_get_raises_where_find_gives_none() -> None:
     with pytest.raises(ElementNotFoundError, match=r'no link "Home" in the observation') as exc:
         obs.get("link", "Home")
     assert isinstance(exc.value, PageError)
+
+
+def test_every_error_the_package_raises_is_a_browser_agent_error() -> None:
+    """One tree: public exception classes anywhere in the package derive from
+    BrowserAgentError (Playwright's and CDP's are mapped into it, not subclassed)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import browser_agent
+    from browser_agent import BrowserAgentError
+
+    outside = []
+    for info in pkgutil.walk_packages(browser_agent.__path__, "browser_agent."):
+        if ".bench" in info.name or info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, BaseException)
+                and obj.__module__ == module.__name__
+                and not name.startswith("_")
+                and not issubclass(obj, BrowserAgentError)
+            ):
+                outside.append(f"{module.__name__}.{name}")
+    assert outside == []

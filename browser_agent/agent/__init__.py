@@ -9,7 +9,7 @@ print(result.success, result.output)
 ```
 """
 
-from ._result import (
+from ..records import (
     ActionRecord,
     AgentResult,
     RunJSON,

@@ -42,9 +42,9 @@ from ..llm import (
 from ..observation import Observation
 from ..page import Page
 from ..recording import RecordingWriter
+from ..records import ActionRecord, AgentResult, StepRecord, StopReason
 from ..redaction import Redactor, install_log_redaction
 from ..timing import STAGES, Span, Timeline, TimingReport, otel_available
-from ._result import ActionRecord, AgentResult, StepRecord, StopReason
 from .degrade import DegradePolicy
 from .events import AgentEvent, StepFinished
 from .executor import Batch, InCall

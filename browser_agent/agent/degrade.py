@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from ..budget import HARD_STAGES, Budget, Degradation, OverrunCause
 from ..llm import LLMPool
+from ..records import StepRecord
 from ..timing import Event, Timeline
-from ._result import StepRecord
 from .events import AgentEvent, BudgetNotice
 from .freshness import Freshness
 

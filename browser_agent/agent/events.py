@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
+from ..records import ActionRecord, StepRecord
 from ..timing import Event
-from ._result import ActionRecord, StepRecord
 
 
 class ActionStarted(msgspec.Struct, tag="action_started"):

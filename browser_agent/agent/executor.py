@@ -27,10 +27,10 @@ from ..llm import (
     untrusted_block,
 )
 from ..observation import Observation
+from ..records import ActionRecord, StepRecord
 from ..settle import SettleSettings
 from ..timing import Span
 from ..tools import Tool, validation_message
-from ._result import ActionRecord, StepRecord
 from .events import ActionFinished, ActionStarted
 from .registry import ACTIONS, PAGE_ACTIONS, RunContext, run_action, tool_result
 

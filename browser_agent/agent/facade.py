@@ -23,10 +23,10 @@ from ..llm import (
 )
 from ..page import Page
 from ..recording import RecordingWriter
+from ..records import AgentResult
 from ..secrets import Secrets, SecretsLike
 from ..tools import Tool, as_tool
 from ._loop import BUILTIN_TOOLS, _Run
-from ._result import AgentResult
 from .events import EventHook
 
 

@@ -10,8 +10,8 @@ from ..budget import Budget
 from ..llm import (
     ModelReply,
 )
+from ..records import StepRecord
 from ..timing import Span, Timeline
-from ._result import StepRecord
 from .executor import InCall
 
 if TYPE_CHECKING:

@@ -16,9 +16,9 @@ from ..budget import Budget
 from ..llm import LLMPool
 from ..page import Page
 from ..recording import Header, runtime_header
+from ..records import ActionRecord
 from ..redaction import Redactor
 from ..timing import Timeline
-from ._result import ActionRecord
 from .events import ActionFinished, ActionStarted, AgentEvent
 
 if TYPE_CHECKING:

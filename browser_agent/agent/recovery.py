@@ -15,8 +15,8 @@ from ..exceptions import (
     PageError,
 )
 from ..page import Page
+from ..records import StepRecord
 from ..timing import Timeline
-from ._result import StepRecord
 
 if TYPE_CHECKING:
     from .facade import Agent

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ..agent._result import ActionRecord, StepRecord
 from ..recording import Footer, RecordingWriter, runtime_header
+from ..records import ActionRecord, StepRecord
 from ..secrets import Secrets
 from ..timing import Timeline, TimingReport
 from .call import Reply, ToolCall

@@ -13,7 +13,7 @@ import signal
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from .. import __version__
+from .._version import __version__
 from ..secrets import Secrets
 from .options import McpOptions
 from .session import BrowserSession

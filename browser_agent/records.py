@@ -7,8 +7,8 @@ from typing import Any, Literal
 import msgspec
 from pydantic import BaseModel
 
-from ..llm import ModelReply
-from ..timing import STAGES, Event, StepTiming, TimingReport
+from .llm import ModelReply
+from .timing import STAGES, Event, StepTiming, TimingReport
 
 StopReason = Literal[
     "done", "max_steps", "max_failures", "max_tokens", "budget", "page_closed", "error", "cancelled"
