@@ -48,12 +48,33 @@ FRAME_REF_STRIDE = 100_000
 DEFAULT_MAX_CHARS = 40_000
 
 
+SERIALIZER_FILES = (
+    "state.js", "helpers.js", "text.js", "icons.js", "pointer.js", "labels.js", "roles.js",
+    "walk.js", "folding.js", "delta.js", "passes.js", "entry.js",
+)  # fmt: skip
+"""js/serializer/, by concept, in the order they make one scope (see `serializer_source`)."""
+ACTIONS_FILES = (
+    "prelude.js", "describe.js", "hit.js", "clipping.js", "replaced.js", "prepare.js",
+    "popups.js", "settle.js", "late_ui.js", "typing.js", "select.js", "check.js", "scroll.js",
+    "upload.js", "waiting.js", "dom_paths.js",
+)  # fmt: skip
+"""js/actions/, by concept, in the order they make one scope (see `actions_source`)."""
+
+
+def _js(*path: str) -> str:
+    return resources.files("browser_agent.extractors").joinpath("js", *path).read_text("utf-8")
+
+
 @cache
 def serializer_source() -> str:
-    """The in-page script, read from the package so it works from a wheel."""
-    return (
-        resources.files("browser_agent.extractors").joinpath("js/serializer.js").read_text("utf-8")
-    )
+    """The in-page serializer as one expression, read from the package so it works from
+    a wheel. Its files (js/serializer/, one concept each: per-document state, text, icons,
+    roles and names, the walk, folding, delta bookkeeping, passes, entry points) are plain
+    fragments of one closure, joined in `SERIALIZER_FILES` order with no bundler; it is
+    handed the roles, name rules and word lists of js/vocabulary.json, which the offline
+    serializer reads too."""
+    script = "".join(_js("serializer", name) for name in SERIALIZER_FILES)
+    return f"((VOCAB) =>\n{script}\n)({_js('vocabulary.json')})"
 
 
 def _installer() -> str:
@@ -134,6 +155,26 @@ def _merged(payload: Payload, part: _Part) -> tuple[list[int], list[int], list[i
         [*payload.removed, *part.removed],
         [*payload.changed, *part.changed],
     )
+
+
+def _spliced(lines: list[str], parts: dict[int, _Part], depths: dict[int, int]) -> _Part:
+    """`lines` with each frame slot replaced by its frame's part (indented to the slot's
+    depth; a slot whose frame could not be reached is dropped)."""
+    out = _Part([], {}, [], [], [])
+    for i, line in enumerate(lines):
+        if not line.lstrip(" ").startswith(FRAME_SLOT):
+            out.lines.append(line)
+            continue
+        part = parts.get(i)
+        if part is None:
+            continue
+        pad = "  " * depths[i]
+        out.lines.extend(pad + sub for sub in part.lines)
+        out.elements.update(part.elements)
+        out.added.extend(part.added)
+        out.removed.extend(part.removed)
+        out.changed.extend(part.changed)
+    return out
 
 
 class InPageSerializer:
@@ -660,7 +701,7 @@ class InPageSerializer:
 
     # ---- cross-origin frames ----
 
-    async def _stitch(  # noqa: C901 (to be split)
+    async def _stitch(
         self,
         lines: list[str],
         parent: _FrameState | None = None,
@@ -713,22 +754,7 @@ class InPageSerializer:
                     tg.start_soon(one, i, fs)
         if failed:
             raise failed[0]
-        out = _Part([], {}, [], [], [])
-        pads = {i: d for i, _, d in slots}
-        for i, line in enumerate(lines):
-            if not line.lstrip(" ").startswith(FRAME_SLOT):
-                out.lines.append(line)
-                continue
-            part = parts.get(i)
-            if part is None:
-                continue
-            pad = "  " * pads[i]
-            out.lines.extend(pad + sub for sub in part.lines)
-            out.elements.update(part.elements)
-            out.added.extend(part.added)
-            out.removed.extend(part.removed)
-            out.changed.extend(part.changed)
-        return out
+        return _spliced(lines, parts, {i: d for i, _, d in slots})
 
     async def _frame_part(
         self,
@@ -942,7 +968,7 @@ class InPageSerializer:
                 await self._fast.close()
             self._fast = None
 
-    # ---- actions (extractors/js/actions.js), installed next to the serializer ----
+    # ---- actions (extractors/js/actions/), installed next to the serializer ----
 
     @property
     def cdp(self) -> CDPSession | None:
@@ -958,7 +984,7 @@ class InPageSerializer:
         return self._cdp
 
     async def install_actions(self) -> None:
-        """Have Chromium install actions.js in every new document of this page."""
+        """Have Chromium install the actions in every new document of this page."""
         if not self.isolated or self._actions_installed:
             return
         await self.attach()
@@ -980,7 +1006,7 @@ class InPageSerializer:
         by_value: bool = True,
         retry_gone: bool = True,
     ) -> Any:
-        """Call an actions.js entry point in the frame `frame_id` (default: main frame).
+        """Call an in-page actions entry point in the frame `frame_id` (default: main frame).
 
         With `by_value=False` the CDP RemoteObject is returned (e.g. for an objectId),
         valid on `session_for(frame_id)`. Raises ContextGoneError when the document
@@ -1007,7 +1033,7 @@ class InPageSerializer:
         )
 
     async def _actions_handle_call(self, name: str, arg: Any) -> Any:
-        """Main-world fallback (non-Chromium): actions.js bound to the serializer handle."""
+        """Main-world fallback (non-Chromium): the actions bound to the serializer handle."""
         for attempt in range(2):
             try:
                 if self._handle is None:
@@ -1072,8 +1098,9 @@ _ACT_CALL = (
 
 @cache
 def actions_source() -> str:
-    """The in-page actions script, read from the package so it works from a wheel."""
-    return resources.files("browser_agent.extractors").joinpath("js/actions.js").read_text("utf-8")
+    """The in-page actions (a function of the serializer's api), read from the package:
+    js/actions/, one concept each, joined in `ACTIONS_FILES` order."""
+    return "".join(_js("actions", name) for name in ACTIONS_FILES)
 
 
 def _actions_installer() -> str:

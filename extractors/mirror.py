@@ -17,7 +17,7 @@ COVERED = (
 
 
 class Payload(msgspec.Struct, gc=False):
-    """What the in-page `observe` entry point returns (see serializer.js)."""
+    """What the in-page `observe` entry point returns (see js/serializer/entry.js)."""
 
     full: bool
     version: int

@@ -11,61 +11,37 @@ from __future__ import annotations
 
 import json
 import re
-from typing import NamedTuple
+from importlib import resources
+from typing import Any, NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-SKIP = {"script", "style", "noscript", "template", "head", "meta", "link", "title", "base"}
+_VOCAB: dict[str, Any] = json.loads(
+    resources.files("browser_agent.extractors").joinpath("js/vocabulary.json").read_text("utf-8")
+)
+"""The live serializer's roles, name rules and word lists: one source for both."""
+SKIP = set(_VOCAB["skipTags"])
 INLINE = {
     "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark",
     "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "label",
     "font", "big", "tt", "strike", "wbr", "slot", "ins", "del",
 }  # fmt: skip
-NAME_FROM_CONTENT = {
-    "button", "link", "tab", "menuitem", "menuitemcheckbox", "menuitemradio", "option",
-    "treeitem", "switch", "checkbox", "radio", "clickable", "summary", "cell", "row", "gridcell",
-}  # fmt: skip
-INTERACTIVE_ROLES = {
-    "button", "link", "checkbox", "radio", "switch", "tab", "menuitem", "menuitemcheckbox",
-    "menuitemradio", "option", "combobox", "textbox", "searchbox", "slider", "spinbutton",
-    "listbox", "treeitem",
-}  # fmt: skip
-TEXTBOX_TYPES = {"text", "search", "email", "tel", "url", "password", ""}
-PLAIN_INPUT_ROLES = {
-    "checkbox": "checkbox", "radio": "radio", "range": "slider", "number": "spinbutton",
-    "search": "searchbox", "button": "button", "submit": "button", "reset": "button",
-    "image": "button",
-}  # fmt: skip
-MAX_NAME = 80
-MAX_VALUE = 1000
-MAX_LINE = 2000
+NAME_FROM_CONTENT = set(_VOCAB["nameFromContent"])
+INTERACTIVE_ROLES = set(_VOCAB["interactiveRoles"])
+COMPOSITE_ROLES = set(_VOCAB["compositeRoles"])
+TEXTBOX_TYPES = set(_VOCAB["textboxTypes"])
+PLAIN_INPUT_ROLES: dict[str, str] = _VOCAB["plainInputRoles"]
+MAX_NAME: int = _VOCAB["maxName"]
+MAX_VALUE: int = _VOCAB["maxValue"]
+MAX_LINE: int = _VOCAB["maxLine"]
 _WS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ue000-\uf8ff]+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORMAT_START = re.compile(r'^(?:[\[\\#…]|---|(?:img|dialog|alertdialog) ")')
-HANDLER_ATTRS = (
-    "onclick", "onmousedown", "onpointerdown", "ng-click", "@click", "v-on:click", "data-action",
-    "data-toggle", "data-bs-toggle", "data-dismiss", "data-bs-dismiss", "jsaction",
-)  # fmt: skip
-ACTION_WORDS = {
-    "star", "heart", "like", "favorite", "favourite", "bookmark", "trash", "delete", "remove",
-    "close", "dismiss", "reply", "forward", "share", "more", "menu", "hamburger", "ellipsis",
-    "kebab", "dots", "settings", "gear", "cog", "edit", "pencil", "plus", "minus", "add",
-    "subtract", "increment", "decrement", "search", "cart", "expand", "collapse", "toggle",
-    "play", "pause", "refresh", "reload", "download", "upload", "copy", "print", "archive",
-    "flag", "pin", "filter", "sort", "send", "undo", "redo", "fullscreen", "mute", "next",
-    "prev", "previous",
-}  # fmt: skip
-CLASS_NOISE = {
-    "fa", "fas", "far", "fab", "fal", "fad", "fat", "fass", "icon", "icons", "ico", "glyphicon",
-    "glyphicons", "bi", "ion", "ionicon", "ionicons", "mdi", "material", "symbols", "outlined",
-    "rounded", "sharp", "svg", "btn", "button", "js", "is", "has", "active", "inactive", "open",
-    "closed", "sm", "md", "lg", "xl", "xs", "xxl", "small", "large", "big", "solid", "regular",
-    "light", "thin", "duotone", "brands", "fw", "text", "color", "primary", "secondary",
-    "default", "inline", "block", "flex", "clickable", "action", "actions", "item", "link",
-    "wrapper", "wrap", "container", "inner", "outer", "the", "and", "ui",
-}  # fmt: skip
-ICON_TAGS = {"i", "span", "div", "svg", "em", "b", "strong", "small", "li", "img", "a", "p"}
-SYMBOL_CONTROL = re.compile(r"^[+\-−–×✕✖✗╳xX‹›«»<>▲▼▴▾◀▶⟨⟩☆★♡♥⋮⋯…]$")
+HANDLER_ATTRS = tuple(_VOCAB["handlerAttributes"])
+ACTION_WORDS = set(_VOCAB["actionWords"])
+CLASS_NOISE = set(_VOCAB["classNoise"])
+ICON_TAGS = set(_VOCAB["iconTags"])
+SYMBOL_CONTROL = re.compile(_VOCAB["symbolControl"])
 CONTROL_TAGS = {"button", "select", "textarea"}
 _STYLE_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(\D|$)")
 
@@ -593,8 +569,7 @@ class _Offline:
             editable = a.get("contenteditable") in ("", "true")
             if tag not in ("select", "input", "textarea", "iframe", "svg") and not editable:
                 named = role in NAME_FROM_CONTENT or role == "link"
-                composite = {"listbox", "combobox", "treeitem", "tree", "grid", "menu", "menubar"}
-                control = role in INTERACTIVE_ROLES and role not in composite
+                control = role in INTERACTIVE_ROLES and role not in COMPOSITE_ROLES
                 owner = "control" if interactive is True and control else "clickable"
                 self.children(
                     node, depth + 1, sub._replace(name_only=named and not cut, owner=owner), inner

@@ -31,7 +31,9 @@ def test_the_wheel_installs_one_top_level_package(wheel: Path) -> None:
     assert {n.split("/")[0] for n in names if ".dist-info/" not in n} == {"browser_agent"}
     # What the runtime reads at run time comes along, mapped into the package.
     for needed in (
-        "browser_agent/extractors/js/serializer.js",
+        "browser_agent/extractors/js/serializer/walk.js",
+        "browser_agent/extractors/js/actions/prepare.js",
+        "browser_agent/extractors/js/vocabulary.json",
         "browser_agent/prompts/tools.json",
         "browser_agent/prompts/system.md",
         "browser_agent/testing/fixtures/site/index.html",
