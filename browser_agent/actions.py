@@ -1,7 +1,7 @@
 """Acting on refs: resolve in the page, act with trusted input, settle, observe.
 
 Playwright cannot adopt an element from our isolated world, so an action asks the
-in-page half (extractors/js/actions.js) to resolve the ref, check it is still what
+in-page half (extractors/js/actions/) to resolve the ref, check it is still what
 the model saw and make it actionable, and gets back a point in viewport coordinates;
 the input itself is trusted (CDP mouse and keyboard events; clicks and typed text go
 in one flight, see `mouse` and `keyboard`). DOM-level

@@ -75,7 +75,7 @@ class Fingerprint(msgspec.Struct, omit_defaults=True):
 
     `path` is a DOM path computed in the page when the action ran, e.g.
     `form#join > p:nth(2) > input[name="email"][type="email"]` (see `domPath` in
-    extractors/js/actions.js); empty when none was captured (a target in a cross-origin
+    extractors/js/actions/dom_paths.js); empty when none was captured (a target in a cross-origin
     frame, or a recorder that was not asked to capture).
     """
 
@@ -488,7 +488,7 @@ def runtime_header(
 # -------------------------------------------------------------------------- reader
 
 
-class Step(msgspec.Struct):
+class RecordedStep(msgspec.Struct):
     """A recorded step with its observation text rebuilt."""
 
     line: StepLine
@@ -508,7 +508,7 @@ class Recording(msgspec.Struct):
     """One recorded session."""
 
     header: Header
-    steps: list[Step] = msgspec.field(default_factory=list)
+    steps: list[RecordedStep] = msgspec.field(default_factory=list)
     prefixes: dict[str, list[dict[str, Any]]] = msgspec.field(default_factory=dict)
     footer: Footer | None = None
     torn: bool = False
@@ -524,7 +524,7 @@ class Recording(msgspec.Struct):
             return self.footer.session_ms
         return sum(s.line.spans_ms.get("total", 0.0) for s in self.steps)
 
-    def messages(self, step: Step) -> list[dict[str, Any]]:
+    def messages(self, step: RecordedStep) -> list[dict[str, Any]]:
         """The exact messages of a step's model call, rebuilt from the file."""
         from .llm import observation_message
 
@@ -586,7 +586,7 @@ def _lines(data: bytes) -> Iterator[tuple[int, bytes, bool]]:
             yield i + 1, ln, i == last
 
 
-def read(path: str | Path) -> RecordingFile:  # noqa: C901 (to be split)
+def read(path: str | Path) -> RecordingFile:
     """Every session in a file. A torn last line is dropped and reported (`torn`), and
     so is a session without a footer (`unfinished`, `problems`); an unreadable line
     anywhere else raises RecordingError, a newer format version RecordingVersionError."""
@@ -597,7 +597,6 @@ def read(path: str | Path) -> RecordingFile:  # noqa: C901 (to be split)
         raise RecordingError(f"cannot read {p}: {exc.strerror}") from None
     sessions: list[Recording] = []
     torn, torn_line = False, None
-    current: Recording | None = None
     last_text = ""
     for no, raw, is_last in _lines(data):
         try:
@@ -615,29 +614,35 @@ def read(path: str | Path) -> RecordingFile:  # noqa: C901 (to be split)
                 raise RecordingError(f"{p}:{no}: not a recording (format {line.format!r})")
             if line.version > VERSION:
                 raise _too_new(p, no, line.version)
-            current = Recording(header=line)
-            sessions.append(current)
+            sessions.append(Recording(header=line))
             last_text = ""
-            continue
-        if current is None:
+        elif not sessions:
             raise RecordingError(f"{p}:{no}: a {type(line).__name__} line before any header")
-        if isinstance(line, Prefix):
-            current.prefixes[line.hash] = line.messages
-        elif isinstance(line, StepLine):
-            o = line.observation
-            if o is not None:
-                if o.text is not None:
-                    last_text = o.text
-                elif o.delta is not None:
-                    last_text = apply_delta(last_text, o.delta)
-            current.steps.append(Step(line=line, text=last_text if o is not None else ""))
         else:
-            current.footer = line
+            last_text = _add_line(sessions[-1], line, last_text)
     if not sessions:
         raise RecordingError(f"{p}: no recorded session in the file")
     if torn:
         sessions[-1].torn = True
     return RecordingFile(sessions=sessions, torn=torn, torn_line=torn_line)
+
+
+def _add_line(current: Recording, line: Prefix | StepLine | Footer, last_text: str) -> str:
+    """Add a line to its session; returns the observation text as of that line (steps
+    store a delta against the one before)."""
+    if isinstance(line, Prefix):
+        current.prefixes[line.hash] = line.messages
+    elif isinstance(line, StepLine):
+        o = line.observation
+        if o is not None:
+            if o.text is not None:
+                last_text = o.text
+            elif o.delta is not None:
+                last_text = apply_delta(last_text, o.delta)
+        current.steps.append(RecordedStep(line=line, text=last_text if o is not None else ""))
+    else:
+        current.footer = line
+    return last_text
 
 
 class _HeaderProbe(msgspec.Struct):
@@ -682,12 +687,12 @@ __all__ = [
     "Fingerprint",
     "Footer",
     "Header",
+    "RecordedStep",
     "Recording",
     "RecordingError",
     "RecordingFile",
     "RecordingVersionError",
     "RecordingWriter",
-    "Step",
     "StepLine",
     "dom_paths",
     "fingerprint",

@@ -38,9 +38,9 @@ from .recording import (
     MASK,
     ActionLine,
     Fingerprint,
+    RecordedStep,
     Recording,
     RecordingFile,
-    Step,
     legacy_path,
     read,
 )
@@ -117,7 +117,7 @@ class RerunReport(msgspec.Struct):
         return data
 
 
-FallbackFn = Callable[[Page, Recording, Step, str], Awaitable[bool]]
+FallbackFn = Callable[[Page, Recording, RecordedStep, str], Awaitable[bool]]
 """Hand a divergent step to a model: (page, recording, step, why) -> whether it worked."""
 
 
@@ -172,7 +172,7 @@ def _runnable(a: ActionLine) -> bool:
     return not a.skipped and a.kind == "page" and a.ok  # others did nothing when recorded
 
 
-def _first_target(step: Step | None) -> Fingerprint | None:
+def _first_target(step: RecordedStep | None) -> Fingerprint | None:
     if step is None:
         return None
     for a in step.actions:
@@ -402,8 +402,8 @@ async def _step(
     ctx: _Context,
     session: int,
     rec: Recording,
-    step: Step,
-    nxt: Step | None,
+    step: RecordedStep,
+    nxt: RecordedStep | None,
     obs: Observation | None,
     rebase: _Rebase,
     fallback: FallbackFn | None,
@@ -483,7 +483,7 @@ async def _step(
 def model_fallback(llm: Any, *, max_steps: int = 4) -> FallbackFn:
     """A fallback that asks the model to do the divergent step (with `llm` as for Agent)."""
 
-    async def handle(page: Page, rec: Recording, step: Step, why: str) -> bool:
+    async def handle(page: Page, rec: Recording, step: RecordedStep, why: str) -> bool:
         from .agent import Agent
         from .budget import Budget
 

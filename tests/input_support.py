@@ -26,7 +26,7 @@ async def clicks_seen(page: Page, site: FixtureServer) -> dict[str, list[str]]:
     freshly loaded page (the pointer arrives from outside), and whether it hovers."""
     await page.goto(site.url("/spa.html"))
     obs = await page.observe()
-    ref = obs.find(role="button", name="Clicked 0 times").ref  # type: ignore[union-attr]
+    ref = obs.get(role="button", name="Clicked 0 times").ref
     await page.playwright_page.evaluate(_LOG, list(EVENTS))
     seen: dict[str, list[str]] = {}
     for case, kwargs in (("left", {}), ("double", {"count": 2}), ("right", {"button": "right"})):

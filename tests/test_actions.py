@@ -74,7 +74,7 @@ async def test_fill_and_submit_every_input_type(
         assert result.ok and result.settled
         obs = result.observation
     assert obs is not None
-    assert obs.find(name="Full name").value == "Ada Lovelace"  # type: ignore[union-attr]
+    assert obs.get(name="Full name").value == "Ada Lovelace"
 
     r = await page.check(ref_of(obs, "Extra cheese"))
     assert "checked" in r.observation.find(name="Extra cheese").states  # type: ignore[union-attr]
@@ -83,8 +83,8 @@ async def test_fill_and_submit_every_input_type(
     r = await page.check(ref_of(obs, "Fresh basil"))
     r = await page.check(ref_of(obs, "Large", "radio"))
     obs = r.observation
-    assert "checked" in obs.find(name="Large").states  # type: ignore[union-attr]
-    assert "checked" not in obs.find(name="Medium").states  # type: ignore[union-attr]
+    assert "checked" in obs.get(name="Large").states
+    assert "checked" not in obs.get(name="Medium").states
 
     r = await page.select(ref_of(obs, "Country"), "Germany")
     assert r.observation.find(name="Country").value == "Germany"  # type: ignore[union-attr]

@@ -43,7 +43,7 @@ def test_playwright_results_are_read_with_the_snapshot_file_they_link(tmp_path: 
     assert refs[("link", "Cart (0)")] == "e8" and refs[("searchbox", "Search products")] == "e10"
     assert refs[("radio", 'Express (next day, \\"fast\\")')] == "e28"
     assert ("navigation", "Shop") in refs and ("heading", "Welcome") in refs
-    step = bench.Step("click", "link", "Cart (")
+    step = bench.BenchStep("click", "link", "Cart (")
     assert bench._find(refs, step) == "e8"  # a cart count the snapshot may lag on
     assert pw.call_for(step, "e8", "") == ("browser_click", {"target": "e8", "element": "Cart ("})
 

@@ -63,7 +63,7 @@ async def test_the_isolation_pages_do_see_tokens_that_share_a_context(
     for token in ("a1", "b2"):
         await page.goto(site.url(f"/isolation/write.html?who={token}"))
         obs = await page.observe()
-        r = await page.click(obs.find("button", "Save my token").ref)  # type: ignore[union-attr]
+        r = await page.click(obs.get("button", "Save my token").ref)
         assert r.observation is not None and f"Saved token {token}" in r.observation.text
     await page.goto(site.url("/isolation/read.html"))
     r = await page.wait_for("Check complete")

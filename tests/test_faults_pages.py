@@ -89,7 +89,7 @@ async def test_a_click_that_closes_its_tab_is_reported(page: Page, site: Fixture
     tab, popup = await popup_tab(page, site)
     await popup.set_content("<button onclick='window.close()'>Close me</button>")
     obs = await tab.observe()
-    r = await tab.click(obs.find("button", "Close me").ref)  # type: ignore[union-attr]
+    r = await tab.click(obs.get("button", "Close me").ref)
     assert r.closed and r.observation is None
 
 
@@ -99,7 +99,7 @@ async def test_a_blocking_dialog_is_answered(page: Page, site: FixtureServer) ->
         "<button onclick=\"document.title = confirm('sure?') ? 'yes' : 'no'\">Go</button>"
     )
     obs = await page.observe()
-    r = await page.click(obs.find("button", "Go").ref)  # type: ignore[union-attr]
+    r = await page.click(obs.get("button", "Go").ref)
     assert r.ok and r.dialog is not None and r.dialog.type == "confirm"
     assert await page.playwright_page.title() == "yes"
 
@@ -127,7 +127,7 @@ async def test_a_dom_flooding_page_is_coalesced_and_the_agent_still_acts(
 ) -> None:
     await page.goto(site.url("/mutate.html"))
     obs = await page.observe()
-    r = await page.click(obs.find("button", "Start flood").ref)  # type: ignore[union-attr]
+    r = await page.click(obs.get("button", "Start flood").ref)
     assert r.observation is not None
     for _ in range(3):
         with anyio.fail_after(10):

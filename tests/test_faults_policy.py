@@ -159,7 +159,7 @@ async def test_every_kind_of_request_and_every_hop_off_the_policy_is_blocked(
     target = f"{sinks[0].origin}/form-r-x"
     await page.goto(f"{allowed.origin}/form?code=307&to={target}")
     obs = await page.observe()
-    r = await page.click(obs.find("button", "Send").ref)  # type: ignore[union-attr]
+    r = await page.click(obs.get("button", "Send").ref)
     assert r.observation is not None
     if browser.policy_router:
         assert "127.0.0.2 is not in the allowed domains" in r.observation.text
@@ -173,8 +173,8 @@ async def test_every_kind_of_request_and_every_hop_off_the_policy_is_blocked(
     doc.write_bytes(b"attached")
     await page.goto(f"{allowed.origin}/form?code=307&to={target}-file&file=1")
     obs = await page.observe()
-    await page.upload(obs.find(name="Attachment").ref, doc)  # type: ignore[union-attr]
-    r = await page.click(obs.find("button", "Send").ref)  # type: ignore[union-attr]
+    await page.upload(obs.get(name="Attachment").ref, doc)
+    r = await page.click(obs.get("button", "Send").ref)
     assert not r.ok and "127.0.0.2 is not in the allowed domains" in (r.error or "")
 
     leaked = [q for q in site.requests if any(q.startswith(m) for m in markers)]

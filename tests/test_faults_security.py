@@ -187,8 +187,8 @@ async def _send_form(page: Page, site: Recorder, code: int, to: str, file: Path 
     await page.goto(f"{site.origin}/form?code={code}&to={to}" + ("&file=1" if file else ""))
     obs = await page.observe()
     if file is not None:
-        await page.upload(obs.find(name="Attachment").ref, file)  # type: ignore[union-attr]
-    return await page.click(obs.find("button", "Send").ref)  # type: ignore[union-attr]
+        await page.upload(obs.get(name="Attachment").ref, file)
+    return await page.click(obs.get("button", "Send").ref)
 
 
 @pytest.fixture(params=["network", "router"])
@@ -404,7 +404,7 @@ async def test_hostile_page_cannot_detect_spoof_or_break_the_serializer(
         assert obs.find("button", "Safe button") is not None
     # Text behind the page's throwing getters is still read (from our own world).
     assert "A paragraph whose textContent getter throws" in obs.text
-    r = await page.click(obs.find("button", "Safe button").ref)  # type: ignore[union-attr]
+    r = await page.click(obs.get("button", "Safe button").ref)
     assert r.ok and r.observation is not None and "clicked 1 times" in r.observation.text
     await pw.click("#check-leaks")
     leaks = await pw.inner_text("#leaks")

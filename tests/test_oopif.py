@@ -87,7 +87,7 @@ async def test_oopif_is_stitched_with_unique_refs(page: Page, site: FixtureServe
     assert button is not None and field is not None, obs.text
     assert button.frame and button.frame == field.frame
     assert button.ref >= FRAME_REF_STRIDE and field.ref >= FRAME_REF_STRIDE
-    assert obs.find("button", "Top button").frame == ""  # type: ignore[union-attr]
+    assert obs.get("button", "Top button").frame == ""
     assert "\x00" not in obs.text
     # Every ref in the text is unique, and the frame's lines sit under its iframe line.
     refs = [int(x.split("]")[0].strip(" [")) for x in obs.text.splitlines() if "] " in x]
@@ -120,7 +120,7 @@ async def test_changes_inside_the_oopif_are_deltas(page: Page, site: FixtureServ
     assert added is not None and added.frame and added.ref >= FRAME_REF_STRIDE
     # Shipped as the frame's delta, not a full pass: refs kept, the new one reported.
     assert not inc.full and added.ref in inc.added
-    assert inc.find("button", "Site button").ref == first.find("button", "Site button").ref  # type: ignore[union-attr]
+    assert inc.get("button", "Site button").ref == first.get("button", "Site button").ref
     assert_same(inc, await page.serializer.snapshot())
     # Removal and an attribute change, and nothing at all.
     await frame.evaluate(
@@ -131,7 +131,7 @@ async def test_changes_inside_the_oopif_are_deltas(page: Page, site: FixtureServ
     )
     inc = await page.observe()
     assert added.ref in inc.removed and inc.find("button", "Added button") is None
-    assert "disabled" in inc.find(name="Site input").states  # type: ignore[union-attr]
+    assert "disabled" in inc.get(name="Site input").states
     assert_same(inc, await page.serializer.snapshot())
     quiet = await page.observe()
     assert quiet.text == inc.text and not quiet.added and not quiet.removed

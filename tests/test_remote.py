@@ -208,18 +208,18 @@ async def scripted_task(browser: Browser, site: FixtureServer, tmp_path: Path) -
     assert_user_clicks(await clicks_seen(page, site))
     await page.goto(site.url("/spa.html"))
     obs = await page.observe()
-    r = await page.click(obs.find(name="Clicked 0 times").ref)  # type: ignore[union-attr]
+    r = await page.click(obs.get(name="Clicked 0 times").ref)
     assert r.settled and r.observation.find(name="Clicked 1 times")  # type: ignore[union-attr]
 
     doc = tmp_path / "remote.txt"
     doc.write_bytes(b"sent from afar\n")
     await page.goto(site.url("/form.html"))
     obs = await page.observe()
-    await page.type(obs.find(name="Full name").ref, "Remote Ada")  # type: ignore[union-attr]
-    await page.check(obs.find(name="Fresh basil").ref)  # type: ignore[union-attr]
-    await page.select(obs.find(name="Country").ref, "France")  # type: ignore[union-attr]
-    await page.upload(obs.find(name="Attachment").ref, doc)  # type: ignore[union-attr]
-    r = await page.click(obs.find(name="Submit order").ref)  # type: ignore[union-attr]
+    await page.type(obs.get(name="Full name").ref, "Remote Ada")
+    await page.check(obs.get(name="Fresh basil").ref)
+    await page.select(obs.get(name="Country").ref, "France")
+    await page.upload(obs.get(name="Attachment").ref, doc)
+    r = await page.click(obs.get(name="Submit order").ref)
     assert r.navigated and "Received" in r.observation.text  # type: ignore[union-attr]
     sub = submitted(site, mark)
     assert sub.first("full_name") == "Remote Ada" and sub.first("country") == "fr"
@@ -262,9 +262,9 @@ async def test_remote_upload_ships_bytes(
         obs = await page.observe()
         doc = tmp_path / "far.bin"
         doc.write_bytes(bytes(range(256)))
-        r = await page.upload(obs.find(name="Document to upload").ref, doc)  # type: ignore[union-attr]
+        r = await page.upload(obs.get(name="Document to upload").ref, doc)
         assert "far.bin (256 bytes)" in r.observation.text  # type: ignore[union-attr]
-        await page.click(obs.find(name="Upload file").ref)  # type: ignore[union-attr]
+        await page.click(obs.get(name="Upload file").ref)
         assert submitted(site, mark).files["document"] == ("far.bin", bytes(range(256)))
 
 

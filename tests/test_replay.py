@@ -141,7 +141,7 @@ async def test_dom_paths_skip_generated_ids_and_survive_a_wrapper(
     await page.goto(site.url("/replay/paths.html"))
     obs = await page.observe()
     removes = [e.ref for e in obs.elements.values() if e.name == "Remove"]
-    link, note = obs.find("link").ref, obs.find("textbox", "Note").ref  # type: ignore[union-attr]
+    link, note = obs.get("link").ref, obs.get("textbox", "Note").ref
     paths = await dom_paths(page, [*removes, link, note])
     second = paths[removes[1]]
     # Generated ids (`s-1712345`, `:r2:`, `ember4821`) are left out; alike siblings get

@@ -243,7 +243,7 @@ async def test_calm_counts_from_the_load_only_for_a_document_born_after_the_acti
     count the calm it had since its watch began; any other keeps timing from the call."""
     r = await page.goto(site.url("/settle_target.html"), observe=True)
     assert r.ok
-    await page.call_in_page("begin", None)  # actions.js is in this document and watching it
+    await page.call_in_page("begin", None)  # the actions are in this document and watching it
     pw = page.playwright_page
     origin, watched = await pw.evaluate("[performance.timeOrigin, performance.now()]")
     quiet = 400.0

@@ -41,9 +41,9 @@ def test_scripted_form_task(site: FixtureServer) -> None:
         r = page.type(name.ref, "Sync Ada")
         assert r.observation is not None
         assert r.observation.find(name="Full name").value == "Sync Ada"  # type: ignore[union-attr]
-        page.check(obs.find(name="Extra cheese").ref)  # type: ignore[union-attr]
-        page.select(obs.find(name="Country").ref, "Spain")  # type: ignore[union-attr]
-        r = page.click(obs.find(name="Submit order").ref)  # type: ignore[union-attr]
+        page.check(obs.get(name="Extra cheese").ref)
+        page.select(obs.get(name="Country").ref, "Spain")
+        r = page.click(obs.get(name="Submit order").ref)
         assert r.navigated and page.url.endswith("/submit")
         sub = submitted(site, mark)
         assert sub.first("full_name") == "Sync Ada"
@@ -60,14 +60,14 @@ def test_errors_and_popups(site: FixtureServer) -> None:
         obs = page.observe()
         with pytest.raises(UnknownRefError):
             page.click(4242)
-        apple = obs.find(name="Pick Apple").ref  # type: ignore[union-attr]
-        page.click(obs.find(name="Remove first item").ref)  # type: ignore[union-attr]
+        apple = obs.get(name="Pick Apple").ref
+        page.click(obs.get(name="Remove first item").ref)
         with pytest.raises(StaleRefError):
             page.click(apple)
 
         page.goto(site.url("/popup.html"))
         obs = page.observe()
-        r = page.click(obs.find(name="Open target in new tab").ref)  # type: ignore[union-attr]
+        r = page.click(obs.get(name="Open target in new tab").ref)
         assert len(r.new_pages) == 1 and len(browser.pages) == 2
         tab = browser.pages[-1]
         assert "Popup target" in tab.observe().text
@@ -82,7 +82,7 @@ def test_usable_from_inside_an_event_loop(site: FixtureServer) -> None:
             page = browser.new_page()
             page.goto(site.url("/settle.html"))
             obs = page.observe()
-            r = page.click(obs.find(name="Immediate").ref)  # type: ignore[union-attr]
+            r = page.click(obs.get(name="Immediate").ref)
             assert isinstance(browser.async_browser.pages[0], AsyncPage)
             return r.observation.text if r.observation else ""
 

@@ -6,6 +6,12 @@ plus that observation; the model's first complete tool call starts executing whi
 the rest of the reply streams; page actions run in order, independent user tools
 run concurrently; everything is timed on the session clock and bounded by the
 `Budget`.
+
+`_Run` holds one run's state; what it does besides the loop is in the modules of its
+bases: `degrade` (overruns and remedies), `recovery` (a crashed page, closing what a cut
+run opened), `outbound` (redaction of all that leaves the run, the recording header,
+the result), `model_time` (spans of model calls). The reply's actions run in
+`executor.Batch`; the last observation's standing is `freshness.Freshness`.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from ..page import Page
 from ..recording import RecordingWriter
 from ..records import ActionRecord, AgentResult, StepRecord, StopReason
 from ..redaction import Redactor, install_log_redaction
-from ..timing import STAGES, Span, Timeline, TimingReport, otel_available
+from ..timing import STAGES, Span, Timeline
 from .degrade import DegradePolicy
 from .events import AgentEvent, StepFinished
 from .executor import Batch, InCall
@@ -60,9 +66,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("browser_agent.agent")
 
 BUILTIN_TOOLS = frozenset(ACTIONS)
-
-
-# ---------------------------------------------------------------------- one run
 
 
 class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
@@ -126,7 +129,7 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
 
     # -- start-up
 
-    async def go(
+    async def run_to_end(
         self, stack: contextlib.AsyncExitStack, target: Page | Browser | None
     ) -> AgentResult:
         tl = self.tl
@@ -206,7 +209,7 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
                     if new is None:
                         raise
                     first = await new.observe(max_chars=cap)
-            self.view.adopt(first)
+            self.view.taken(first)
         except PageError as exc:
             why = self.redactor.text(str(exc))
             self.stop = ("page_closed" if isinstance(exc, PageClosedError) else "error", why)
@@ -354,12 +357,12 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
                 obs = await self.fresh_observation(rec, page)
         if obs is None:
             return None
-        self.adopt(obs, rec)
+        self.use_observation(obs, rec)
         return obs
 
-    def adopt(self, obs: Observation, rec: StepRecord) -> None:
+    def use_observation(self, obs: Observation, rec: StepRecord) -> None:
         """Make `obs` the step's observation (what the prompt and the recording show)."""
-        self.view.adopt(obs)
+        self.view.taken(obs)
         self.step_obs = obs
         rec.observation_version = obs.version
         rec.url, rec.title = obs.url, obs.title
@@ -438,11 +441,11 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
             fresh = await self.fresh_observation(rec, page)
         if fresh is None:
             return
-        self.adopt(fresh, rec)
+        self.use_observation(fresh, rec)
         messages = self.prompt(fresh, rec, parent)
         await self.call(messages, fresh, rec, parent, confirm=False)
 
-    async def call(  # noqa: C901 (to be split)
+    async def call(
         self,
         messages: list[dict[str, Any]],
         obs: Observation,
@@ -546,9 +549,23 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
                 detail = f"{type(e).__name__}: {e}"
                 rec.events.append(tl.event("retry", stage="llm_total", step=rec.n, detail=detail))
             return False
+        self.take_reply(reply, batch, rec, parent, start, tl.at(t1))
+        return False
+
+    def take_reply(
+        self,
+        reply: ModelReply,
+        batch: Batch,
+        rec: StepRecord,
+        parent: Span,
+        start: float,
+        returned: float,
+    ) -> None:
+        """Account for a complete reply and add it, with its tool results, to the history."""
+        tl = self.tl
         rec.reply = reply
         self.tokens += reply.usage.prompt_tokens + reply.usage.completion_tokens
-        self.llm_spans(reply, start, tl.at(t1), rec, parent)
+        self.llm_spans(reply, start, returned, rec, parent)
         if reply.error:
             rec.errors.append(f"the reply broke off: {reply.error}")
         for limit in reply.limits:  # a cap cut the reply: recorded, and the model told
@@ -573,36 +590,6 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
             len(tc["function"]["arguments"]) for m in new for tc in m.get("tool_calls", ())
         )
         self.agent.history = self.history
-        return False
-
-    # -- budgets
-
-    # -- the end
-
-    def result(self) -> AgentResult:
-        tl = self.tl
-        reason, detail = self.stop or ("error", "stopped")
-        if self.stop is not None and reason != "done":
-            tl.event("stop", detail=f"{reason}: {detail}")
-        report = TimingReport.build(tl, [s.timing() for s in self.steps])
-        if self.agent.otel or (self.agent.otel is None and otel_available()):
-            report.export_otel()
-        success, output = self.finished if self.finished is not None else (False, None)
-        detail, output = self.redactor.text(detail), self.redact_output(output)
-        result = AgentResult(
-            task=self.agent.task,
-            success=success,
-            output=output,
-            reason=reason,
-            detail=detail,
-            steps=self.steps,
-            report=report,
-            session_id=tl.session_id,
-        )
-        if self.recorder is not None:
-            browser = self.page.browser if self.page is not None else None
-            self.recorder.footer(result, browser=browser.version if browser is not None else "")
-        return result
 
 
 def _page_wait(actions: Sequence[ActionRecord], reply_end: float) -> float:

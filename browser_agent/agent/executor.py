@@ -16,7 +16,6 @@ from ..actions import ActionResult
 from ..exceptions import (
     PageClosedError,
     PageError,
-    RefError,
     StaleRefError,
     ToolError,
 )
@@ -27,6 +26,7 @@ from ..llm import (
     untrusted_block,
 )
 from ..observation import Observation
+from ..page import Page
 from ..records import ActionRecord, StepRecord
 from ..settle import SettleSettings
 from ..timing import Span
@@ -139,9 +139,9 @@ class Batch:
             assert self.queue is not None
             self.queue.send_nowait(action)
             if self.running is not None:  # it reads this when it settles, then observes
-                self.lighten(self.running, superseded=True)
+                self.settle_lightly(self.running, superseded=True)
 
-    async def decided(self) -> None:
+    async def before_acting(self) -> None:
         """The model decided before the early observation was confirmed: act now.
 
         Waiting out the check would put the quiet window back on the critical path;
@@ -163,7 +163,7 @@ class Batch:
             self.confirming.cancel()
             self.confirming = None
 
-    def lighten(self, r: ActionRecord, *, superseded: bool) -> None:
+    def settle_lightly(self, r: ActionRecord, *, superseded: bool) -> None:
         """Give the running action a light settle: the model already decided what follows.
 
         `superseded`: another action of the reply follows it, so its observation would
@@ -190,7 +190,7 @@ class Batch:
         async with receive:
             async for action in receive:
                 r = self.records[action.id]
-                await self.decided()
+                await self.before_acting()
                 if self.stopped is not None:
                     self.skip(action, self.stopped)
                     continue
@@ -245,7 +245,7 @@ class Batch:
     async def tool(self, t: Tool, r: ActionRecord) -> None:
         """A user tool. Synchronous tools run in a worker thread and cannot be cut short."""
         run = self.run
-        await self.decided()
+        await self.before_acting()
         await run.emit(ActionStarted(self.rec.n, r, self.obs.url))
         r.start_ms = run.tl.now()
         limit = run.budget.act_s
@@ -273,7 +273,7 @@ class Batch:
 
     # -- page actions
 
-    async def page_action(self, r: ActionRecord, *, more: bool = False) -> None:  # noqa: C901 (to be split)
+    async def page_action(self, r: ActionRecord, *, more: bool = False) -> None:
         run = self.run
         page = run.page
         assert page is not None
@@ -287,7 +287,7 @@ class Batch:
         if light or speculate:
             self.running = r
             if (more and light) or speculate:
-                self.lighten(r, superseded=more)
+                self.settle_lightly(r, superseded=more)
         try:
             with anyio.move_on_after(limit) as scope:
                 try:
@@ -299,26 +299,8 @@ class Batch:
                 finally:
                     page.settle_settings = full
                     self.running = self.full_settle = None
-        except StaleRefError as exc:
-            run.view.stale()
-            self.fail(r, str(exc), why=f"the page changed under the reply ({exc})")
-        except RefError as exc:
-            run.view.stale()
-            self.fail(r, str(exc))
-        except PageClosedError as exc:
-            if page.crashed:  # the next observation reopens it
-                run.view.stale()
-                self.fail(r, "the page crashed", why="the page crashed")
-            else:
-                run.page_closed = True
-                self.fail(r, str(exc), why="the page was closed")
-        except PageError as exc:
-            run.view.stale()
-            self.fail(r, str(exc))
-        except Exception as exc:  # a bug, or page text the serializer choked on
-            log.debug("%s failed", r.name, exc_info=True)
-            run.view.stale()
-            self.fail(r, f"{r.name} failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            self.raised(r, exc, page)
         t1 = time.perf_counter()
         start, end = tl.at(t0), tl.at(t1)
         r.end_ms = end
@@ -336,6 +318,41 @@ class Batch:
             run.view.stale()
             tl.add("act", start, end, parent=self.parent, step=self.rec.n, action=r.name)
             return
+        self.settled(r, result, t0, start, end, full)
+
+    def raised(self, r: ActionRecord, exc: Exception, page: Page) -> None:
+        """An action that raised: a typed error is the model's to read, anything else is a
+        bug or page text the serializer choked on (said, and logged at debug)."""
+        run = self.run
+        if isinstance(exc, PageClosedError) and not page.crashed:
+            run.page_closed = True
+            self.fail(r, str(exc), why="the page was closed")
+            return
+        run.view.stale()
+        if isinstance(exc, StaleRefError):
+            self.fail(r, str(exc), why=f"the page changed under the reply ({exc})")
+        elif isinstance(exc, PageClosedError):  # crashed: the next observation reopens it
+            self.fail(r, "the page crashed", why="the page crashed")
+        elif isinstance(exc, PageError):
+            self.fail(r, str(exc))
+        else:
+            log.debug("%s failed", r.name, exc_info=exc)
+            self.fail(r, f"{r.name} failed: {type(exc).__name__}: {exc}")
+
+    def settled(
+        self,
+        r: ActionRecord,
+        result: ActionResult,
+        t0: float,
+        start: float,
+        end: float,
+        full: SettleSettings,
+    ) -> None:
+        """An action that ran: its spans, its tool result, what the run now knows of the
+        page, and whether the rest of the reply may still run."""
+        run, tl = self.run, self.run.tl
+        page = run.page
+        assert page is not None
         t = result.timings
         r.timings.update(t)
         acted = min(end, start + t.get("resolve", 0.0) + t.get("act", 0.0))
@@ -352,7 +369,7 @@ class Batch:
                 watch = (acted + full.ui_ms / 1000, result.late_ui)
             light = "light_settle" in r.timings
             run.view.settled_after_action(
-                result.observation, light=light, speculate=speculate, watch=watch
+                result.observation, light=light, speculate=run.agent.speculate, watch=watch
             )
         else:
             run.view.stale()

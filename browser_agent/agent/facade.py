@@ -168,7 +168,7 @@ class Agent:
             if self.record is not None:
                 writer = RecordingWriter(Path(self.record), redactor=run.redactor)
                 run.recorder = stack.enter_context(writer)
-            return await run.go(stack, target)
+            return await run.run_to_end(stack, target)
 
     def _pool(self) -> tuple[LLMPool, bool]:
         llm = self.llm

@@ -33,7 +33,7 @@ class Freshness:
         """The observation to prompt with, if it still is the page as it is."""
         return self.obs if self.current else None
 
-    def adopt(self, obs: Observation) -> None:
+    def taken(self, obs: Observation) -> None:
         """A look just taken: it is the page as it is."""
         self.obs, self.current = obs, True
 

@@ -15,10 +15,10 @@ from ..browser import Browser
 from ..budget import Budget
 from ..llm import LLMPool
 from ..page import Page
-from ..recording import Header, runtime_header
-from ..records import ActionRecord
+from ..recording import Header, RecordingWriter, runtime_header
+from ..records import ActionRecord, AgentResult, StepRecord, StopReason
 from ..redaction import Redactor
-from ..timing import Timeline
+from ..timing import Timeline, TimingReport, otel_available
 from .events import ActionFinished, ActionStarted, AgentEvent
 
 if TYPE_CHECKING:
@@ -37,6 +37,11 @@ class Outbound:
     tools: list[dict[str, Any]]
     redactor: Redactor
     pending: list[AgentEvent]
+    page: Page | None
+    recorder: RecordingWriter | None
+    steps: list[StepRecord]
+    finished: tuple[bool, Any] | None
+    stop: tuple[StopReason, str] | None
 
     def seal(self, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Messages on their way to the model, redacted: the only road into the prompt.
@@ -88,6 +93,31 @@ class Outbound:
                 return type(output).model_validate(clean)
             return clean
         return self.redactor.obj(output, patterns=True)
+
+    def result(self) -> AgentResult:
+        tl = self.tl
+        reason, detail = self.stop or ("error", "stopped")
+        if self.stop is not None and reason != "done":
+            tl.event("stop", detail=f"{reason}: {detail}")
+        report = TimingReport.build(tl, [s.timing() for s in self.steps])
+        if self.agent.otel or (self.agent.otel is None and otel_available()):
+            report.export_otel()
+        success, output = self.finished if self.finished is not None else (False, None)
+        detail, output = self.redactor.text(detail), self.redact_output(output)
+        result = AgentResult(
+            task=self.agent.task,
+            success=success,
+            output=output,
+            reason=reason,
+            detail=detail,
+            steps=self.steps,
+            report=report,
+            session_id=tl.session_id,
+        )
+        if self.recorder is not None:
+            browser = self.page.browser if self.page is not None else None
+            self.recorder.footer(result, browser=browser.version if browser is not None else "")
+        return result
 
     def recording_header(self, target: Page | Browser | None) -> Header:
         """The recording's first line: the task, the runtime, the settings of this run."""

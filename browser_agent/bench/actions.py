@@ -131,7 +131,7 @@ async def _measure_actions(
     out: dict[str, dict[str, Any]] = {}
     for kind, (path, ours, theirs) in _cases().items():
         await _open(page, site, path)
-        await ours(page, 0)  # warm: actions.js installed, caches hot
+        await ours(page, 0)  # warm: the actions installed, caches hot
         totals: list[float] = []
         settles: list[float] = []
         inputs: list[float] = []

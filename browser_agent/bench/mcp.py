@@ -49,7 +49,7 @@ _THEIR_LINE = re.compile(r'- (\w+) "((?:[^"\\]|\\.)*)"[^\n]*?\[ref=([^\]]+)\]')
 _SNAPSHOT_LINK = re.compile(r"\[Snapshot\]\(([^)]+)\)")
 
 
-class Step(NamedTuple):
+class BenchStep(NamedTuple):
     """One scripted action: what to do to which element (by role and accessible name)."""
 
     kind: str  # navigate, click, type, select, check, press
@@ -59,40 +59,40 @@ class Step(NamedTuple):
     submit: bool = False
 
 
-def _flows() -> dict[str, list[Step]]:
+def _flows() -> dict[str, list[BenchStep]]:
     fields = [("Full name", "Ada Lovelace"), ("Email", "ada@example.test")]
     fields += [("Street address", "1 Loop Road"), ("City", "Paris")]
     return {
         "shop checkout": [
-            Step("navigate", value="/shop/index.html"),
-            Step("type", "searchbox", "Search products", "kettle", submit=True),
-            Step("click", "link", "Blue Kettle"),
-            Step("click", "button", "Add to cart"),
-            Step("click", "link", "Cart ("),
-            Step("click", "link", "Checkout"),
-            *(Step("type", "textbox", name, value) for name, value in fields),
-            Step("select", "combobox", "Country", "France"),
-            Step("check", "radio", "Express (next day, €9.90)"),
-            Step("check", "checkbox", "I agree to the terms and conditions"),
-            Step("click", "button", "Place order"),
+            BenchStep("navigate", value="/shop/index.html"),
+            BenchStep("type", "searchbox", "Search products", "kettle", submit=True),
+            BenchStep("click", "link", "Blue Kettle"),
+            BenchStep("click", "button", "Add to cart"),
+            BenchStep("click", "link", "Cart ("),
+            BenchStep("click", "link", "Checkout"),
+            *(BenchStep("type", "textbox", name, value) for name, value in fields),
+            BenchStep("select", "combobox", "Country", "France"),
+            BenchStep("check", "radio", "Express (next day, €9.90)"),
+            BenchStep("check", "checkbox", "I agree to the terms and conditions"),
+            BenchStep("click", "button", "Place order"),
         ],
         "form": [
-            Step("navigate", value="/form.html"),
-            Step("type", "textbox", "Full name", "Ada Lovelace"),
-            Step("type", "textbox", "Email address", "ada@example.test"),
-            Step("type", "textbox", "Phone number", "+33 1 23 45 67 89"),
-            Step("check", "checkbox", "Extra cheese"),
-            Step("check", "radio", "Large"),
-            Step("select", "combobox", "Country", "Germany"),
-            Step("type", "textbox", "Comments", "Ring twice."),
-            Step("click", "button", "Submit order"),
+            BenchStep("navigate", value="/form.html"),
+            BenchStep("type", "textbox", "Full name", "Ada Lovelace"),
+            BenchStep("type", "textbox", "Email address", "ada@example.test"),
+            BenchStep("type", "textbox", "Phone number", "+33 1 23 45 67 89"),
+            BenchStep("check", "checkbox", "Extra cheese"),
+            BenchStep("check", "radio", "Large"),
+            BenchStep("select", "combobox", "Country", "Germany"),
+            BenchStep("type", "textbox", "Comments", "Ring twice."),
+            BenchStep("click", "button", "Submit order"),
         ],
         "long list": [
-            Step("navigate", value="/long.html"),
-            Step("click", "button", "Open 3"),
-            Step("click", "button", "Open 250"),
-            Step("click", "button", "Open 499"),
-            Step("press", value="Home"),
+            BenchStep("navigate", value="/long.html"),
+            BenchStep("click", "button", "Open 3"),
+            BenchStep("click", "button", "Open 250"),
+            BenchStep("click", "button", "Open 499"),
+            BenchStep("press", value="Home"),
         ],
     }
 
@@ -121,7 +121,9 @@ class _Server:
         (a whole page) or add to them (a change, or no page at all)."""
         raise NotImplementedError
 
-    def call_for(self, step: Step, ref: str | int | None, url: str) -> tuple[str, dict[str, Any]]:
+    def call_for(
+        self, step: BenchStep, ref: str | int | None, url: str
+    ) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
 
     def seen(self, text: str) -> tuple[str, int]:
@@ -151,7 +153,9 @@ class Ours(_Server):
         whole = "<page_observation" in text and CHANGE_HEADER not in text
         return found, whole
 
-    def call_for(self, step: Step, ref: str | int | None, url: str) -> tuple[str, dict[str, Any]]:
+    def call_for(
+        self, step: BenchStep, ref: str | int | None, url: str
+    ) -> tuple[str, dict[str, Any]]:
         if step.kind == "navigate":
             return "browser_navigate", {"url": url}
         if step.kind == "click":
@@ -194,7 +198,9 @@ class Playwright(_Server):
         found = {(m.group(1), m.group(2)): m.group(3) for m in _THEIR_LINE.finditer(text)}
         return found, bool(found)  # a snapshot is always the whole page
 
-    def call_for(self, step: Step, ref: str | int | None, url: str) -> tuple[str, dict[str, Any]]:
+    def call_for(
+        self, step: BenchStep, ref: str | int | None, url: str
+    ) -> tuple[str, dict[str, Any]]:
         target = {self.target: ref, "element": step.name}
         if step.kind == "navigate":
             return "browser_navigate", {"url": url}
@@ -224,7 +230,7 @@ async def _connect(server: _Server) -> AsyncIterator[Client]:
 
 
 async def _flow(
-    client: Client, server: _Server, steps: Sequence[Step], site: FixtureServer
+    client: Client, server: _Server, steps: Sequence[BenchStep], site: FixtureServer
 ) -> list[Call]:
     """Run one flow; every call must succeed (a bench that fails loudly beats one that lies)."""
     refs: dict[tuple[str, str], str | int] = {}
@@ -251,7 +257,7 @@ class _FlowFailed(Exception):
     """A scripted flow could not go on: the bench stops and says which call failed."""
 
 
-def _find(refs: dict[tuple[str, str], str | int], step: Step) -> str | int | None:
+def _find(refs: dict[tuple[str, str], str | int], step: BenchStep) -> str | int | None:
     """The element by role and name; a name ending in "(" matches by prefix (a cart
     count the page may not have updated yet when the server took its snapshot)."""
     if step.name.endswith("("):
@@ -329,7 +335,7 @@ async def run(json_output: bool = False, repeat: int = 5) -> dict[str, Any]:
                     if isinstance(s, Playwright):
                         s.adopt((await c.list_tools()).tools)
                     # Warm-up, not measured: the browser launch and first page load.
-                    await _flow(c, s, [Step("navigate", value="/index.html")], site)
+                    await _flow(c, s, [BenchStep("navigate", value="/index.html")], site)
                 for _ in range(repeat):
                     for name, steps in flows.items():
                         for s in servers:
