@@ -264,42 +264,14 @@ class _Offline:
                 return "clickable" if owner or words or _beside_input(node) else False
         return False
 
-    def name(self, node: LexborNode, role: str) -> str:  # noqa: C901 (to be split)
+    def name(self, node: LexborNode, role: str) -> str:
         a = node.attributes
-        n = ""
-        if a.get("aria-labelledby"):
-            parts = []
-            for ident in (a.get("aria-labelledby") or "").split():
-                target = self.tree.css_first(f"#{ident}") if re.match(r"^[\w-]+$", ident) else None
-                if target is not None:
-                    parts.append(self._text(target))
-            n = " ".join(parts)
+        n = self._labelledby(node)
         if not n:
             n = _collapse(a.get("aria-label") or "")
         tag = node.tag
         if not n and tag in ("input", "select", "textarea"):
-            t = (a.get("type") or "").lower()
-            if tag == "input" and t in ("submit", "reset", "button"):
-                default = {"submit": "Submit", "reset": "Reset"}.get(t, "")
-                n = _collapse(a.get("value") or "") or default
-                if n == "Submit" and a.get("title"):
-                    n = a.get("title") or ""
-            elif tag == "input" and t == "image":
-                n = a.get("alt") or ""
-            if not n:
-                labels = []
-                node_id = a.get("id")
-                if node_id and node_id in self.labels:
-                    labels.append(self.labels[node_id])
-                parent = node.parent
-                while parent is not None:
-                    if parent.tag == "label":
-                        labels.append(self._text(parent))
-                        break
-                    parent = parent.parent
-                n = " ".join(labels)
-            if not n:
-                n = a.get("placeholder") or ""
+            n = self._field_name(node)
         if not n and tag == "iframe":
             n = a.get("title") or ""
         if not n and tag == "svg":
@@ -323,6 +295,42 @@ class _Offline:
         if not n and tag == "a":
             n = _href_name(a.get("href") or "")
         return _clip(_collapse(n), MAX_NAME)
+
+    def _labelledby(self, node: LexborNode) -> str:
+        """The text of the elements `aria-labelledby` names."""
+        parts = []
+        for ident in (node.attributes.get("aria-labelledby") or "").split():
+            target = self.tree.css_first(f"#{ident}") if re.match(r"^[\w-]+$", ident) else None
+            if target is not None:
+                parts.append(self._text(target))
+        return " ".join(parts)
+
+    def _field_name(self, node: LexborNode) -> str:
+        """A form field's name: a button input's value, an image input's alt, its
+        labels, then its placeholder."""
+        a, tag = node.attributes, node.tag
+        t = (a.get("type") or "").lower()
+        n = ""
+        if tag == "input" and t in ("submit", "reset", "button"):
+            default = {"submit": "Submit", "reset": "Reset"}.get(t, "")
+            n = _collapse(a.get("value") or "") or default
+            if n == "Submit" and a.get("title"):
+                n = a.get("title") or ""
+        elif tag == "input" and t == "image":
+            n = a.get("alt") or ""
+        if not n:
+            labels = []
+            node_id = a.get("id")
+            if node_id and node_id in self.labels:
+                labels.append(self.labels[node_id])
+            parent = node.parent
+            while parent is not None:
+                if parent.tag == "label":
+                    labels.append(self._text(parent))
+                    break
+                parent = parent.parent
+            n = " ".join(labels)
+        return n or a.get("placeholder") or ""
 
     def name_cut(self, node: LexborNode, role: str) -> bool:
         a = node.attributes
@@ -372,17 +380,9 @@ class _Offline:
             out += f" max={_quote(_exact(hi))}"
         return out
 
-    def states(self, node: LexborNode, role: str, aria_hidden: bool) -> list[str]:  # noqa: C901 (to be split)
+    def states(self, node: LexborNode, role: str, aria_hidden: bool) -> list[str]:
         a = node.attributes
-        st: list[str] = []
-        t = (a.get("type") or "").lower()
-        if node.tag == "input" and t in ("checkbox", "radio"):
-            if "checked" in a:
-                st.append("checked")
-        elif a.get("aria-checked") == "true":
-            st.append("checked")
-        elif a.get("aria-checked") == "mixed":
-            st.append("mixed")
+        st: list[str] = _checked(node)
         if a.get("aria-pressed") == "true":
             st.append("pressed")
         if a.get("aria-selected") == "true":
@@ -390,14 +390,7 @@ class _Offline:
         form_tag = node.tag in ("button", "input", "select", "textarea", "option", "fieldset")
         if (form_tag and "disabled" in a) or a.get("aria-disabled") == "true":
             st.append("disabled")
-        if role == "summary":
-            parent = node.parent
-            if parent is not None and parent.tag == "details":
-                st.append("expanded" if "open" in parent.attributes else "collapsed")
-        elif a.get("aria-expanded") == "true":
-            st.append("expanded")
-        elif a.get("aria-expanded") == "false":
-            st.append("collapsed")
+        st += _expanded(node, role)
         popup = a.get("aria-haspopup")
         if popup and popup != "false":
             st.append("haspopup" if popup in ("true", "menu") else f"haspopup={popup}")
@@ -471,7 +464,7 @@ class _Offline:
                 last_img = child if child.tag == "img" else None
             child = child.next
 
-    def element(  # noqa: C901 (to be split)
+    def element(
         self,
         node: LexborNode,
         depth: int,
@@ -480,13 +473,9 @@ class _Offline:
         prev_img: LexborNode | None = None,
     ) -> None:
         tag = node.tag
-        if tag in SKIP or tag is None or self._hidden(node):
+        if tag is None or self._dropped(node, tag):
             return
         a = node.attributes
-        if tag == "dialog" and "open" not in a:
-            return
-        if tag == "input" and (a.get("type") or "").lower() == "hidden":
-            return
         aria_hidden = ctx.aria_hidden or a.get("aria-hidden") == "true"
         role = self.role(node)
         interactive = self.interactive(node, role, ctx.owner)
@@ -523,54 +512,47 @@ class _Offline:
             self.children(node, depth, sub, run)
             return
         self.flush(depth, run)
+        self.block(node, depth, ctx, sub, role, interactive, aria_hidden, has_control, prev_img)
+
+    def _dropped(self, node: LexborNode, tag: str) -> bool:
+        """Elements that make no line and hold none: inert tags, hidden ones, a closed
+        dialog, a hidden input."""
+        a = node.attributes
+        if tag in SKIP or self._hidden(node):
+            return True
+        if tag == "dialog" and "open" not in a:
+            return True
+        return tag == "input" and (a.get("type") or "").lower() == "hidden"
+
+    def block(
+        self,
+        node: LexborNode,
+        depth: int,
+        ctx: _Ctx,
+        sub: _Ctx,
+        role: str,
+        interactive: bool | str,
+        aria_hidden: bool,
+        has_control: bool,
+        prev_img: LexborNode | None,
+    ) -> None:
+        """An element that starts lines of its own: an image, a control, a frame, a
+        dialog, a heading, or a block whose text and children follow."""
+        tag = node.tag or ""
+        a = node.attributes
         inner = _Run()
         pad = "  " * depth
         if (tag == "img" or role == "img") and not interactive:
             if not ctx.hidden and not ctx.name_only:
-                alt = _collapse(a.get("alt") or a.get("aria-label") or "")
-                if alt:
-                    line = f"{pad}img {_quote(_clip(alt, MAX_NAME))}"
-                    if prev_img is not None and self.images and self.images[-1]:
-                        base = self.out[-1].split(" ×")[0]
-                        if base == line:
-                            self.images[-1] += 1
-                            self.out[-1] = f"{line} ×{self.images[-1]}"
-                            return
-                    self.out.append(line)
-                    self.images.append(1)
+                self.image(a, pad, prev_img)
         elif interactive and not ctx.hidden:
-            ref = self.next_ref
-            self.next_ref += 1
-            name = self.name(node, role)
-            cut = self.name_cut(node, role)
-            value = self.value(node)
-            line = f"{pad}[{ref}] {role} {_quote(name)}"
-            if tag == "input":
-                t = (a.get("type") or "text").lower()
-                plain = t in PLAIN_INPUT_ROLES or t in TEXTBOX_TYPES
-                if not plain or t in ("password", "email", "tel", "url"):
-                    line += f" type={t}"
-            if value:
-                line += f" value={_quote(value)}"
-            line += self.range(node, role)
-            if tag == "select":
-                opts = [
-                    _collapse(o.attributes.get("label") or o.text()) for o in node.css("option")
-                ]
-                if len(opts) > 25:
-                    opts = [*opts[:25], f"…{len(opts) - 25} more"]
-                line += " options=" + json.dumps(
-                    opts, ensure_ascii=False, separators=(",", ":")
-                ).replace('\\"', "'")
-            st = self.states(node, role, aria_hidden)
-            if st:
-                line += " " + " ".join(st)
-            self.push(line)
+            self.push(self.control_line(node, role, pad, aria_hidden))
             editable = a.get("contenteditable") in ("", "true")
             if tag not in ("select", "input", "textarea", "iframe", "svg") and not editable:
                 named = role in NAME_FROM_CONTENT or role == "link"
                 control = role in INTERACTIVE_ROLES and role not in COMPOSITE_ROLES
                 owner = "control" if interactive is True and control else "clickable"
+                cut = self.name_cut(node, role)
                 self.children(
                     node, depth + 1, sub._replace(name_only=named and not cut, owner=owner), inner
                 )
@@ -587,14 +569,7 @@ class _Offline:
             self.flush(depth + 1, inner)
         elif (len(tag) == 2 and tag[0] == "h" and tag[1] in "123456") or role == "heading":
             if not ctx.hidden and not ctx.name_only:
-                level = (
-                    int(tag[1])
-                    if tag[0] == "h" and tag[1:].isdigit()
-                    else int(a.get("aria-level") or 2)
-                )
-                text = _clip(self._text(node, False), MAX_LINE)
-                if text:
-                    self.push(f"{pad}{'#' * min(max(level, 1), 6)} {text}")
+                self.heading(node, pad)
             self.children(node, depth, sub._replace(name_only=True), inner)
         else:
             if tag == "li" and not ctx.hidden and not ctx.name_only:
@@ -602,6 +577,60 @@ class _Offline:
                 inner.space = True
             self.children(node, depth, sub._replace(name_only=True) if has_control else sub, inner)
             self.flush(depth, inner)
+
+    def image(self, a: dict[str, str | None], pad: str, prev_img: LexborNode | None) -> None:
+        """An image's line; a run of the same image right after it counts up (`×N`)."""
+        alt = _collapse(a.get("alt") or a.get("aria-label") or "")
+        if not alt:
+            return
+        line = f"{pad}img {_quote(_clip(alt, MAX_NAME))}"
+        if prev_img is not None and self.images and self.images[-1]:
+            base = self.out[-1].split(" ×")[0]
+            if base == line:
+                self.images[-1] += 1
+                self.out[-1] = f"{line} ×{self.images[-1]}"
+                return
+        self.out.append(line)
+        self.images.append(1)
+
+    def control_line(self, node: LexborNode, role: str, pad: str, aria_hidden: bool) -> str:
+        """An interactive element's line: ref, role, name, type, value, range, options,
+        states."""
+        a, tag = node.attributes, node.tag
+        ref = self.next_ref
+        self.next_ref += 1
+        name = self.name(node, role)
+        value = self.value(node)
+        line = f"{pad}[{ref}] {role} {_quote(name)}"
+        if tag == "input":
+            t = (a.get("type") or "text").lower()
+            plain = t in PLAIN_INPUT_ROLES or t in TEXTBOX_TYPES
+            if not plain or t in ("password", "email", "tel", "url"):
+                line += f" type={t}"
+        if value:
+            line += f" value={_quote(value)}"
+        line += self.range(node, role)
+        if tag == "select":
+            opts = [_collapse(o.attributes.get("label") or o.text()) for o in node.css("option")]
+            if len(opts) > 25:
+                opts = [*opts[:25], f"…{len(opts) - 25} more"]
+            line += " options=" + json.dumps(
+                opts, ensure_ascii=False, separators=(",", ":")
+            ).replace('\\"', "'")
+        st = self.states(node, role, aria_hidden)
+        if st:
+            line += " " + " ".join(st)
+        return line
+
+    def heading(self, node: LexborNode, pad: str) -> None:
+        """A heading's line: `#` marks for its level (h1-h6 or aria-level), then its text."""
+        tag, a = node.tag or "", node.attributes
+        level = (
+            int(tag[1]) if tag[:1] == "h" and tag[1:].isdigit() else int(a.get("aria-level") or 2)
+        )
+        text = _clip(self._text(node, False), MAX_LINE)
+        if text:
+            self.push(f"{pad}{'#' * min(max(level, 1), 6)} {text}")
 
 
 class _Ctx(NamedTuple):
@@ -627,6 +656,30 @@ def _href_name(raw: str) -> str:
     if raw.lower().startswith("mailto:"):
         return "email"
     return re.sub(r"^(?:https?:)?//(?:www\.)?", "", raw).rstrip("/") or "/"
+
+
+def _checked(node: LexborNode) -> list[str]:
+    """`checked` or `mixed`, from the input's attribute or the element's ARIA."""
+    a = node.attributes
+    t = (a.get("type") or "").lower()
+    if node.tag == "input" and t in ("checkbox", "radio"):
+        return ["checked"] if "checked" in a else []
+    if a.get("aria-checked") == "true":
+        return ["checked"]
+    return ["mixed"] if a.get("aria-checked") == "mixed" else []
+
+
+def _expanded(node: LexborNode, role: str) -> list[str]:
+    """`expanded` or `collapsed`: a summary's from its details, others' from ARIA."""
+    a = node.attributes
+    if role == "summary":
+        parent = node.parent
+        if parent is not None and parent.tag == "details":
+            return ["expanded" if "open" in parent.attributes else "collapsed"]
+        return []
+    if a.get("aria-expanded") == "true":
+        return ["expanded"]
+    return ["collapsed"] if a.get("aria-expanded") == "false" else []
 
 
 def _beside_input(node: LexborNode) -> bool:

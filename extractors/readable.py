@@ -27,6 +27,8 @@ BLOCK = {
     "p", "div", "section", "article", "main", "header", "footer", "figure", "figcaption",
     "address", "details", "summary", "form", "fieldset", "legend", "center", "body", "html",
 }  # fmt: skip
+_MARKS = {"a": "", "img": "", "strong": "**", "b": "**", "em": "*", "i": "*", "code": "`"}
+"""Inline tags with a markdown form, and the marks around their text."""
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 _BR = "\u2028"
@@ -165,7 +167,7 @@ class _Writer:
             self.walk(child)
             child = child.next
 
-    def walk(self, node: LexborNode) -> None:  # noqa: C901 (to be split)
+    def walk(self, node: LexborNode) -> None:
         tag = node.tag
         if tag == "-text":
             self.buf.append(node.text(deep=False))
@@ -180,27 +182,8 @@ class _Writer:
             text = self.inline(node)
             if text:
                 self.blocks.append((("#" * HEADINGS[tag] + " " if md else "") + text, False))
-        elif tag == "a":
-            text = self.inline(node)
-            href = node.attributes.get("href") or ""
-            if md and text and href and not href.startswith(("javascript:", "#")):
-                self.buf.append(f"[{text}]({urljoin(self.base, href)})")
-            else:
-                self.buf.append(text)
-        elif tag in ("strong", "b"):
-            text = self.inline(node)
-            self.buf.append(f"**{text}**" if md and text else text)
-        elif tag in ("em", "i"):
-            text = self.inline(node)
-            self.buf.append(f"*{text}*" if md and text else text)
-        elif tag == "code":
-            text = self.inline(node)
-            self.buf.append(f"`{text}`" if md and text else text)
-        elif tag == "img":
-            alt = (node.attributes.get("alt") or "").strip()
-            src = node.attributes.get("src") or ""
-            if md and alt and src:
-                self.buf.append(f"![{alt}]({urljoin(self.base, src)})")
+        elif tag in _MARKS:
+            self.mark(node, tag)
         elif tag in ("ul", "ol", "menu"):
             self.list_(node, ordered=tag == "ol")
         elif tag == "pre":
@@ -229,6 +212,26 @@ class _Writer:
             self.flush()
         else:
             self.children(node)
+
+    def mark(self, node: LexborNode, tag: str) -> None:
+        """An inline element with a markdown form: link, bold, italic, code, image."""
+        md = self.md
+        if tag == "img":
+            alt = (node.attributes.get("alt") or "").strip()
+            src = node.attributes.get("src") or ""
+            if md and alt and src:
+                self.buf.append(f"![{alt}]({urljoin(self.base, src)})")
+            return
+        text = self.inline(node)
+        if tag == "a":
+            href = node.attributes.get("href") or ""
+            if md and text and href and not href.startswith(("javascript:", "#")):
+                self.buf.append(f"[{text}]({urljoin(self.base, href)})")
+            else:
+                self.buf.append(text)
+            return
+        wrap = _MARKS[tag]
+        self.buf.append(f"{wrap}{text}{wrap}" if md and text else text)
 
     def list_(self, node: LexborNode, ordered: bool) -> None:
         self.flush()

@@ -395,7 +395,7 @@ class LocalModelServer:
 
     # -- chat completions
 
-    async def _chat(  # noqa: C901 (to be split)
+    async def _chat(
         self,
         ex: Exchange,
         rec: RequestRecord,
@@ -422,13 +422,7 @@ class LocalModelServer:
 
         if fault is not None and fault.kind in ("429", "500", "503"):
             rec.status = int(fault.kind)
-            extra: list[tuple[str, str]] = []
-            if fault.kind == "429":
-                extra = [
-                    ("retry-after", str(math.ceil(fault.retry_after_s))),
-                    ("retry-after-ms", f"{fault.retry_after_s * 1000:.0f}"),
-                ]
-            await ex.json(rec.status, _error(f"injected {fault.kind}"), extra)
+            await ex.json(rec.status, _error(f"injected {fault.kind}"), _retry_after(fault))
             return
 
         try:
@@ -438,13 +432,7 @@ class LocalModelServer:
             await ex.json(422, _error(str(exc), "cassette"))
             return
         rec.step = step
-        if fault is not None and fault.kind == "invalid_ref":
-            calls = [
-                ToolCall(c.name, {**c.arguments, "ref": 900_000 + i}) if "ref" in c.arguments else c
-                for i, c in enumerate(calls)
-            ]
-        elif fault is not None and fault.kind == "unknown_tool":
-            calls = [ToolCall("teleport", {"to": "moon"})]
+        calls = _faulty_calls(calls, fault)
 
         rid = f"chatcmpl-local{rec.id}"
         model = rec.model or self.model
@@ -469,33 +457,8 @@ class LocalModelServer:
 
         if not rec.stream:
             await anyio.sleep(ttft_ms / 1000.0)
-            message: dict[str, Any] = {"role": "assistant", "content": content or None}
-            if calls and not json_mode:
-                message["tool_calls"] = [
-                    {
-                        "id": f"call_{rec.id}_{i}",
-                        "type": "function",
-                        "function": {"name": c.name, "arguments": a},
-                    }
-                    for i, (c, a) in enumerate(zip(calls, arg_texts, strict=True))
-                ]
-            completion_tokens = len(_TOKEN_RE.findall(content)) + sum(
-                len(_TOKEN_RE.findall(a)) for a in arg_texts
-            )
-            payload = {
-                "id": rid,
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": message,
-                        "finish_reason": "tool_calls" if "tool_calls" in message else "stop",
-                    }
-                ],
-                "usage": _usage(prompt_tokens, completion_tokens, cached),
-            }
+            payload = _completion(rid, model, rec.id, content, calls, arg_texts, json_mode)
+            payload["usage"] = _usage(prompt_tokens, payload.pop("tokens"), cached)
             await ex.json(200, msgspec.json.encode(payload))
             rec.completed = True
             return
@@ -516,6 +479,18 @@ class LocalModelServer:
             await ex.send_all([e for e, _ in events], coalesce=self.shape.coalesce)
             rec.completed = True
             return
+        await self._stream(ex, rec, events, fault, ttft_ms, received)
+
+    async def _stream(
+        self,
+        ex: Exchange,
+        rec: RequestRecord,
+        events: list[tuple[bytes, int]],
+        fault: Fault | None,
+        ttft_ms: float,
+        received: float,
+    ) -> None:
+        """Send the events paced, until done, cut by a fault or left by the client."""
         await ex.start_stream()
         finished = False
         async with anyio.create_task_group() as tg:
@@ -604,6 +579,66 @@ class LocalModelServer:
             self._prefixes.clear()
         self._prefixes.update(seen[:-1])  # the last message changes every step
         return cached // 4
+
+
+def _retry_after(fault: Fault) -> list[tuple[str, str]]:
+    """The Retry-After headers of an injected 429 (none for other statuses)."""
+    if fault.kind != "429":
+        return []
+    return [
+        ("retry-after", str(math.ceil(fault.retry_after_s))),
+        ("retry-after-ms", f"{fault.retry_after_s * 1000:.0f}"),
+    ]
+
+
+def _faulty_calls(calls: list[ToolCall], fault: Fault | None) -> list[ToolCall]:
+    """The tool calls as an injected fault bends them: refs not on the page, or a tool
+    that does not exist."""
+    if fault is not None and fault.kind == "invalid_ref":
+        return [
+            ToolCall(c.name, {**c.arguments, "ref": 900_000 + i}) if "ref" in c.arguments else c
+            for i, c in enumerate(calls)
+        ]
+    if fault is not None and fault.kind == "unknown_tool":
+        return [ToolCall("teleport", {"to": "moon"})]
+    return calls
+
+
+def _completion(
+    rid: str,
+    model: str,
+    n: int,
+    content: str,
+    calls: Sequence[ToolCall],
+    arg_texts: Sequence[str],
+    json_mode: bool,
+) -> dict[str, Any]:
+    """A whole (non-streamed) chat completion; `tokens` holds its completion tokens."""
+    message: dict[str, Any] = {"role": "assistant", "content": content or None}
+    if calls and not json_mode:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{n}_{i}",
+                "type": "function",
+                "function": {"name": c.name, "arguments": a},
+            }
+            for i, (c, a) in enumerate(zip(calls, arg_texts, strict=True))
+        ]
+    tokens = len(_TOKEN_RE.findall(content)) + sum(len(_TOKEN_RE.findall(a)) for a in arg_texts)
+    return {
+        "id": rid,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if "tool_calls" in message else "stop",
+            }
+        ],
+        "tokens": tokens,
+    }
 
 
 def sse_events(
