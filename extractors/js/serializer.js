@@ -48,7 +48,10 @@
     seen: new Map(), // ref -> [role, name] as last reported to Python
     info: new WeakMap(), // block Element -> {first, last, depth, ctx}
     flat: [], // line records of the whole page
-    win: { start: 0, end: 0, above: 0, below: 0, truncated: false, chars: 0 },
+    win: {
+      start: 0, end: 0, above: 0, below: 0, truncated: false, chars: 0,
+      aboveRoles: new Map(), belowRoles: new Map(),
+    },
     total: 0,
     maxChars: 40000,
     version: 0,
@@ -68,8 +71,8 @@
     compact: false, // regions of links are folded (see collapseRegion)
     collapsed: new Map(), // folded region -> {rec: its line, hidden: characters it saves}
     candidates: new Set(), // regions that would fold
+    covers: new Set(), // first records of fixed layers over most of the viewport
     suspects: [], // refs of elements that look like hosts of closed shadow roots
-    live: new Map(), // form control -> the value/checked state its line shows
     links: 0, // link lines written so far (a running count regions subtract from)
     level: 0,
     labelRoots: new WeakSet(),
@@ -754,7 +757,11 @@
   // What covers the page, said once at the top: the layer's first text and its controls.
   function coverNote() {
     let found = -1;
-    for (let i = 0; i < state.flat.length; i++) if (state.flat[i].cover) found = i;
+    for (const rec of state.covers) {
+      const i = rec.gone ? -1 : state.flat.indexOf(rec);
+      if (i < 0) state.covers.delete(rec);
+      else found = Math.max(found, i);
+    }
     if (found < 0) return "";
     const inf = state.info.get(state.flat[found].cover);
     const end = inf ? state.flat.indexOf(inf.last, found) : found;
@@ -1123,7 +1130,10 @@
       flush(out, depth, inner);
     }
 
-    if (position === "fixed" && !ctx.fixed && out.length > start && !hidden && covers(el, style)) out[start].cover = el;
+    if (position === "fixed" && !ctx.fixed && out.length > start && !hidden && covers(el, style)) {
+      out[start].cover = el;
+      state.covers.add(out[start]);
+    }
     const links = state.links - links0;
     if (links >= COLLAPSE_MIN && links * 10 >= (out.length - start) * 6 && !interactive && !hidden && isRegion(el, tag, role))
       collapseRegion(el, tag, role, out, start, depth, rect, fixed, links);
@@ -1191,7 +1201,7 @@
     if (state.compact) {
       let open = total;
       for (const [el, c] of state.collapsed) {
-        if (flat.indexOf(c.rec) < 0) state.collapsed.delete(el);
+        if (c.rec.gone) state.collapsed.delete(el);
         else open += c.hidden;
       }
       return open > state.maxChars;
@@ -1199,7 +1209,7 @@
     if (total <= state.maxChars) return false;
     for (const el of state.candidates) {
       const inf = el.isConnected ? state.info.get(el) : undefined;
-      if (inf && flat.indexOf(inf.first) >= 0) return true;
+      if (inf && !inf.first.gone) return true;
       state.candidates.delete(el);
     }
     return false;
@@ -1217,11 +1227,16 @@
     return null;
   }
 
+  // Checked for the controls the model is shown (the window), so the cost stays with the
+  // window, not the page.
   function checkLiveStates() {
-    for (const [t, shown] of state.live) {
-      if (!t.isConnected) state.live.delete(t);
-      else if (liveState(t) !== shown) {
-        state.live.delete(t);
+    const w = state.win;
+    const flat = state.flat;
+    for (let i = w.start; i < w.end; i++) {
+      const rec = flat[i];
+      const t = rec.live;
+      if (t && t.isConnected && liveState(t) !== rec.shown) {
+        rec.live = null;
         markDirty(t);
       }
     }
@@ -1230,7 +1245,6 @@
   function pushControl(out, el, target, ref, role, name, depth, rect, fixed, ariaHidden, extra) {
     const ttag = target.tagName;
     const live = liveState(target);
-    if (live !== null) state.live.set(target, live);
     const value = valueOf(target, ttag);
     const states = statesOf(target, ttag, role, state.active);
     if (ariaHidden) states.push("aria-hidden");
@@ -1252,6 +1266,11 @@
       ...geom(rect, fixed),
     ];
     pushLine(out, line, el, ref, data);
+    if (live !== null) {
+      const rec = out[out.length - 1];
+      rec.live = target;
+      rec.shown = live;
+    }
     if (role === "link" || role === "menuitem") state.links++;
   }
 
@@ -1497,6 +1516,7 @@
 
   function serializeRoot() {
     const out = [];
+    state.covers = new Set();
     state.collapsed = new Map();
     state.candidates = new Set();
     state.labels = new WeakMap();
@@ -1535,30 +1555,43 @@
     return lo;
   }
 
+  // Role counts of the element lines in lines[a, b), added to `map` (sign -1 takes away):
+  // kept for the parts above and below the window as the counts are, for the summary.
+  function tally(map, lines, a, b, sign) {
+    for (let i = a; i < b; i++) {
+      const e = lines[i].e;
+      if (e) map.set(e[2], (map.get(e[2]) || 0) + sign);
+    }
+    return map;
+  }
+
   function countRefs(lines, a, b) {
     let n = 0;
     for (let i = a; i < b; i++) if (lines[i].r && lines[i].t.charCodeAt(0) !== 0) n++;
     return n;
   }
 
-  // What a part of the page outside the window holds, for the closing summary:
-  // element counts by role and the headings left out.
-  function leftOut(lines, a, b) {
-    if (a >= b) return "";
-    const roles = new Map();
+  // What a part of the page outside the window holds, for the closing summary: element
+  // counts by role (kept as the window moves) and the first headings left out, looked for
+  // outward from the window's edge (`step` -1 above it, 1 below).
+  function leftOut(roles, lines, from, step) {
     const heads = [];
-    for (let i = a; i < b; i++) {
+    for (let i = from, n = 0; i >= 0 && i < lines.length && heads.length < 6 && n < 5000; i += step, n++) {
       const rec = lines[i];
-      if (rec.e) roles.set(rec.e[2], (roles.get(rec.e[2]) || 0) + 1);
-      else if (heads.length < 6) {
-        const t = rec.t.trimStart();
-        if (t.charCodeAt(0) === 35 /* # */) heads.push(clip(t.replace(/^#+ /, ""), 40));
-      }
+      if (rec.e) continue;
+      const t = rec.t.trimStart();
+      if (t.charCodeAt(0) === 35 /* # */) heads.push(clip(t.replace(/^#+ /, ""), 40));
     }
-    const counts = [...roles].sort((x, y) => y[1] - x[1]).slice(0, 4).map(([r, n]) => `${n} ${r}`);
-    let out = counts.join(", ");
+    if (step < 0) heads.reverse();
+    const counts = [...roles].filter((x) => x[1] > 0).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+    let out = counts.slice(0, 4).map(([r, n]) => `${n} ${r}`).join(", ");
     if (heads.length) out += (out ? "; " : "") + "headings: " + heads.map(quote).join(", ");
     return out;
+  }
+
+  function notes() {
+    const w = state.win;
+    return [leftOut(w.aboveRoles, state.flat, w.start - 1, -1), leftOut(w.belowRoles, state.flat, w.end, 1)];
   }
 
   function chars(lines, a, b) {
@@ -1589,6 +1622,7 @@
     const [s, e, truncated, used] = windowFor(flat, state.total);
     Object.assign(state.win, {
       start: s, end: e, above: countRefs(flat, 0, s), below: countRefs(flat, e, flat.length),
+      aboveRoles: tally(new Map(), flat, 0, s, 1), belowRoles: tally(new Map(), flat, e, flat.length, 1),
       truncated, chars: used,
     });
   }
@@ -1626,18 +1660,22 @@
     if (s2 < w.start) {
       ops.push([0, 0, enter(s2, w.start)]);
       w.above -= countRefs(flat, s2, w.start);
+      tally(w.aboveRoles, flat, s2, w.start, -1);
     } else if (s2 > w.start) {
       leave(w.start, s2);
       ops.push([0, s2 - w.start, []]);
       w.above += countRefs(flat, w.start, s2);
+      tally(w.aboveRoles, flat, w.start, s2, +1);
     }
     if (e2 > w.end) {
       ops.push([w.end - s2, 0, enter(w.end, e2)]);
       w.below -= countRefs(flat, w.end, e2);
+      tally(w.belowRoles, flat, w.end, e2, -1);
     } else if (e2 < w.end) {
       leave(e2, w.end);
       ops.push([e2 - s2, w.end - e2, []]);
       w.below += countRefs(flat, e2, w.end);
+      tally(w.belowRoles, flat, e2, w.end, +1);
     }
     Object.assign(w, { start: s2, end: e2, truncated, chars: used });
     return true;
@@ -1648,7 +1686,6 @@
   }
 
   function fullPass() {
-    state.live = new Map();
     state.dirty.clear();
     state.bodyOps = [];
     state.needFull = false;
@@ -1804,6 +1841,7 @@
 
   function applySplice(i, count, lines) {
     const old = state.flat.splice(i, count, ...lines);
+    for (const rec of old) rec.gone = true; // records never come back: membership is a flag
     state.total += chars(lines, 0, lines.length) - chars(old, 0, old.length);
     return old;
   }
@@ -1822,8 +1860,10 @@
         w.start += d;
         w.end += d;
         w.above += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
+        tally(tally(w.aboveRoles, lines, 0, lines.length, 1), old, 0, old.length, -1);
       } else if (i >= w.end && w.truncated) {
         w.below += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
+        tally(tally(w.belowRoles, lines, 0, lines.length, 1), old, 0, old.length, -1);
       } else if (i >= w.start && i + old.length <= w.end) {
         ops.push([i - w.start, old.length, lines.map(lineText)]);
         nearestElement(i - 1, -1, probes);
@@ -2052,7 +2092,7 @@
     if (state.suspects.length) res.hosts = state.suspects;
     state.suspects = [];
     if (state.win.truncated)
-      res.notes = [leftOut(state.flat, 0, state.win.start), leftOut(state.flat, state.win.end, state.flat.length)];
+      res.notes = notes();
     res.ms = performance.now() - t0;
     return JSON.stringify(res);
   }
@@ -2064,7 +2104,7 @@
     state.pass++;
     const keys = [
       "info", "flat", "win", "total", "seen", "dirty", "needFull", "scrolled", "maxChars", "moved",
-      "labels", "labelRoots", "compact", "collapsed", "candidates", "live",
+      "labels", "labelRoots", "compact", "collapsed", "candidates", "covers",
     ];
     const saved = {};
     for (const k of keys) saved[k] = state[k];
@@ -2083,7 +2123,7 @@
         above: state.win.above, below: state.win.below,
       });
       if (state.win.truncated)
-        res.notes = [leftOut(state.flat, 0, state.win.start), leftOut(state.flat, state.win.end, state.flat.length)];
+        res.notes = notes();
       const cover = coverNote();
       if (cover) res.cover = cover;
       return JSON.stringify(res);
@@ -2130,7 +2170,7 @@
   function region(ref) {
     const el = element(ref);
     if (!el) return JSON.stringify({ status: state.byRef.has(ref) ? "stale" : "unknown" });
-    const keys = ["info", "compact", "collapsed", "candidates", "live"];
+    const keys = ["info", "compact", "collapsed", "candidates", "covers"];
     const saved = {};
     for (const k of keys) saved[k] = state[k];
     try {
@@ -2140,7 +2180,6 @@
       state.compact = false;
       state.collapsed = new Map();
       state.candidates = new Set();
-      state.live = new Map();
       measureScroll();
       const out = [];
       const run = { text: "", node: null, space: false };
