@@ -419,8 +419,14 @@ class _Run:
         error: Exception | None = None
 
         async def warm() -> None:
+            nonlocal error
             with tl.span("warm_up"):
                 await self.pool.warm_up()
+            # No key, no server, not an OpenAI server: stop before the browser works.
+            unusable = getattr(self.pool, "unusable", None)
+            error = unusable() if unusable is not None else None
+            if error is not None:
+                tg.cancel_scope.cancel()
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(warm)
@@ -428,7 +434,7 @@ class _Run:
                 if await self.start(stack, target):
                     await self.loop()
             except Exception as exc:  # raised below, not wrapped in an exception group
-                error = exc
+                error = error or exc
             finally:
                 tg.cancel_scope.cancel()
         if error is not None:
