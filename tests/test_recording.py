@@ -149,7 +149,8 @@ async def test_show_and_html(
     monkeypatch.setenv("COLUMNS", "250")
     assert await cli(["replay", str(path), "--show"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "Create account" in out and "llm_total" in out
+    assert "Create account" in out and "model ms" in out
+    assert out.startswith("recording join.jsonl: 1 task\ntask 1: Join the Tea Club")
 
     html = tmp_path / "report.html"
     assert await cli(["replay", str(path), "--html", str(html)]) == EXIT_OK

@@ -571,6 +571,8 @@ class _Run:
         for s in self.tl.spans[span.id + 1 :]:  # a step's spans come after its own
             if s.step != rec.n or s.name not in STAGES or s.end_ms is None:
                 continue
+            if s.attrs.get("reused"):
+                continue  # the observation an action made: timed there
             if s.name == "llm_total":
                 reply_end = s.end_ms
             rec.spans_ms[s.name] = rec.spans_ms.get(s.name, 0.0) + s.ms
@@ -1329,8 +1331,11 @@ class _Batch:
         t = result.timings
         r.timings.update(t)
         acted = min(end, start + t.get("resolve", 0.0) + t.get("act", 0.0))
+        observed = max(acted, end - t.get("observe", 0.0))  # the observation comes last
         tl.add("act", start, acted, parent=self.parent, step=self.rec.n, action=r.name)
-        tl.add("settle", acted, end, parent=self.parent, step=self.rec.n, action=r.name)
+        tl.add("settle", acted, observed, parent=self.parent, step=self.rec.n, action=r.name)
+        if result.observation is not None:
+            tl.add("observe", observed, end, parent=self.parent, step=self.rec.n, action=r.name)
         r.ok, r.error = result.ok, result.error
         r.navigated, r.url = result.navigated, result.url
         r.result = _tool_result(result)
