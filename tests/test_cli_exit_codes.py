@@ -38,10 +38,10 @@ def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 async def join_recording(
-    anyio_backend: str, site: FixtureServer, tmp_path_factory: pytest.TempPathFactory
+    shared_browser: Browser, site: FixtureServer, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[Path, Browser]]:
     path = tmp_path_factory.mktemp("join") / "join.jsonl"
-    async with Browser.launch(allowed_domains=["127.0.0.1"]) as browser:
+    async with await shared_browser.new_context() as browser:
         result, _ = await record_join(site, browser, path)
         assert result.success, result.detail
         yield path, browser

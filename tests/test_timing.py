@@ -267,7 +267,7 @@ def test_export_otel_keeps_times_and_parents() -> None:
 
 
 @pytest.fixture(scope="module")
-async def session(anyio_backend: str, site: FixtureServer) -> AsyncIterator[Any]:
+async def session(shared_browser: Browser, site: FixtureServer) -> AsyncIterator[Any]:
     """One checkout run with a streaming model, shared by the report tests."""
     latency = LatencyProfile(ttft_ms=20, tokens_per_s=1500)
     with LocalModelServer(load_cassette("shop_checkout"), latency=latency) as srv:
@@ -280,7 +280,7 @@ async def session(anyio_backend: str, site: FixtureServer) -> AsyncIterator[Any]
                 allowed_domains=["127.0.0.1"],
                 budget=Budget(session_s=60),
             )
-            async with Browser.launch(allowed_domains=["127.0.0.1"]) as browser:
+            async with await shared_browser.new_context() as browser:
                 page = await browser.new_page()
                 await page.goto(site.url("/shop/index.html"))
                 await page.playwright_page.evaluate("localStorage.clear()")
@@ -368,8 +368,9 @@ async def test_the_json_validates_against_its_schema(session: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-async def shop_browser(anyio_backend: str) -> AsyncIterator[Browser]:
-    async with Browser.launch(allowed_domains=["127.0.0.1"]) as b:
+async def shop_browser(shared_browser: Browser) -> AsyncIterator[Browser]:
+    """A context of the session's browser (same loopback policy) for this module."""
+    async with await shared_browser.new_context() as b:
         yield b
 
 
