@@ -31,6 +31,7 @@ from .exceptions import BrowserAgentError, ConfigurationError
 from .llm import LLMPool
 from .redaction import log_for
 from .terminal import PrintableTable, safe
+from .terminal import console as make_console
 
 log = log_for("browser_agent.batch")
 
@@ -106,7 +107,7 @@ async def run_batch(
 
     if concurrency < 1:
         raise ConfigurationError("--concurrency must be at least 1")
-    console = console or Console()
+    console = console or make_console()
     rec_dir = Path(record_dir) if record_dir is not None else None
     if rec_dir is not None:
         rec_dir.mkdir(parents=True, exist_ok=True)

@@ -335,7 +335,7 @@ async def _batch(args: argparse.Namespace, console: Console) -> int:
             endpoints=args.cdp,
             record_dir=args.record_dir,
             budget=budget,
-            console=Console(stderr=True) if args.json else console,
+            console=make_console(stderr=True) if args.json else console,
             progress=not args.json,
         )
     if args.json:

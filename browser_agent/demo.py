@@ -20,6 +20,7 @@ from .agent import Agent, AgentResult
 from .budget import Budget
 from .display import LiveDisplay
 from .llm import Cassette, LatencyProfile, LLMPool, LocalModelServer, ProviderConfig
+from .terminal import console as make_console
 from .terminal import plain
 
 TASK = (
@@ -70,7 +71,7 @@ async def run_demo(
 
     With `record` the run is appended to that file; `browser-agent replay FILE --rerun`
     re-runs it on the bundled shop without a model, `--html OUT` writes its report."""
-    console = console or Console()
+    console = console or make_console()
     with (
         FixtureServer() as site,
         LocalModelServer(load_cassette("shop_checkout"), latency=FAST_PROVIDER, seed=1) as model,

@@ -10,6 +10,7 @@ from rich.console import Console
 from .agent import ActionFinished, ActionStarted, AgentEvent, BudgetNotice, StepFinished
 from .agent._result import ActionRecord, StepRecord
 from .budget import Budget
+from .terminal import console as make_console
 from .terminal import plain
 
 BAR_WIDTH = 16
@@ -31,7 +32,7 @@ class LiveDisplay:
     """
 
     def __init__(self, console: Console | None = None, budget: Budget | None = None) -> None:
-        self.console = console or Console()
+        self.console = console or make_console()
         self.budget = budget
         """When given, each step ends with a bar of the session's time and steps used."""
         self._step = 0

@@ -37,6 +37,7 @@ from .exceptions import BrowserAgentError, ConfigurationError
 from .llm import LLMPool, ProviderConfig
 from .page import Page
 from .stats import percentile
+from .terminal import console as make_console
 from .terminal import safe
 from .timing import STAGES
 
@@ -145,7 +146,7 @@ async def run_interactive(
     budget: Budget | None = None,
     console: Console | None = None,
 ) -> int:
-    console = console or Console()
+    console = console or make_console()
     async with (
         LLMPool([config]) as pool,
         Browser.launch(headless=headless) as browser,
