@@ -222,3 +222,44 @@ def test_an_unreachable_fallback_provider_does_not_stop_a_pool(
                 return result.success
 
     assert anyio.run(go)
+
+
+@pytest.mark.parametrize(
+    ("models", "chat", "key", "verdict"),
+    [
+        ((200, "application/json", '{"object": "list", "data": []}'), None, None, None),
+        ((200, "application/json", "[]"), None, None, None),  # Together answers a bare list
+        ((200, "text/html", "<html>shop</html>"), None, None, "not an OpenAI-compatible"),
+        ((404, "text/plain", "404 page not found"), (404, "text/plain", "x"), None, "need /v1"),
+        ((404, "text/plain", "not here"), (400, "application/json", "{}"), None, None),
+        ((404, "application/json", '{"error": "no"}'), None, None, None),
+        ((401, "application/json", '{"error": {"message": "no key"}}'), None, None, "needs an"),
+        ((403, "application/json", "{}"), None, "sk-xyz-0123456789", "refused the API key (403)"),
+        ((503, "text/html", "busy"), None, None, None),  # not certain: the call retries
+    ],
+)
+def test_what_the_warm_up_answer_says(
+    models: tuple[int, str, str],
+    chat: tuple[int, str, str] | None,
+    key: str | None,
+    verdict: str | None,
+) -> None:
+    import anyio
+    import httpx
+
+    from browser_agent.llm import ProviderConfig
+    from browser_agent.llm._probe import diagnose
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status, kind, body = models if request.method == "GET" else chat or (500, "", "")
+        return httpx.Response(status, headers={"content-type": kind}, text=body)
+
+    config = ProviderConfig(base_url="http://127.0.0.1:9/x", model="m", api_key=key)
+
+    async def go() -> str | None:
+        transport = httpx.MockTransport(answer)
+        async with httpx.AsyncClient(base_url="http://127.0.0.1:9/x/", transport=transport) as c:
+            return await diagnose(config, c, await c.get("models"), lambda t: t)
+
+    found = anyio.run(go)
+    assert (found is None) if verdict is None else (verdict in (found or "")), found

@@ -41,7 +41,8 @@ async def diagnose(
             return f"{config.base_url} needs an API key (it answered {status}{detail}); set {var}"
         return f"{config.base_url} refused the API key ({status}{detail})"
     if 200 <= status < 300:
-        return None if _lists_models(resp) else _not_openai(config, resp, "models")
+        # A model list is JSON: `{"data": [...]}` for most, a bare list for some (Together).
+        return None if _json_body(resp) else _not_openai(config, resp, "models")
     if status in (404, 405) and not _is_json(resp):
         # Some compatible servers serve no model list: ask the chat endpoint the same way.
         chat = await http.post("chat/completions", json={})
@@ -54,12 +55,12 @@ def _is_json(resp: httpx.Response) -> bool:
     return "json" in resp.headers.get("content-type", "")
 
 
-def _lists_models(resp: httpx.Response) -> bool:
+def _json_body(resp: httpx.Response) -> bool:
     try:
         data = resp.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return False
-    return isinstance(data, dict) and isinstance(data.get("data"), list)
+    return isinstance(data, dict | list)
 
 
 def _not_openai(config: ProviderConfig, resp: httpx.Response, path: str) -> str:
