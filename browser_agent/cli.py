@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from rich.console import Console
@@ -17,6 +18,9 @@ from .arguments import UsageParser, config_error, http_url, record_file, seconds
 from .exceptions import BrowserAgentError, ConfigurationError
 from .terminal import console as make_console
 from .terminal import plain, print_error
+
+if TYPE_CHECKING:
+    from .llm import ProviderConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 """0: done; 1: the task, rerun or benchmark check failed, or the runtime hit an error;
@@ -254,7 +258,7 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
 
     config = _config(args)
     budget = Budget(session_s=args.budget, max_steps=args.max_steps)
-    async with LLMPool([config]) as pool:  # type: ignore[list-item]
+    async with LLMPool([config]) as pool:
         agent = Agent(
             args.task,
             llm=pool,
@@ -288,7 +292,7 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if result.success else EXIT_FAILED
 
 
-def _config(args: argparse.Namespace) -> object:
+def _config(args: argparse.Namespace) -> ProviderConfig:
     """The model's configuration from flags and the environment; a bad value is one line
     naming the flag or variable it came from."""
     from pydantic import ValidationError
@@ -309,7 +313,7 @@ async def _interactive(args: argparse.Namespace, console: Console) -> int:
 
     config = _config(args)
     return await run_interactive(
-        config,  # type: ignore[arg-type]
+        config,
         url=args.url,
         headless=not args.headed,
         record=args.record,
@@ -327,7 +331,7 @@ async def _batch(args: argparse.Namespace, console: Console) -> int:
     if args.concurrency < 1:
         raise ConfigurationError("--concurrency must be at least 1")
     budget = Budget(session_s=args.budget, max_steps=args.max_steps)
-    async with LLMPool([config]) as pool:  # type: ignore[list-item]
+    async with LLMPool([config]) as pool:
         report = await run_batch(
             tasks,
             pool,
