@@ -23,7 +23,6 @@ import anyio
 import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from .browser import Browser
@@ -31,6 +30,8 @@ from .budget import Budget
 from .exceptions import BrowserAgentError, ConfigurationError
 from .llm import LLMPool
 from .redaction import log_for
+from .terminal import PrintableTable, safe
+from .terminal import console as make_console
 
 log = log_for("browser_agent.batch")
 
@@ -106,7 +107,7 @@ async def run_batch(
 
     if concurrency < 1:
         raise ConfigurationError("--concurrency must be at least 1")
-    console = console or Console()
+    console = console or make_console()
     rec_dir = Path(record_dir) if record_dir is not None else None
     if rec_dir is not None:
         rec_dir.mkdir(parents=True, exist_ok=True)
@@ -187,13 +188,20 @@ async def run_batch(
     )
 
 
-def summary_table(report: BatchReport) -> Table:
-    t = Table(title=f"batch: {len(report.tasks)} tasks in {report.ms / 1000:.1f} s")
+def summary_table(report: BatchReport) -> PrintableTable:
+    """One row per task with its whole result: on a terminal long cells wrap, in a pipe
+    or a file nothing is cut."""
+    t = PrintableTable(title=f"batch: {len(report.tasks)} tasks in {report.ms / 1000:.1f} s")
     for col in ("id", "task", "result", "steps", "time", "endpoint"):
-        t.add_column(col, justify="right" if col in ("steps", "time") else "left")
+        t.add_column(
+            col,
+            justify="right" if col in ("steps", "time") else "left",
+            no_wrap=col in ("steps", "time"),
+            ratio=2 if col == "result" else 1 if col == "task" else None,
+        )
     for o in report.tasks:
-        what = str(o.output if o.success else o.detail)[:60]
+        what = str(o.output if o.success else o.detail)
         mark = Text("✓ ", style="green") if o.success else Text(f"✗ {o.reason} ", style="red")
-        row = [Text(o.id), Text(o.task[:50]), mark + Text(what), str(o.steps), f"{o.ms:.0f} ms"]
-        t.add_row(*row, Text(o.endpoint))
+        cells = [Text(safe(o.id)), Text(safe(o.task)), mark + Text(safe(what))]
+        t.add_row(*cells, str(o.steps), f"{o.ms:.0f} ms", Text(safe(o.endpoint)))
     return t

@@ -19,6 +19,8 @@ print(report.ok, report.rerun_ms, report.recorded_ms)
 
 from __future__ import annotations
 
+import contextlib
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -29,9 +31,13 @@ import anyio
 import msgspec
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame
+from rich.text import Text
 
 from extractors.driver import ContextGoneError
+from fixtures.server import FixtureServer
 
+from .browser import Browser
+from .demo import is_demo_recording, order_problems
 from .exceptions import PageError
 from .observation import Element, Observation
 from .page import Page
@@ -98,6 +104,9 @@ class RerunReport(msgspec.Struct):
     recorded_ms: float
     rerun_ms: float
     torn: bool = False
+    problem: str | None = None
+    """Why the rerun failed when no single step says it: nothing to re-run, or the page
+    it ended on is not the one the recording ended on."""
 
     @property
     def divergences(self) -> list[StepOutcome]:
@@ -342,15 +351,24 @@ async def rerun(
     t0 = time.perf_counter()
     outcomes: list[StepOutcome] = []
     ok = True
+    problem = None
+    if not any(_runnable(a) for rec in sessions for s in rec.steps for a in s.actions):
+        ok, problem = False, "nothing to re-run: the recording has no complete step that acted"
+        sessions = []
     for i, rec in enumerate(sessions):
         ctx = _Context(page, legacy=rec.header.version < 2)
         try:
+            done = len(outcomes)
             if not await _session(
                 ctx, i, rec, start_url, fallback, values or {}, outcomes, on_step
             ):
                 ok = False
                 if outcomes and (outcomes[-1].divergence or "").startswith("target"):
                     break
+            elif not any(o.fallback for o in outcomes[done:]):
+                differs = await _ending_differs(page, rec)
+                if differs is not None:
+                    ok, problem = False, f"task {i + 1}: {differs}"
         finally:
             ctx.navs.close()
     recorded = sum(r.recorded_ms for r in sessions)
@@ -360,7 +378,52 @@ async def rerun(
         recorded_ms=recorded,
         rerun_ms=(time.perf_counter() - t0) * 1000,
         torn=torn,
+        problem=problem,
     )
+
+
+_DIGITS = re.compile(r"\d+")
+_HEADING = re.compile(r"^\s*#{1,6} ")
+
+
+def _gist(text: str) -> str:
+    """A title or heading with its numbers blanked: an order number may differ."""
+    return _DIGITS.sub("#", " ".join(text.split()))
+
+
+def ending_difference(recorded: Step, obs: Observation) -> str | None:
+    """How the page `obs` differs from the one a recording ended on, or None: its title,
+    and the headings the recorded page had (numbers aside). A form post that now fails
+    lands on another title or heading even at the same URL."""
+    if not recorded.text:
+        return None
+    title = recorded.line.title
+    if _gist(title) != _gist(obs.title):
+        return f"the page ends titled {obs.title!r}, the recording ended on {title!r}"
+    live = {_gist(ln) for ln in obs.text.splitlines() if _HEADING.match(ln)}
+    missing = [
+        ln.strip()
+        for ln in recorded.text.splitlines()
+        if _HEADING.match(ln) and _gist(ln) not in live
+    ]
+    if missing:
+        return f"the page ends without {missing[0]!r}, which the recording ended on"
+    return None
+
+
+async def _ending_differs(page: Page, rec: Recording) -> str | None:
+    """After a session re-ran: its page, once settled, against the recording's last
+    observation, when that shows the end (its step did nothing more on the page, as a
+    `done` step; a run cut after an action never saw where that action led)."""
+    if not rec.steps or any(_runnable(a) for a in rec.steps[-1].actions):
+        return None
+    try:
+        obs = (await page.wait_for()).observation
+    except PageError as exc:
+        return f"the page could not be read at the end: {exc}"
+    if obs is None:
+        return None
+    return ending_difference(rec.steps[-1], obs)
 
 
 async def _session(
@@ -507,73 +570,117 @@ def model_fallback(llm: Any, *, max_steps: int = 4) -> FallbackFn:
 
 
 async def replay_command(args: Any, console: Any) -> int:
-    """`browser-agent replay FILE [--rerun | --show | --html OUT]`; exit 1 on divergence."""
+    """`browser-agent replay FILE [--rerun | --show | --html OUT]`; exit 1 when the rerun
+    does not pass (a divergence, nothing to re-run, another ending)."""
     import json
 
-    from rich.console import Console
-    from rich.markup import escape
-
-    from .browser import Browser
-    from .timeline_report import table, write_html
+    from .terminal import console as make_console
+    from .terminal import print_error, safe
+    from .timeline_report import show, write_html
 
     f = read(args.file)
-    err = Console(stderr=True)
     for problem in f.problems:  # a torn last line, sessions that never ended
-        err.print(f"[yellow]warning:[/] {escape(f'{args.file}: {problem}')}", highlight=False)
+        print_error(f"{args.file}: {problem}", prefix="warning")
     if args.html is not None:
         out = write_html(f.sessions, args.html, title=f"recording {Path(args.file).name}")
         if args.json:
             print(json.dumps({"html": str(out), "torn": f.torn, "problems": f.problems}))
         else:
-            console.print(f"wrote {escape(str(out))}", highlight=False)
+            console.print(Text(f"wrote {out}"))
         return 0
     if not args.rerun:
         if args.json:
             print(json.dumps({**msgspec.to_builtins(f), "problems": f.problems}))
         else:
-            console.print(table(f.sessions))
+            show(f.sessions, console, name=Path(args.file).name)
         return 0
-    fallback = None
-    if args.fallback_model is not None:
-        from .exceptions import ConfigurationError
-        from .llm import ProviderConfig
+    fallback = _fallback(args)
 
-        try:
-            config = ProviderConfig.from_env(
-                base_url=args.base_url, model=args.fallback_model or None
-            )
-        except Exception as exc:  # pydantic's ValidationError: a usage problem
-            raise ConfigurationError(str(exc).replace("\n", " ")) from None
-        fallback = model_fallback(config)
+    def on_step(s: StepOutcome) -> None:
+        if not args.json:
+            _print_step(console, s)
 
-    def show(s: StepOutcome) -> None:
-        if args.json:
-            return
-        mark = "[green]✓[/]" if s.ok else "[red]✗[/]"
-        healed = [escape(f"{a.label} by {a.how}") for a in s.actions if a.how not in ("ref", "")]
-        line = f"{mark} task {s.session + 1} step {s.step}: {len(s.actions)} actions, {s.ms:.0f} ms"
-        if healed:
-            line += f" [dim](re-targeted: {'; '.join(healed)})[/]"
-        settled = sum(a.wait == "settled" for a in s.actions)
-        if settled:  # the expected state did not show in time: the full settle ran
-            line += f" [dim]({settled} full settle{'s' * (settled != 1)})[/]"
-        if s.fallback:
-            line += " [yellow](handed to the model)[/]"
-        console.print(line, highlight=False)
-        if s.divergence:
-            console.print(f"    [red]divergence:[/] {escape(s.divergence)}", highlight=False)
-
-    opening = Browser.connect(args.cdp) if args.cdp else Browser.launch(headless=not args.headed)
-    async with opening as browser:
+    async with contextlib.AsyncExitStack() as stack:
+        start_url, check_order = args.url, None
+        if start_url is None and all(
+            is_demo_recording(r.header.task, r.header.start_url) for r in f.sessions
+        ):
+            # The demo's shop lived only while the demo ran: serve the bundled one again.
+            site = stack.enter_context(FixtureServer())
+            start_url = site.url("/shop/index.html")
+            check_order = site
+            if not args.json:
+                note = f"a demo recording: re-running it on the bundled shop at {site.origin}"
+                print_error(note, prefix="note")
+        headless = not args.headed
+        opening = Browser.connect(args.cdp) if args.cdp else Browser.launch(headless=headless)
+        browser = await stack.enter_async_context(opening)
         page = await browser.new_page()
-        report = await rerun(f, page, start_url=args.url, fallback=fallback, on_step=show)
+        report = await rerun(f, page, start_url=start_url, fallback=fallback, on_step=on_step)
+        if check_order is not None and report.ok:
+            problems = order_problems(
+                check_order.submissions[-1] if check_order.submissions else None
+            )
+            if problems:
+                report.ok, report.problem = False, f"the order: {'; '.join(problems)}"
     if args.json:
         print(json.dumps(report.to_dict()))
     else:
-        verdict = "[green]rerun passed[/]" if report.ok else "[red]rerun diverged[/]"
-        console.print(
-            f"{verdict}: {report.rerun_ms:.0f} ms vs {report.recorded_ms:.0f} ms recorded "
-            f"({report.ratio:.0%})",
-            highlight=False,
+        out = make_console()
+        if report.problem:
+            out.print(Text("✗ ", style="red") + Text(safe(report.problem)))
+        failed = "rerun diverged" if report.divergences else "rerun failed"
+        verdict = ("rerun passed", "green") if report.ok else (failed, "red")
+        out.print(
+            Text(verdict[0], style=verdict[1])
+            + Text(
+                f": {report.rerun_ms:.0f} ms vs {report.recorded_ms:.0f} ms recorded "
+                f"({report.ratio:.0%})"
+            )
         )
     return 0 if report.ok else 1
+
+
+def _fallback(args: Any) -> FallbackFn | None:
+    """`--fallback-model [MODEL]`: the model that takes divergent steps, if asked for."""
+    if args.fallback_model is None:
+        return None
+    from pydantic import ValidationError
+
+    from .arguments import config_error
+    from .exceptions import ConfigurationError
+    from .llm import ProviderConfig
+
+    model = args.fallback_model or None
+    try:
+        config = ProviderConfig.from_env(base_url=args.base_url, model=model)
+    except ValidationError as exc:
+        raise config_error(exc, {"base_url": "--base-url / OPENAI_BASE_URL"}) from None
+    except ConfigurationError as exc:
+        if "no model" in str(exc):
+            raise ConfigurationError(
+                "--fallback-model needs a model: --fallback-model MODEL, or set BROWSER_AGENT_MODEL"
+            ) from None
+        raise
+    return model_fallback(config)
+
+
+def _print_step(console: Any, s: StepOutcome) -> None:
+    """One line per re-run step (page strings as plain text, never markup)."""
+    from .terminal import safe
+
+    mark = Text("✓ ", style="green") if s.ok else Text("✗ ", style="red")
+    line = mark + Text(
+        f"task {s.session + 1} step {s.step}: {len(s.actions)} actions, {s.ms:.0f} ms"
+    )
+    healed = [f"{a.label} by {a.how}" for a in s.actions if a.how not in ("ref", "")]
+    if healed:
+        line.append(safe(f" (re-targeted: {'; '.join(healed)})"), style="dim")
+    settled = sum(a.wait == "settled" for a in s.actions)
+    if settled:  # the expected state did not show in time: the full settle ran
+        line.append(f" ({settled} full settle{'s' * (settled != 1)})", style="dim")
+    if s.fallback:
+        line.append(" (handed to the model)", style="yellow")
+    console.print(line)
+    if s.divergence:
+        console.print(Text("    divergence: ", style="red") + Text(safe(s.divergence)))

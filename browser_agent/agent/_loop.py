@@ -432,8 +432,14 @@ class _Run:
         error: Exception | None = None
 
         async def warm() -> None:
+            nonlocal error
             with tl.span("warm_up"):
                 await self.pool.warm_up()
+            # No key, no server, not an OpenAI server: stop before the browser works.
+            unusable = getattr(self.pool, "unusable", None)
+            error = unusable() if unusable is not None else None
+            if error is not None:
+                tg.cancel_scope.cancel()
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(warm)
@@ -441,7 +447,7 @@ class _Run:
                 if await self.start(stack, target):
                     await self.loop()
             except Exception as exc:  # raised below, not wrapped in an exception group
-                error = exc
+                error = error or exc
             finally:
                 tg.cancel_scope.cancel()
         if error is not None:
@@ -578,6 +584,8 @@ class _Run:
         for s in self.tl.spans[span.id + 1 :]:  # a step's spans come after its own
             if s.step != rec.n or s.name not in STAGES or s.end_ms is None:
                 continue
+            if s.attrs.get("reused"):
+                continue  # the observation an action made: timed there
             if s.name == "llm_total":
                 reply_end = s.end_ms
             rec.spans_ms[s.name] = rec.spans_ms.get(s.name, 0.0) + s.ms
@@ -1372,8 +1380,11 @@ class _Batch:
         t = result.timings
         r.timings.update(t)
         acted = min(end, start + t.get("resolve", 0.0) + t.get("act", 0.0))
+        observed = max(acted, end - t.get("observe", 0.0))  # the observation comes last
         tl.add("act", start, acted, parent=self.parent, step=self.rec.n, action=r.name)
-        tl.add("settle", acted, end, parent=self.parent, step=self.rec.n, action=r.name)
+        tl.add("settle", acted, observed, parent=self.parent, step=self.rec.n, action=r.name)
+        if result.observation is not None:
+            tl.add("observe", observed, end, parent=self.parent, step=self.rec.n, action=r.name)
         r.ok, r.error = result.ok, result.error
         r.navigated, r.url = result.navigated, result.url
         r.result = _tool_result(result)

@@ -42,6 +42,7 @@ from browser_agent.llm import (
 from browser_agent.page import Page
 from browser_agent.settle import SettleSettings
 from browser_agent.stats import percentile
+from browser_agent.terminal import console as make_console
 from fixtures.server import FixtureServer
 
 TARGET_NON_MODEL_P95_MS = 30.0
@@ -199,7 +200,7 @@ async def run(json_output: bool = False, quick: bool = False) -> dict[str, Any]:
     task_wall: dict[str, dict[str, list[float]]] = {k: {} for k in loops}
     floor: list[float] = []
     successes: dict[str, list[bool]] = {k: [] for k in loops}
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with (
         FixtureServer() as site,
         LocalModelServer(latency=FAST_PROVIDER, seed=7) as model,
@@ -264,7 +265,7 @@ async def run(json_output: bool = False, quick: bool = False) -> dict[str, Any]:
     if json_output:
         print(json.dumps(result))
     else:
-        _print(Console(), result)
+        _print(make_console(), result)
     return result
 
 

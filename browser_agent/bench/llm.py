@@ -58,6 +58,7 @@ from browser_agent.llm import (
 )
 from browser_agent.llm._server import ServerSpec, ServerStats
 from browser_agent.stats import percentile
+from browser_agent.terminal import console as make_console
 
 TASK = "Add the blue kettle to the cart, then check out."
 
@@ -497,7 +498,7 @@ async def run(json_output: bool = False, quick: bool = False) -> dict[str, Any]:
     if json_output:
         print(json.dumps(result, indent=2))
     else:
-        _print(result, Console())
+        _print(result, make_console())
     return result
 
 
