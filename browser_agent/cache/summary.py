@@ -9,7 +9,7 @@ import msgspec
 Outcome = Literal["hit", "partial", "miss"]
 
 
-class CacheSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+class CacheSummary(msgspec.Struct, kw_only=True):
     """Which steps came from the cache and which from the model, and why.
 
     `outcome`: "hit" (every step from the cache), "partial" (some), "miss" (none).
