@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +54,10 @@ from .values import derive, recompute
 
 ACTION_TIMEOUT_S = 30.0
 """Upper bound on one replayed action (its own settle is bounded more tightly)."""
+ACTIONABLE_MIN_S = 1.0
+"""A replayed target may take this long (or 3× what it took when recorded) to become
+visible, enabled and unobscured; past it, the page differs (a dialog over it…) and the
+model is asked, rather than waiting out the action's full timeout."""
 
 
 class Host(Protocol):
@@ -114,6 +119,26 @@ def _first_target(step: Step) -> Fingerprint | None:
     return None
 
 
+@contextmanager
+def _light(page: Page, a: ActionLine) -> Iterator[None]:
+    """A replayed action's own settle: no quiet window (the wait for what the recording
+    shows next replaces it), and after an action that loaded a page when recorded, no
+    wait for the new page's subresources and no observation (that wait observes the
+    page as soon as the next target is there). Its target gets `ACTIONABLE_MIN_S`."""
+    settle, act = page.settle_settings, page.action_settings
+    update: dict[str, Any] = {"quiet_ms": 0.0}
+    if a.navigated:
+        update.update(network=False, observe=False)
+    took = (a.timings.get("resolve", 0.0) + a.timings.get("act", 0.0)) / 1000
+    bound = min(act.timeout, max(ACTIONABLE_MIN_S, 3 * took))
+    page.settle_settings = settle.model_copy(update=update)
+    page.action_settings = act.model_copy(update={"timeout": bound})
+    try:
+        yield
+    finally:
+        page.settle_settings, page.action_settings = settle, act
+
+
 class _EntryWriter(RecordingWriter):
     """The run's recording into the cache's partial file; its footer ends the run."""
 
@@ -171,6 +196,8 @@ class CachePlayer:
         """The cached step expected next."""
         self.diverged: str | None = None
         """Why the page left the cached run (None while it follows it)."""
+        self.model_turn = False
+        """A replayed step just failed on the page: the next step is the model's."""
         self.replayed = 0
         self.live: dict[int, str] = {}
         """Cached step -> the live page it was replayed on (values are read from it)."""
@@ -303,6 +330,9 @@ class CachePlayer:
             self._look()
         if self.entry is None or self.pos >= len(self.steps) or run.page is None:
             return False
+        if self.model_turn:
+            self.model_turn = False
+            return False
         page = self._page()
         t0 = time.perf_counter()
         obs = run.obs if run.obs is not None and run.obs_current else None
@@ -374,6 +404,7 @@ class CachePlayer:
         self.pos = k + 1 if ran else k
         if why is not None:
             rec.events.append(self._diverge(n, why))
+            self.model_turn = True
         run.finish_step(rec, span)
         if run.recorder is not None:
             page = run.page
@@ -452,7 +483,7 @@ class CachePlayer:
             if run.recorder is not None and isinstance(ref, int):
                 await run.recorder.capture(page, ref)  # the target's DOM path, as recorded
             limit = min(ACTION_TIMEOUT_S, run.budget.act_s, max(run.remaining(), 0.001))
-            with anyio.fail_after(limit), self.ctx.light():
+            with anyio.fail_after(limit), _light(page, a):
                 result = await _dispatch(
                     page, a.name, args, run.secrets, file_urls=run.agent.file_urls
                 )
