@@ -21,6 +21,7 @@ ANSWER = "Ordered one box of Sencha for Ada Lovelace; the order cost €12.50."
 TEA_HOUSE = Cassette.of(
     Reply(match="# Received", actions=["done " + json.dumps(ANSWER, ensure_ascii=False)]),
     Reply(match="# A cup to go with it?", actions=['click button "No thanks"']),
+    Reply(match="We use cookies", actions=['click button "Accept"']),
     Reply(
         match="# Your basket",
         actions=[

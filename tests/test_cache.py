@@ -141,6 +141,28 @@ async def test_a_new_interstitial_is_handed_to_the_model_and_the_cache_learns_it
     assert "No thanks" in targets(cache)
 
 
+async def test_an_action_that_fails_on_the_page_hands_the_next_step_to_the_model(
+    cbrowser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
+) -> None:
+    """A consent dialog covers the button the cached step clicks: that click fails (in
+    about a second, not the action's whole timeout), the model accepts the dialog, and
+    the cached run goes on from the step that failed."""
+    cache = ActionCache(tmp_path / "cache")
+    await order(site, cbrowser, model, cache)
+
+    result, calls = await order(site, cbrowser, model, cache, variant="cookies")
+    assert result.success and result.output == ANSWER, (result.reason, result.detail)
+    assert calls == 1
+    assert [s.source for s in result.steps] == ["cache", "cache", "model", *["cache"] * 3]
+    (failed,) = result.steps[1].actions
+    assert not failed.ok and "covered by dialog" in (failed.error or "")
+    assert failed.end_ms - failed.start_ms < 4000  # the action's timeout is 5 s
+    assert [a.label for a in result.steps[2].actions] == ['[3] button "Accept"']
+    assert result.cache is not None and result.cache.resumed == ["step 4: cached step 2"]
+    (diverged,) = result.cache.diverged
+    assert diverged.startswith('step 2: click button "Add to basket" failed')
+
+
 async def test_the_model_taking_over_gets_the_cached_steps_and_a_note(
     cbrowser: Browser, site: FixtureServer, tmp_path: Path
 ) -> None:
