@@ -214,3 +214,28 @@ def test_a_cache_that_cannot_be_written_says_why(tmp_path: Path) -> None:
         cache.commit(gone, key)
     found = cache.load(key)
     assert not isinstance(found, Miss) and len(found.steps) == 2
+
+
+# -------------------------------------------------------------------- bench figures
+
+
+def test_bench_agent_cache_targets_are_judged_per_round() -> None:
+    from browser_agent.bench.agent import _cached_figures
+
+    def run(first: float, second: float, calls: int, changed: tuple[int, int]) -> dict[str, object]:
+        phase = {"calls": 0, "success": True, "step_ms": [10.0]}
+        return {
+            "first": {**phase, "wall_ms": first, "calls": 4},
+            "second": {**phase, "wall_ms": second, "calls": calls},
+            "changed": {**phase, "wall_ms": 1.0, "calls": changed[0], "diverged": changed[1]},
+            "ratio": second / first,
+        }
+
+    good = {"a": [run(1000, 250, 0, (1, 1)), run(1000, 290, 0, (2, 1))]}
+    figures = _cached_figures(good)
+    assert figures["target_met"] and figures["second_calls"] == 0
+    assert figures["ratio"]["a"] == pytest.approx(0.27)
+    assert figures["changed"]["a"] == {"calls": [1, 2], "diverged": [1, 1], "wall_ms": 1.0}
+    assert not _cached_figures({"a": [run(1000, 250, 1, (1, 1))]})["target_met"]  # a call
+    assert not _cached_figures({"a": [run(1000, 350, 0, (1, 1))]})["target_met"]  # too slow
+    assert not _cached_figures({"a": [run(1000, 250, 0, (3, 1))]})["target_met"]  # 2 too many
