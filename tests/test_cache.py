@@ -215,6 +215,27 @@ async def test_an_answer_the_model_worked_out_is_asked_again(
     assert "worked out" in result.cache.diverged[0]
 
 
+async def test_an_entry_that_cannot_be_stored_leaves_the_result_and_says_why(
+    cbrowser: Browser,
+    site: FixtureServer,
+    model: LocalModelServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache = ActionCache(tmp_path / "cache")
+
+    def full_disk(self: ActionCache, partial: Path, key: str) -> Path:
+        self.discard(partial)
+        raise CacheError(f"cannot store the entry in {self.directory}: No space left on device")
+
+    monkeypatch.setattr(ActionCache, "commit", full_disk)
+    result, calls = await order(site, cbrowser, model, cache)
+    assert result.success and result.output == ANSWER and calls == 4
+    assert result.cache is not None and not result.cache.stored
+    assert "No space left on device" in result.cache.error
+    assert cache.keys() == [] and list((tmp_path / "cache" / ".partial").iterdir()) == []
+
+
 async def test_runs_of_the_same_task_at_once_keep_the_entry_whole(
     site: FixtureServer,
     model: LocalModelServer,
