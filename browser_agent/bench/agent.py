@@ -405,8 +405,8 @@ def _print(console: Console, result: dict[str, Any]) -> None:
         title_justify="left",
     )
     c = result["cached"]
-    cols = ("per step", "agent p50", "agent p95", "agent p99", "sequential p50", "sequential p95")
-    cols += ("cached p50", "cached p95")
+    cols = ["per step", "agent p50", "agent p95", "agent p99", "sequential p50", "sequential p95"]
+    cols += ["cached p50", "cached p95"]
     for col in cols:
         table.add_column(col, justify="left" if col == "per step" else "right")
     rows = (
@@ -436,8 +436,16 @@ def _print(console: Console, result: dict[str, Any]) -> None:
         )
     console.print(table)
     tasks = Table(title="task wall time, median ms", title_justify="left")
-    cols = ("task", "agent", "sequential", "speed-up", "cached 1st", "cached 2nd", "2nd/1st")
-    for col in (*cols, "changed page: calls / diverged"):
+    for col in (
+        "task",
+        "agent",
+        "sequential",
+        "speed-up",
+        "cached 1st",
+        "cached 2nd",
+        "2nd/1st",
+        "changed page: calls / diverged",
+    ):
         tasks.add_column(col, justify="left" if col == "task" else "right")
     for name in result["tasks"]:
         ch = c["changed"][name]

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import anyio
 import msgspec
@@ -80,6 +80,7 @@ class Host(Protocol):
     recorder: Any
     secrets: Secrets
     redactor: Redactor
+    step_obs: Observation | None
 
     def remaining(self) -> float: ...
     def seal(self, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]: ...
@@ -213,8 +214,9 @@ class CachePlayer:
     def __enter__(self) -> CachePlayer:
         run = self.run
         self.partial = self.cache.partial()
-        self.writer = _EntryWriter(self, self.partial, run.redactor).__enter__()
-        run.recorder = RecorderTee(run.recorder, self.writer) if run.recorder else self.writer
+        writer = self.writer = _EntryWriter(self, self.partial, run.redactor)
+        writer.__enter__()
+        run.recorder = RecorderTee(run.recorder, writer) if run.recorder else writer
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -245,6 +247,25 @@ class CachePlayer:
         else:
             self.cache.discard(self.partial)
         result.cache = s
+
+    # -- the run's look at the page (what the model's next step would prompt with)
+
+    def _reusable(self) -> Observation | None:
+        run = self.run
+        return run.obs if run.obs_current else None
+
+    def _adopt(self, obs: Observation, rec: StepRecord) -> None:
+        """The step's observation; a replayed step is checked as it goes, so nothing
+        is left to confirm or watch from the step before."""
+        run = self.run
+        run.adopt(obs, rec)
+        run.obs_early, run.watch_until, run.watch_hold = False, None, False
+
+    def _settled(self, obs: Observation) -> None:
+        self.run.obs, self.run.obs_current = obs, True
+
+    def _stale(self) -> None:
+        self.run.obs_current = False
 
     # -- looking up
 
@@ -335,7 +356,7 @@ class CachePlayer:
             return False
         page = self._page()
         t0 = time.perf_counter()
-        obs = run.obs if run.obs is not None and run.obs_current else None
+        obs = self._reusable()
         if obs is None:
             try:
                 obs = await page.observe(max_chars=run.budget.max_observation_chars)
@@ -376,8 +397,7 @@ class CachePlayer:
         span = tl.begin("step", parent=tl.root, step=n, source="cache")
         span.start_ms = min(span.start_ms, tl.at(t0))
         tl.add("observe", tl.at(t0), tl.now(), parent=span, step=n, reused=obs is run.obs)
-        run.adopt(obs, rec)
-        run.obs_early, run.watch_until, run.watch_hold = False, None, False
+        self._adopt(obs, rec)
         if self.diverged is not None:
             detail = f"back on the cached run at its step {step.n}; replaying from there"
             rec.events.append(tl.event("cache", step=n, detail=detail))
@@ -459,7 +479,8 @@ class CachePlayer:
         tl = run.tl
         prep = await self._prepare(k, a, obs, self.live)
         args = prep.args
-        r = ActionRecord(id=f"cache_{n}_{i}", name=a.name, args=args, kind=a.kind)
+        kind: Literal["page", "done"] = "done" if a.kind == "done" else "page"
+        r = ActionRecord(id=f"cache_{n}_{i}", name=a.name, args=args, kind=kind)
         r.label = prep.label
         self._recomputed(n, prep.changed)
         if prep.how not in ("ref", ""):
@@ -501,7 +522,7 @@ class CachePlayer:
             t = result.timings
             acted = t0 + (t.get("resolve", 0.0) + t.get("act", 0.0)) / 1000
         if not r.ok:
-            run.obs_current = False
+            self._stale()
             r.end_ms = tl.now()
             tl.add("act", r.start_ms, r.end_ms, parent=span, step=n, action=a.name)
             await run.emit(ActionFinished(n, r))
@@ -523,9 +544,9 @@ class CachePlayer:
         tl.add("settle", tl.at(acted), r.end_ms, parent=span, step=n, action=a.name)
         await run.emit(ActionFinished(n, r))
         if new is None:
-            run.obs_current = False
+            self._stale()
             raise _Diverged(f"the page could not be observed after {_describe(a)}")
-        run.obs, run.obs_current = new, True
+        self._settled(new)
         return new
 
     def _pages(self, k: int) -> dict[int, str]:
