@@ -236,6 +236,28 @@ async def test_an_entry_that_cannot_be_stored_leaves_the_result_and_says_why(
     assert cache.keys() == [] and list((tmp_path / "cache" / ".partial").iterdir()) == []
 
 
+async def test_a_failure_of_the_cache_itself_leaves_the_task_to_the_model(
+    cbrowser: Browser,
+    site: FixtureServer,
+    model: LocalModelServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from browser_agent.cache.player import CachePlayer
+
+    cache = ActionCache(tmp_path / "cache")
+    await order(site, cbrowser, model, cache)
+
+    async def broken(self: CachePlayer, k: int, obs: object) -> str | None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(CachePlayer, "_check", broken)
+    result, calls = await order(site, cbrowser, model, cache)
+    assert result.success and result.output == ANSWER and calls == 4
+    assert result.cache is not None and result.cache.outcome == "miss"
+    assert result.cache.diverged == ["step 1: the cache failed: RuntimeError"]
+
+
 async def test_runs_of_the_same_task_at_once_keep_the_entry_whole(
     site: FixtureServer,
     model: LocalModelServer,

@@ -19,6 +19,7 @@ any); when the run succeeds, that recording replaces the entry (`ActionCache.com
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -40,7 +41,15 @@ from ..agent._loop import (
 from ..agent._result import ActionRecord, AgentResult, StepRecord
 from ..budget import Budget
 from ..exceptions import PageError
-from ..llm import Action, CallTimings, ModelReply, Usage, step_messages, untrusted_block
+from ..llm import (
+    Action,
+    CallTimings,
+    ModelReply,
+    Usage,
+    escape_untrusted,
+    step_messages,
+    untrusted_block,
+)
 from ..observation import Observation
 from ..page import Page
 from ..recording import MASK, ActionLine, Fingerprint, Header, Recording, RecordingWriter, Step
@@ -51,6 +60,8 @@ from ..timing import Event, Span, Timeline
 from .store import ActionCache, CacheError, Miss
 from .summary import CacheSummary
 from .values import derive, recompute
+
+log = logging.getLogger("browser_agent.cache")
 
 ACTION_TIMEOUT_S = 30.0
 """Upper bound on one replayed action (its own settle is bounded more tightly)."""
@@ -236,6 +247,9 @@ class CachePlayer:
         s.cached_steps = [r.n for r in result.steps if r.source == "cache"]
         if s.cached_steps:
             s.outcome = "partial" if s.model_steps else "hit"
+        red = self.run.redactor.text  # page text and values read off pages: like any output
+        for lines in (s.diverged, s.resumed, s.retargeted, s.recomputed):
+            lines[:] = [red(x) for x in lines]
         assert self.writer is not None and self.partial is not None
         self.writer.__exit__()
         if result.success and result.reason == "done":
@@ -345,7 +359,19 @@ class CachePlayer:
     # -- a step
 
     async def step(self, n: int) -> bool:
-        """Replay the cached step the page is at as step `n`; False: the model takes it."""
+        """Replay the cached step the page is at as step `n`; False: the model takes it.
+
+        A bug of the cache's own (an unexpected exception) never ends the run: it is
+        logged, the cache is set aside for the rest of the run, and the model goes on."""
+        try:
+            return await self._step(n)
+        except Exception as exc:
+            log.warning("the action cache failed; the model goes on", exc_info=True)
+            self.entry = None
+            self.summary.diverged.append(f"step {n}: the cache failed: {type(exc).__name__}")
+            return False
+
+    async def _step(self, n: int) -> bool:
         run = self.run
         if not self.looked:
             self._look()
@@ -360,8 +386,8 @@ class CachePlayer:
         if obs is None:
             try:
                 obs = await page.observe(max_chars=run.budget.max_observation_chars)
-            except PageError:
-                return False  # the model's step observes and handles it
+            except Exception:  # crashed, closed, choked: the model's step observes and says so
+                return False
         first_why = None
         wanted = [self.pos] if self.diverged is None else range(self.pos, len(self.steps))
         for k in wanted:
@@ -510,7 +536,11 @@ class CachePlayer:
                 )
         except (PageError, TimeoutError) as exc:
             r.ok, r.error = False, str(exc) or type(exc).__name__
-            r.result = f"error: {r.error}"
+        except Exception as exc:  # a bug, or page text the serializer choked on
+            log.debug("replaying %s failed", a.name, exc_info=True)
+            r.ok, r.error = False, f"{a.name} failed: {type(exc).__name__}: {exc}"
+        if r.error is not None:
+            r.result = f"error: {escape_untrusted(r.error)}"  # the page may have written it
         acted = time.perf_counter()
         if isinstance(result, str):  # extract: what the model would have read
             r.result = untrusted_block(result, source="extract", url=page.url)
