@@ -59,7 +59,8 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     kind: str
     """"overrun", "degrade", "no_degrade" (an overrun no remedy fits, and why), "retry",
-    "hedge", "error" or "stop"."""
+    "hedge", "error", "stop", or "cache" (a step replayed, or where the page left the
+    cached run)."""
     at_ms: float
     stage: str = ""
     step: int | None = None
