@@ -58,9 +58,10 @@ async def order(
     variant: str = "",
     record: Path | None = None,
     agents: list[Agent] | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> tuple[AgentResult, int]:
     """Run the task in a fresh tab; returns the result and how many model calls it made
-    (the agent is appended to `agents`, when given)."""
+    (the agent is appended to `agents`, when given). `secrets` default to the PIN."""
     before = model.stats().requests
     config = ProviderConfig(name="local", base_url=model.base_url, model="local-model")
     async with LLMPool([config]) as pool:
@@ -68,7 +69,7 @@ async def order(
             TASK,
             llm=pool,
             start_url=start_url(site, variant),
-            secrets={"pin": PIN},
+            secrets={"pin": PIN} if secrets is None else secrets,
             cache=cache,
             record=record,
         )

@@ -196,6 +196,60 @@ async def test_an_answer_read_off_the_page_is_read_again(
     assert result.steps[-1].actions[0].args["result"] == result.output
 
 
+def _basket(*actions: str) -> Cassette:
+    """The Tea House script with other basket actions."""
+    steps = [
+        Reply(match="# Your basket", actions=list(actions))
+        if getattr(r, "match", "") == "# Your basket"
+        else r
+        for r in TEA_HOUSE.steps
+    ]
+    return Cassette.of(*steps)
+
+
+async def test_typed_values_read_off_the_page_are_read_again_and_masked_ones_go_to_the_model(
+    cbrowser: Browser, site: FixtureServer, tmp_path: Path
+) -> None:
+    # The model typed a price it read: on the cached run it types the live one.
+    cassette = _basket(
+        'type textbox "Name" "Ada Lovelace, paid €12.50"',
+        'type textbox "Card PIN" "{{pin}}"',
+        'click button "Place order"',
+    )
+    cache = ActionCache(tmp_path / "typed")
+    with model_server(cassette) as srv:
+        await order(site, cbrowser, srv, cache)
+        before = len(site.submissions)
+        result, calls = await order(site, cbrowser, srv, cache, variant="price")
+    assert result.success and calls == 0, (result.reason, result.detail)
+    assert site.submissions[before].first("name") == "Ada Lovelace, paid €14.00"
+    assert result.cache is not None
+    assert result.cache.recomputed == ["step 3: €12.50 -> €14.00", "step 4: €12.50 -> €14.00"]
+
+    # The model typed the PIN in clear. Known as a secret, it is kept as its placeholder
+    # and replayed; unknown, it is masked in the cache, and that action is the model's
+    # again (the name typed before it was replayed).
+    cassette = _basket(
+        'type textbox "Name" "Ada Lovelace"',
+        f'type textbox "Card PIN" "{PIN}"',
+        'click button "Place order"',
+    )
+    for secrets, calls_then in (({"pin": PIN}, 0), ({}, 1)):
+        cache = ActionCache(tmp_path / f"clear-{calls_then}")
+        with model_server(cassette) as srv:
+            await order(site, cbrowser, srv, cache, secrets=secrets)
+            (entry,) = cache.keys()
+            text = cache.path(entry).read_text("utf-8")
+            assert PIN not in text and ("{{pin}}" in text) == bool(secrets)
+            before = len(site.submissions)
+            result, calls = await order(site, cbrowser, srv, cache, secrets=secrets)
+        assert result.success and calls == calls_then, (result.reason, result.detail)
+        assert site.submissions[before].first("pin") == PIN
+        assert result.cache is not None
+    assert result.cache.model_steps == [4]
+    assert "masked" in result.cache.diverged[0]
+
+
 async def test_an_answer_the_model_worked_out_is_asked_again(
     cbrowser: Browser, site: FixtureServer, tmp_path: Path
 ) -> None:
