@@ -27,6 +27,7 @@ from rich.text import Text
 
 from .browser import Browser
 from .budget import Budget
+from .cache import ActionCache
 from .exceptions import BrowserAgentError, ConfigurationError
 from .llm import LLMPool
 from .redaction import log_for
@@ -41,6 +42,8 @@ class BatchTask(msgspec.Struct, forbid_unknown_fields=True):
     url: str
     id: str = ""
     max_steps: int | None = None
+    cache_key: str | None = None
+    """Mixed into this task's action-cache key (with `--cache`)."""
 
 
 class TaskOutcome(msgspec.Struct):
@@ -54,6 +57,8 @@ class TaskOutcome(msgspec.Struct):
     ms: float = 0.0
     endpoint: str = "local"
     record: str = ""
+    cache: str = ""
+    """With an action cache: "hit", "partial" or "miss" (see `CacheSummary`)."""
 
 
 class BatchReport(msgspec.Struct):
@@ -101,8 +106,12 @@ async def run_batch(
     budget: Budget | None = None,
     console: Console | None = None,
     progress: bool = True,
+    cache: ActionCache | None = None,
 ) -> BatchReport:
-    """Run every task; never raises for a task that fails (it is in the report)."""
+    """Run every task; never raises for a task that fails (it is in the report).
+
+    With `cache`, tasks done before replay without the model; entries are replaced
+    whole, so tasks of the batch can run and store the same task at once."""
     from .agent import Agent
 
     if concurrency < 1:
@@ -148,7 +157,13 @@ async def run_batch(
                 ctx: Browser | None = None
                 try:
                     ctx = await base.new_context()
-                    agent = Agent(t.task, llm=pool, start_url=t.url, budget=b, record=record)
+                    store = cache
+                    if cache is not None and t.cache_key is not None:
+                        key = "\x1f".join(k for k in (cache.key, t.cache_key) if k)
+                        store = ActionCache(cache.directory, key=key)
+                    agent = Agent(
+                        t.task, llm=pool, start_url=t.url, budget=b, record=record, cache=store
+                    )
                     r = await agent.run(ctx)
                     out = TaskOutcome(
                         id=t.id,
@@ -158,6 +173,7 @@ async def run_batch(
                         output=r.to_dict()["output"],
                         detail=r.detail,
                         steps=len(r.steps),
+                        cache=r.cache.outcome if r.cache is not None else "",
                     )
                 except BrowserAgentError as exc:
                     out = TaskOutcome(id=t.id, task=t.task, success=False, reason="error")

@@ -20,6 +20,7 @@ from .terminal import console as make_console
 from .terminal import plain, print_error
 
 if TYPE_CHECKING:
+    from .cache import ActionCache
     from .llm import ProviderConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -73,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
         "everything else is blocked",
     )
     r.add_argument("--blocked-domains", default="", help="comma-separated hosts always blocked")
+    _cache_flags(r)
+    r.add_argument("--cache-key", default=None, help="mixed into the task's cache key")
 
     o = sub.add_parser("observe", help="print the serialization of a page and its timing")
     o.add_argument("target", help="URL, or path of an .html file")
@@ -158,11 +161,34 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--max-steps", type=whole(1), default=30)
     bt.add_argument("--record-dir", type=Path, default=Path("recordings"))
     bt.add_argument("--json", action="store_true")
+    _cache_flags(bt)
 
     from .mcp.options import add_parser as add_mcp_parser
 
     add_mcp_parser(sub)
     return p
+
+
+def _cache_flags(p: argparse.ArgumentParser) -> None:
+    """`--cache DIR` / `--no-cache` (default: $BROWSER_AGENT_CACHE, when set)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--cache",
+        type=Path,
+        default=os.environ.get("BROWSER_AGENT_CACHE") or None,
+        metavar="DIR",
+        help="replay a task done before without the model (default: $BROWSER_AGENT_CACHE)",
+    )
+    g.add_argument("--no-cache", action="store_true", help="neither replay nor store")
+
+
+def _cache(args: argparse.Namespace) -> ActionCache | None:
+    """The action cache the flags ask for, or None."""
+    from .cache import ActionCache
+
+    if args.no_cache or args.cache is None:
+        return None
+    return ActionCache(args.cache, key=getattr(args, "cache_key", None))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -269,6 +295,7 @@ async def _run(args: argparse.Namespace, console: Console) -> int:
             on_event=None if args.json else LiveDisplay(console, budget),
             allowed_domains=_domains(args.allowed_domains),
             blocked_domains=_domains(args.blocked_domains) or (),
+            cache=_cache(args),
         )
         if args.cdp:
             async with Browser.connect(
@@ -341,6 +368,7 @@ async def _batch(args: argparse.Namespace, console: Console) -> int:
             budget=budget,
             console=make_console(stderr=True) if args.json else console,
             progress=not args.json,
+            cache=_cache(args),
         )
     if args.json:
         import msgspec

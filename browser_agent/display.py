@@ -105,6 +105,8 @@ class LiveDisplay:
             f"  [dim]model {s['llm_total']:.0f} ms (first token {s['llm_ttft']:.0f}) · "
             f"outside the model {rec.non_model_ms:.0f} ms · step {s['total']:.0f} ms[/]"
         )
+        if rec.source == "cache":  # replayed: no model call
+            line = f"  [dim]from the action cache, no model call · step {s['total']:.0f} ms[/]"
         r = rec.reply
         if r is not None and (r.attempts > 1 or r.hedged):
             how = "hedged" if r.hedged else f"{r.attempts} attempts"

@@ -59,7 +59,8 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     kind: str
     """"overrun", "degrade", "no_degrade" (an overrun no remedy fits, and why), "retry",
-    "hedge", "error" or "stop"."""
+    "hedge", "error", "stop", or "cache" (a step replayed, or where the page left the
+    cached run)."""
     at_ms: float
     stage: str = ""
     step: int | None = None
@@ -194,6 +195,8 @@ class StepTiming(msgspec.Struct):
     happened: list[str]
     page_wait_ms: float = 0.0
     """Part of the non-model time spent waiting for the page to settle after the reply."""
+    source: str = "model"
+    """"model", or "cache" for a step replayed from the action cache (no model call)."""
 
     @property
     def overhead_ms(self) -> float:
@@ -232,6 +235,26 @@ def overlap_saved(spans: Iterable[Span], steps: Collection[int]) -> float:
                 reach = end
         saved += sum(end - start for start, end in intervals) - covered
     return saved
+
+
+class SourceStats(msgspec.Struct):
+    """The steps one source decided (the model, the action cache) and their time."""
+
+    steps: list[int] = msgspec.field(default_factory=list)
+    ms: float = 0.0
+
+    @classmethod
+    def of(cls, steps: Iterable[StepTiming]) -> dict[str, SourceStats]:
+        out: dict[str, SourceStats] = {}
+        for s in steps:
+            stats = out.setdefault(s.source, cls())
+            stats.steps.append(s.n)
+            stats.ms += s.spans_ms.get("total", 0.0)
+        return out
+
+    def describe(self, source: str) -> str:
+        n = len(self.steps)
+        return f"{n} step{'s' * (n != 1)} from the {source} ({self.ms:.0f} ms)"
 
 
 class HedgeSummary(msgspec.Struct):
@@ -304,6 +327,8 @@ class TimingReport(msgspec.Struct, kw_only=True):
     model_share: float = 0.0
     """Share of all step time spent in the model (0..1)."""
     hedging: HedgeSummary = msgspec.field(default_factory=HedgeSummary)
+    sources: dict[str, SourceStats] = msgspec.field(default_factory=dict)
+    """Steps and their wall time by who decided them: "model", "cache"."""
 
     @classmethod
     def build(cls, timeline: Timeline, steps: Sequence[StepTiming]) -> TimingReport:
@@ -337,6 +362,7 @@ class TimingReport(msgspec.Struct, kw_only=True):
             step_ms=StageStats.of(s.spans_ms.get("total", 0.0) for s in steps),
             model_share=(sum(model) / total) if total > 0 else 0.0,
             hedging=HedgeSummary.of(timeline.spans),
+            sources=SourceStats.of(steps),
         )
 
     # -- output
@@ -393,6 +419,8 @@ class TimingReport(msgspec.Struct, kw_only=True):
             "of step time",
             f"overlap saved {self.overlap_saved_ms:.0f} ms",
         ]
+        if "cache" in self.sources:  # which steps the action cache replayed, and their time
+            parts += [self.sources[k].describe(k) for k in ("cache", "model") if k in self.sources]
         if self.hedging.calls:
             parts.append(self.hedging.describe())
         if self.hedging.cut:

@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from ..actions import ActionResult
 from ..browser import Browser
 from ..budget import HARD_STAGES, Budget, Degradation, OverrunCause
+from ..cache.store import ActionCache, as_cache
 from ..change_summary import NOTHING
 from ..churn import Churn
 from ..exceptions import (
@@ -66,6 +67,9 @@ from ..settle import SettleSettings
 from ..timing import STAGES, Event, Span, Timeline, TimingReport, otel_available
 from ..tools import Tool, as_tool, validation_message
 from ._result import ActionRecord, AgentResult, StepRecord, StopReason
+
+if TYPE_CHECKING:
+    from ..cache.player import CachePlayer
 
 log = logging.getLogger("browser_agent.agent")
 
@@ -125,7 +129,8 @@ class Agent:
     is made and closed), or None for `LLMPool.from_env()`. `tools` are user tools
     (`@tool` functions); `output_model` makes `done` return an instance of that
     pydantic model; `record` appends every step to a JSON-lines file; `on_event` sees
-    actions and steps as they happen (for live displays).
+    actions and steps as they happen (for live displays); `cache` (a directory or an
+    `ActionCache`) replays a task done before without the model (`browser_agent.cache`).
     """
 
     def __init__(
@@ -149,6 +154,7 @@ class Agent:
         blocked_domains: Sequence[str] = (),
         speculate: bool = True,
         file_urls: bool = False,
+        cache: ActionCache | str | os.PathLike[str] | None = None,
     ) -> None:
         if not task.strip():
             raise ConfigurationError("the task is empty")
@@ -177,6 +183,9 @@ class Agent:
         self.file_urls = file_urls
         """Let the model's `goto` open `file:` URLs (off: only http, https and
         about:blank). A domain policy refuses them whatever this says."""
+        self.cache = as_cache(cache)
+        """Replay the last successful run of this task, handing over to the model at the
+        first step the page differs; a successful run replaces the entry."""
         self.tools: dict[str, Tool] = {}
         for t in tools:
             self.add_tool(t)
@@ -250,6 +259,8 @@ class Agent:
             if self.record is not None:
                 writer = RecordingWriter(Path(self.record), redactor=run.redactor)
                 run.recorder = stack.enter_context(writer)
+            if self.cache is not None:
+                run.cache = stack.enter_context(self.cache.player(run, target))
             return await run.go(stack, target)
 
     def _pool(self) -> tuple[LLMPool, bool]:
@@ -277,6 +288,8 @@ class _Run:
         self.deadline = self.t_start + self.budget.session_s
         self.page: Page | None = None
         self.recorder: RecordingWriter | None = None
+        self.cache: CachePlayer | None = None
+        """Replays cached steps before the model is asked (`Agent.cache`)."""
         self.step_obs: Observation | None = None
         self.step_messages: list[dict[str, Any]] = []
         self.step_note: str | None = None
@@ -530,6 +543,8 @@ class _Run:
                 )
             else:
                 n += 1
+                if self.cache is not None and await self.cache.step(n):
+                    continue  # replayed from the action cache: no model call
                 await self.step(n)
 
     def last_error(self) -> str:

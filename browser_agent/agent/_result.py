@@ -7,6 +7,7 @@ from typing import Any, Literal
 import msgspec
 from pydantic import BaseModel
 
+from ..cache.summary import CacheSummary
 from ..llm import ModelReply
 from ..timing import STAGES, Event, StepTiming, TimingReport
 
@@ -70,6 +71,8 @@ class StepRecord(msgspec.Struct, kw_only=True):
     observation_chars: int = 0
     page_wait_ms: float = 0.0
     """Non-model time spent waiting for the page to settle after the reply had ended."""
+    source: Literal["model", "cache"] = "model"
+    """Who decided the step: the model, or the action cache (a replayed step, no call)."""
 
     @property
     def ok(self) -> bool:
@@ -85,12 +88,13 @@ class StepRecord(msgspec.Struct, kw_only=True):
         return self.timing().overhead_ms
 
     def timing(self) -> StepTiming:
-        return StepTiming(self.n, self.spans_ms, self.happened, self.page_wait_ms)
+        return StepTiming(self.n, self.spans_ms, self.happened, self.page_wait_ms, self.source)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.reply
         return {
             "n": self.n,
+            "source": self.source,
             "actions": [a.to_dict() for a in self.actions],
             "spans_ms": {s: self.spans_ms.get(s, 0.0) for s in STAGES},
             "non_model_ms": self.non_model_ms,
@@ -126,6 +130,8 @@ class AgentResult(msgspec.Struct, kw_only=True):
     steps: list[StepRecord]
     report: TimingReport
     session_id: str = ""
+    cache: CacheSummary | None = None
+    """What the run did with the action cache (`Agent(cache=...)`; None without one)."""
 
     @property
     def non_model_ms(self) -> list[float]:
@@ -160,6 +166,8 @@ class AgentResult(msgspec.Struct, kw_only=True):
             "session_ms": rep.session,
             "events": [msgspec.to_builtins(e) for e in rep.events],
         }
+        if self.cache is not None:
+            data["cache"] = msgspec.to_builtins(self.cache)
         if spans:
             data["spans"] = [msgspec.to_builtins(s) for s in rep.spans]
         return data
