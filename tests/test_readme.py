@@ -42,11 +42,11 @@ def rewrite(block: str, site: FixtureServer, model: LocalModelServer) -> str:
 
 
 def test_the_readme_has_the_examples_it_should() -> None:
-    assert len(PYTHON_BLOCKS) == 4
+    assert len(PYTHON_BLOCKS) == 5
     assert all("anyio.run(main)" in b for b in PYTHON_BLOCKS)  # whole programs, as written
 
 
-@pytest.mark.parametrize("n", range(4), ids=["observe", "act", "agent", "hedging"])
+@pytest.mark.parametrize("n", range(5), ids=["observe", "act", "agent", "cache", "hedging"])
 def test_python_blocks_run_as_written(
     n: int, site: FixtureServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -78,6 +78,10 @@ def test_python_blocks_run_as_written(
             assert "True Added the Blue Kettle to the cart" in out
             assert "timing report" in out and "<rich.table" not in out
             assert model.stats().requests == 4
+        elif n == 3:
+            first, second = out.splitlines()[0:4:2]
+            assert first == "True miss" and second == "True hit", out
+            assert model.stats().requests == 4  # all of them on the first run
         else:
             assert out.count("{") == 3 and "'groq'" in out and "'vllm'" in out
 
