@@ -23,14 +23,16 @@ import anyio
 import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from .browser import Browser
 from .budget import Budget
+from .cache import ActionCache
 from .exceptions import BrowserAgentError, ConfigurationError
 from .llm import LLMPool
 from .redaction import log_for
+from .terminal import PrintableTable, safe
+from .terminal import console as make_console
 
 log = log_for("browser_agent.batch")
 
@@ -40,6 +42,8 @@ class BatchTask(msgspec.Struct, forbid_unknown_fields=True):
     url: str
     id: str = ""
     max_steps: int | None = None
+    cache_key: str | None = None
+    """Mixed into this task's action-cache key (with `--cache`)."""
 
 
 class TaskOutcome(msgspec.Struct):
@@ -53,6 +57,8 @@ class TaskOutcome(msgspec.Struct):
     ms: float = 0.0
     endpoint: str = "local"
     record: str = ""
+    cache: str = ""
+    """With an action cache: "hit", "partial" or "miss" (see `CacheSummary`)."""
 
 
 class BatchReport(msgspec.Struct):
@@ -100,13 +106,17 @@ async def run_batch(
     budget: Budget | None = None,
     console: Console | None = None,
     progress: bool = True,
+    cache: ActionCache | None = None,
 ) -> BatchReport:
-    """Run every task; never raises for a task that fails (it is in the report)."""
+    """Run every task; never raises for a task that fails (it is in the report).
+
+    With `cache`, tasks done before replay without the model; entries are replaced
+    whole, so tasks of the batch can run and store the same task at once."""
     from .agent import Agent
 
     if concurrency < 1:
         raise ConfigurationError("--concurrency must be at least 1")
-    console = console or Console()
+    console = console or make_console()
     rec_dir = Path(record_dir) if record_dir is not None else None
     if rec_dir is not None:
         rec_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +157,13 @@ async def run_batch(
                 ctx: Browser | None = None
                 try:
                     ctx = await base.new_context()
-                    agent = Agent(t.task, llm=pool, start_url=t.url, budget=b, record=record)
+                    store = cache
+                    if cache is not None and t.cache_key is not None:
+                        key = "\x1f".join(k for k in (cache.key, t.cache_key) if k)
+                        store = ActionCache(cache.directory, key=key)
+                    agent = Agent(
+                        t.task, llm=pool, start_url=t.url, budget=b, record=record, cache=store
+                    )
                     r = await agent.run(ctx)
                     out = TaskOutcome(
                         id=t.id,
@@ -157,6 +173,7 @@ async def run_batch(
                         output=r.to_dict()["output"],
                         detail=r.detail,
                         steps=len(r.steps),
+                        cache=r.cache.outcome if r.cache is not None else "",
                     )
                 except BrowserAgentError as exc:
                     out = TaskOutcome(id=t.id, task=t.task, success=False, reason="error")
@@ -187,19 +204,20 @@ async def run_batch(
     )
 
 
-def summary_table(report: BatchReport) -> Table:
-    t = Table(title=f"batch: {len(report.tasks)} tasks in {report.ms / 1000:.1f} s")
+def summary_table(report: BatchReport) -> PrintableTable:
+    """One row per task with its whole result: on a terminal long cells wrap, in a pipe
+    or a file nothing is cut."""
+    t = PrintableTable(title=f"batch: {len(report.tasks)} tasks in {report.ms / 1000:.1f} s")
     for col in ("id", "task", "result", "steps", "time", "endpoint"):
-        t.add_column(col, justify="right" if col in ("steps", "time") else "left")
+        t.add_column(
+            col,
+            justify="right" if col in ("steps", "time") else "left",
+            no_wrap=col in ("steps", "time"),
+            ratio=2 if col == "result" else 1 if col == "task" else None,
+        )
     for o in report.tasks:
-        what = str(o.output if o.success else o.detail)[:60]
+        what = str(o.output if o.success else o.detail)
         mark = Text("✓ ", style="green") if o.success else Text(f"✗ {o.reason} ", style="red")
-        row: list[Text | str] = [
-            Text(o.id),
-            Text(o.task[:50]),
-            mark + Text(what),
-            str(o.steps),
-            f"{o.ms:.0f} ms",
-        ]
-        t.add_row(*row, Text(o.endpoint))
+        cells = [Text(safe(o.id)), Text(safe(o.task)), mark + Text(safe(what))]
+        t.add_row(*cells, str(o.steps), f"{o.ms:.0f} ms", Text(safe(o.endpoint)))
     return t

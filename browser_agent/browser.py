@@ -314,7 +314,7 @@ class Browser:
                 context = await policy_context(browser, allowed_domains)
             except PlaywrightError as exc:
                 await pw.stop()
-                raise ConfigurationError(f"cannot connect to {url}: {exc.message}") from exc
+                raise ConfigurationError(connect_failure(url, exc.message)) from exc
             except BaseException:
                 await pw.stop()
                 raise
@@ -579,6 +579,27 @@ def _blocked_page(url: str, target: str, why: str) -> str:
         f"<p>The form sent to {e(url)} was answered with a redirect to {e(target)}: "
         f"{e(why)}. Nothing was sent there.</p></body></html>"
     )
+
+
+def connect_failure(url: str, message: str) -> str:
+    """What went wrong connecting to `url`, in one line that says what to do about it."""
+    first = message.strip().splitlines()[0] if message.strip() else "no answer"
+    first = first.removeprefix("BrowserType.connect_over_cdp: ").removeprefix(
+        "BrowserType.connect: "
+    )
+    if "Executable doesn't exist" in first:
+        missing = first.split(" at ", 1)[-1]
+        return (
+            f"the Playwright server at {url} has no browser to launch ({missing} does not "
+            "exist there): start it on a Chromium it has, `playwright launch-server "
+            '--browser chromium --config FILE` with {"executablePath": "/usr/bin/chromium"} '
+            "in FILE (or `playwright run-server --unsafe` and ?launch-options= in the URL), "
+            "or run `playwright install chromium` where the server runs"
+        )
+    if "ECONNREFUSED" in first:
+        kind = "Chromium with --remote-debugging-port" if url.startswith("http") else "server"
+        return f"nothing listens at {url} (connection refused): is the {kind} running?"
+    return f"cannot connect to {url}: {first}"
 
 
 def _free_port() -> int:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from .agent import Agent, AgentResult
 from .budget import Budget
 from .display import LiveDisplay
 from .llm import LLMPool, ProviderConfig
+from .terminal import console as make_console
+from .terminal import plain
 from .testing import Cassette, FixtureServer, LatencyProfile, LocalModelServer, Submission
 
 TASK = (
@@ -60,16 +62,29 @@ def order_problems(order: Submission | None) -> list[str]:
     ]
 
 
-async def run_demo(json_output: bool = False, console: Console | None = None) -> int:
-    """Run the shop task; exit code 0 when the agent succeeded and the order is right."""
-    console = console or Console()
+def is_demo_recording(task: str, start_url: str | None) -> bool:
+    """Whether a recording is of this demo: its task, on a loopback shop."""
+    return task == TASK and bool(start_url) and "://127.0.0.1:" in str(start_url)
+
+
+async def run_demo(
+    json_output: bool = False, console: Console | None = None, record: Path | None = None
+) -> int:
+    """Run the shop task; exit code 0 when the agent succeeded and the order is right.
+
+    With `record` the run is appended to that file; `browser-agent replay FILE --rerun`
+    re-runs it on the bundled shop without a model, `--html OUT` writes its report."""
+    console = console or make_console()
     with (
         FixtureServer() as site,
         LocalModelServer(load_cassette("shop_checkout"), latency=FAST_PROVIDER, seed=1) as model,
     ):
         start = site.url("/shop/index.html")
         if not json_output:
-            console.rule("[bold]browser-agent demo[/]")
+            if console.is_terminal:
+                console.rule("[bold]browser-agent demo[/]")
+            else:
+                console.print("[bold]browser-agent demo[/]")
             console.print(f"task: {TASK}", highlight=False)
             console.print(
                 f"[dim]shop {site.origin} · local model {model.base_url} "
@@ -85,6 +100,7 @@ async def run_demo(json_output: bool = False, console: Console | None = None) ->
                 start_url=start,
                 allowed_domains=["127.0.0.1"],
                 budget=budget,
+                record=record,
                 on_event=None if json_output else LiveDisplay(console, budget),
             )
             result = await agent.run()
@@ -98,19 +114,28 @@ async def run_demo(json_output: bool = False, console: Console | None = None) ->
         data["problems"] = problems
         print(json.dumps(data))
         return 0 if ok else 1
-    _summary(console, result, problems)
+    _summary(console, result, problems, record)
     return 0 if ok else 1
 
 
-def _summary(console: Console, result: AgentResult, problems: list[str]) -> None:
+def _summary(
+    console: Console, result: AgentResult, problems: list[str], record: Path | None
+) -> None:
     console.print()
     console.print(result.report.table())
     if result.success:
-        console.print(f"[green]✓[/] {escape(str(result.output))}", highlight=False)
+        console.print(f"[green]✓[/] {plain(result.output)}", highlight=False)
     else:
-        console.print(f"[red]✗ {result.reason}:[/] {escape(result.detail)}", highlight=False)
+        console.print(f"[red]✗ {result.reason}:[/] {plain(result.detail)}", highlight=False)
     if problems:
         for p in problems:
-            console.print(f"[red]✗ order: {escape(p)}[/]", highlight=False)
+            console.print(f"[red]✗ order: {plain(p)}[/]", highlight=False)
     else:
         console.print("[green]✓[/] the order reached the shop's server as placed", highlight=False)
+    if record is not None:
+        where = plain(record)
+        console.print(
+            f"[dim]recorded to {where}: `browser-agent replay {where} --rerun` runs it again "
+            f"without a model, `--html report.html` writes its report[/]",
+            highlight=False,
+        )

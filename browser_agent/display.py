@@ -6,11 +6,12 @@ import time
 from urllib.parse import urlsplit
 
 from rich.console import Console
-from rich.markup import escape
 
 from .agent import ActionFinished, ActionStarted, AgentEvent, BudgetNotice, StepFinished
 from .budget import Budget
 from .records import ActionRecord, StepRecord
+from .terminal import console as make_console
+from .terminal import plain
 
 BAR_WIDTH = 16
 
@@ -31,7 +32,7 @@ class LiveDisplay:
     """
 
     def __init__(self, console: Console | None = None, budget: Budget | None = None) -> None:
-        self.console = console or Console()
+        self.console = console or make_console()
         self.budget = budget
         """When given, each step ends with a bar of the session's time and steps used."""
         self._step = 0
@@ -49,14 +50,14 @@ class LiveDisplay:
             if self.budget is not None:
                 self.console.print(self._budget_line(event.record), highlight=False)
         elif isinstance(event, BudgetNotice):
-            self.console.print(f"  [yellow]⚠ {escape(event.event.describe())}[/]", highlight=False)
+            self.console.print(f"  [yellow]⚠ {plain(event.event.describe())}[/]", highlight=False)
 
     def _header(self, n: int, url: str) -> None:
         if n != self._step:
             self._step = n
             where = urlsplit(url)
             path = where.path + (f"?{where.query}" if where.query else "")
-            self.console.print(f"[bold]step {n}[/] [dim]{escape(path)}[/]", highlight=False)
+            self.console.print(f"[bold]step {n}[/] [dim]{plain(path)}[/]", highlight=False)
 
     @staticmethod
     def _action_line(r: ActionRecord) -> str:
@@ -79,9 +80,9 @@ class LiveDisplay:
             times = f"  [dim]{act:.0f}+{settle:.0f} ms[/]"
         elif r.kind == "tool" and r.end_ms > r.start_ms:
             times = f"  [dim]{r.end_ms - r.start_ms:.0f} ms[/]"
-        line = f"  {mark} {escape(what)}{times}"
+        line = f"  {mark} {plain(what)}{times}"
         if r.error and not r.skipped:
-            line += f"\n      [red]{escape(r.error)}[/]"
+            line += f"\n      [red]{plain(r.error)}[/]"
         return line
 
     def _budget_line(self, rec: StepRecord) -> str:
@@ -104,10 +105,12 @@ class LiveDisplay:
             f"  [dim]model {s['llm_total']:.0f} ms (first token {s['llm_ttft']:.0f}) · "
             f"outside the model {rec.non_model_ms:.0f} ms · step {s['total']:.0f} ms[/]"
         )
+        if rec.source == "cache":  # replayed: no model call
+            line = f"  [dim]from the action cache, no model call · step {s['total']:.0f} ms[/]"
         r = rec.reply
         if r is not None and (r.attempts > 1 or r.hedged):
             how = "hedged" if r.hedged else f"{r.attempts} attempts"
-            line += f"  [yellow]{how}, answered by {escape(r.provider)}[/]"
+            line += f"  [yellow]{how}, answered by {plain(r.provider)}[/]"
         for err in rec.errors:
-            line += f"\n  [red]{escape(err)}[/]"
+            line += f"\n  [red]{plain(err)}[/]"
         return line

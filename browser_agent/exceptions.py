@@ -158,6 +158,12 @@ class NoProviderAvailableError(LLMError):
         self.errors = list(errors or [])
 
 
+class ProviderUnavailableError(ConfigurationError, LLMError):
+    """The warm-up showed the model cannot be reached as configured: no server answers,
+    no API key or a refused one, or a server that does not speak the OpenAI API. Raised
+    by `Agent.run` before the browser does any work; the message says which."""
+
+
 class BudgetExceededError(LLMError):
     """The model call did not finish within its step budget; `errors` holds failed attempts."""
 

@@ -1,40 +1,62 @@
 """`browser-agent` with no arguments: one browser, one page, tasks typed one after another.
 
 Each task runs on the page the previous one left (follow-ups work), with the live
-display. Commands: `/observe` prints the current serialization, `/timings` the stage
-report of every step so far, `/record PATH` records the next tasks to PATH,
-`/goto URL` opens a page, `/help`, `/quit`. Ctrl-C stops the running task, not the
-session (at the prompt it only reminds you of `/quit`).
+display. Commands act on the page directly, as agent-browser users expect: `/observe`
+prints the current serialization, `/click 5`, `/type 3 "text" [--submit]`,
+`/select 4 France`, `/check 7 [off]`, `/press Enter`, `/scroll down`, `/back` and
+`/goto URL` act and print the one-line result with the lines that changed; `/timings`
+prints the stage report of every step so far, `/record PATH` records the next tasks to
+PATH, `/help`, `/quit`. Ctrl-C stops whatever runs (a task, a `/goto`), not the
+session; at the prompt it only reminds you of `/quit`. Lines can also be piped in
+(`printf '/goto URL\n/observe\n' | browser-agent`).
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 from playwright.async_api import Error as PlaywrightError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from .actions import ActionResult
 from .agent import Agent, StepRecord
+from .arguments import guess_url
 from .browser import Browser
 from .budget import Budget
 from .display import LiveDisplay
-from .exceptions import BrowserAgentError
+from .exceptions import BrowserAgentError, ConfigurationError
 from .llm import LLMPool, ProviderConfig
 from .page import Page
 from .stats import percentile
+from .terminal import console as make_console
+from .terminal import safe
 from .timing import STAGES
 
 HELP = (
-    "Type a task and press Enter. Commands: /observe, /timings, /record PATH, "
-    "/goto URL, /help, /quit"
+    "Type a task and press Enter. Commands: /observe, /click REF, /type REF TEXT [--submit], "
+    "/select REF OPTION, /check REF [off], /press KEY, /scroll up|down, /back, /goto URL, "
+    "/timings, /record PATH, /help, /quit. Ctrl-C stops what is running."
 )
 _URL = re.compile(r"https?://\S+")
+ACTIONS = {
+    "/click": "click",
+    "/type": "type",
+    "/select": "select",
+    "/check": "check",
+    "/press": "press",
+    "/scroll": "scroll",
+    "/back": "back",
+}
+"""Session commands that act on the page directly, by the agent's action names."""
 
 
 def _input(prompt: str) -> str | None:
@@ -64,6 +86,18 @@ class Session:
                 else:
                     self.console.print("\n[dim](type /quit to leave)[/]")
 
+    async def stoppable(self, line: str, run: Any) -> None:
+        """Run one typed line under a cancel scope Ctrl-C cancels (a task, a /goto)."""
+        with anyio.CancelScope() as scope:
+            self.running = scope
+            try:
+                await run
+            finally:
+                self.running = None
+        if scope.cancelled_caught:
+            what = "task" if not line.startswith("/") else line.split(" ", 1)[0]
+            self.console.print(Text(f"{what} stopped", style="yellow"))
+
     async def task(self, text: str, browser: Browser) -> None:
         page = await _page(browser)
         start = None
@@ -77,21 +111,13 @@ class Session:
             record=self.record,
             on_event=LiveDisplay(self.console, self.budget),
         )
-        with anyio.CancelScope() as scope:
-            self.running = scope
-            try:
-                result = await agent.run(page)
-            finally:
-                self.running = None
-        if scope.cancelled_caught:
-            self.console.print("[yellow]task stopped[/]")
-            return
+        result = await agent.run(page)
         self.steps += result.steps
         if result.success:
-            self.console.print(f"[green]✓ done:[/] {escape(str(result.output))}", highlight=False)
+            self.console.print(Text("✓ done: ", style="green") + Text(safe(result.output)))
         else:
             why = result.output if result.reason == "done" else result.detail
-            self.console.print(f"[red]✗ {result.reason}:[/] {escape(str(why))}", highlight=False)
+            self.console.print(Text(f"✗ {result.reason}: ", style="red") + Text(safe(why)))
 
     def timings(self) -> Table:
         t = Table(title=f"timings: {len(self.steps)} steps so far (ms)")
@@ -120,7 +146,7 @@ async def run_interactive(
     budget: Budget | None = None,
     console: Console | None = None,
 ) -> int:
-    console = console or Console()
+    console = console or make_console()
     async with (
         LLMPool([config]) as pool,
         Browser.launch(headless=headless) as browser,
@@ -133,7 +159,7 @@ async def run_interactive(
         if url:
             await page.goto(url)
         console.print(f"[bold]browser-agent[/] interactive · model {escape(config.model)}")
-        console.print(f"[dim]{HELP}[/]")
+        console.print(Text(HELP, style="dim"))
         while True:
             line = await anyio.to_thread.run_sync(_input, "task> ", abandon_on_cancel=True)
             if line is None:
@@ -145,12 +171,13 @@ async def run_interactive(
             if cmd in ("/quit", "/exit"):
                 break
             try:
-                await _command(session, browser, console, cmd, arg, line)
+                await session.stoppable(line, _command(session, browser, console, cmd, arg, line))
             except (BrowserAgentError, PlaywrightError) as exc:
                 # One command failing (a page that went away, a bad URL) is reported;
                 # the session goes on, and /quit still works.
                 msg = exc.message if isinstance(exc, PlaywrightError) else str(exc)
-                console.print(f"[red]error:[/] {escape(msg)}", highlight=False)
+                msg = " ".join(safe(msg).split())
+                console.print(Text("error: ", style="red") + Text(msg))
         console.print("bye")
         tg.cancel_scope.cancel()
     sys.stdout.flush()
@@ -162,7 +189,7 @@ async def _command(
 ) -> None:
     """One line typed at the prompt: a command, or else a task."""
     if cmd == "/help":
-        console.print(HELP)
+        console.print(Text(HELP))
     elif cmd == "/observe":
         obs = await (await _page(browser)).observe()
         console.print(obs.text, markup=False, highlight=False)
@@ -173,13 +200,78 @@ async def _command(
         where = session.record or "off"
         console.print(f"recording: {escape(str(where))}", highlight=False)
     elif cmd == "/goto":
+        url, note = guess_url(arg) if arg.strip() else (None, "/goto needs a URL")
+        if url is None:
+            raise ConfigurationError(note)
+        if note:
+            console.print(Text(f"note: {safe(note)}", style="dim"))
         page = await _page(browser)
-        await page.goto(arg.strip())
-        console.print(f"at {escape(page.url)}", highlight=False)
+        console.print(Text(f"opening {safe(url)} (Ctrl-C stops it)", style="dim"))
+        await page.goto(url)
+        console.print(Text(f"at {safe(page.url)}"))
+    elif cmd in ACTIONS:
+        page = await _page(browser)
+        before = page.last_observation or await page.observe()
+        result = await _act(page, ACTIONS[cmd], arg)
+        _show_result(console, result, before.text)
     elif cmd.startswith("/"):
-        console.print(f"[red]unknown command {escape(cmd)}[/] · {HELP}")
+        console.print(Text(f"unknown command {safe(cmd)}", style="red") + Text(f" · {HELP}"))
     else:
         await session.task(line, browser)
+
+
+async def _act(page: Page, name: str, arg: str) -> ActionResult:
+    """`/click 5`, `/type 3 "some text" --submit`, `/select 4 France`, `/check 7 off`,
+    `/press Enter`, `/scroll up`, `/back`: the agent's action on the current page."""
+    from .agent.registry import run_action
+
+    try:
+        words = shlex.split(arg)
+    except ValueError as exc:
+        raise ConfigurationError(f'/{name}: {exc} (quote text with "…")') from None
+    a: dict[str, Any] = {}
+    if name in ("click", "type", "select", "check"):
+        if not words or not words[0].lstrip("[").rstrip("]").isdigit():
+            raise ConfigurationError(f"/{name} needs a ref first, e.g. /{name} 5")
+        a["ref"] = int(words.pop(0).lstrip("[").rstrip("]"))
+    if name == "type":
+        a["submit"] = "--submit" in words
+        a["text"] = " ".join(w for w in words if w != "--submit")
+    elif name == "select":
+        if not words:
+            raise ConfigurationError("/select needs an option: /select 4 France")
+        a["option"] = " ".join(words)
+    elif name == "check":
+        a["on"] = not (words and words[0].lower() in ("off", "false", "no", "0"))
+    elif name == "press":
+        if not words:
+            raise ConfigurationError("/press needs a key: /press Enter")
+        a["key"] = words[0]
+    elif name == "scroll":
+        a["direction"] = words[0] if words else "down"
+        if a["direction"] not in ("up", "down"):
+            raise ConfigurationError("/scroll goes up or down: /scroll down")
+    result = await run_action(page, name, a)
+    assert not isinstance(result, str)
+    return result
+
+
+def _show_result(console: Console, result: ActionResult, before: str) -> None:
+    """The action's one-line result, then the lines of the page that changed (the whole
+    page after a navigation: a new document's refs start over)."""
+    from .agent.registry import describe_result
+    from .mcp.formatting import changed_lines
+
+    style = "green" if result.ok else "red"
+    console.print(Text(" ".join(safe(describe_result(result)).split()), style=style))
+    after = result.observation
+    if after is None:
+        return
+    lines = None if result.navigated else changed_lines(before, after.text)
+    if lines is None:
+        console.print(Text(after.text))
+    for line in lines or ():
+        console.print(Text(line, style="green" if line.startswith("+") else "red dim"))
 
 
 async def _page(browser: Browser) -> Page:

@@ -70,6 +70,8 @@ class StepRecord(msgspec.Struct, kw_only=True):
     observation_chars: int = 0
     page_wait_ms: float = 0.0
     """Non-model time spent waiting for the page to settle after the reply had ended."""
+    source: Literal["model", "cache"] = "model"
+    """Who decided the step: the model, or the action cache (a replayed step, no call)."""
 
     @property
     def ok(self) -> bool:
@@ -85,12 +87,13 @@ class StepRecord(msgspec.Struct, kw_only=True):
         return self.timing().overhead_ms
 
     def timing(self) -> StepTiming:
-        return StepTiming(self.n, self.spans_ms, self.happened, self.page_wait_ms)
+        return StepTiming(self.n, self.spans_ms, self.happened, self.page_wait_ms, self.source)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.reply
         return {
             "n": self.n,
+            "source": self.source,
             "actions": [a.to_dict() for a in self.actions],
             "spans_ms": {s: self.spans_ms.get(s, 0.0) for s in STAGES},
             "non_model_ms": self.non_model_ms,
@@ -114,6 +117,49 @@ class StepRecord(msgspec.Struct, kw_only=True):
         }
 
 
+CacheOutcome = Literal["hit", "partial", "miss"]
+
+
+class CacheSummary(msgspec.Struct, kw_only=True):
+    """Which steps came from the cache and which from the model, and why.
+
+    `outcome`: "hit" (every step from the cache), "partial" (some), "miss" (none).
+    """
+
+    key: str
+    outcome: CacheOutcome = "miss"
+    cached_steps: list[int] = msgspec.field(default_factory=list)
+    """Step numbers replayed from the cache, without a model call."""
+    model_steps: list[int] = msgspec.field(default_factory=list)
+    """Step numbers the model took."""
+    miss: str = ""
+    """Why no entry was used (none yet, unreadable, …)."""
+    diverged: list[str] = msgspec.field(default_factory=list)
+    """Where the page differed from the cached run, one line each ("step 3: …")."""
+    resumed: list[str] = msgspec.field(default_factory=list)
+    """Where replaying started again after the model's steps."""
+    retargeted: list[str] = msgspec.field(default_factory=list)
+    """Targets found again by their fingerprint rather than their ref."""
+    recomputed: list[str] = msgspec.field(default_factory=list)
+    """Values read again from the live page (`old -> new`), in typed text and answers."""
+    stored: bool = False
+    """This run's recording replaced the entry."""
+    error: str = ""
+    """Why the entry could not be stored."""
+
+    def describe(self) -> str:
+        """One line for a terminal."""
+        n, m = len(self.cached_steps), len(self.model_steps)
+        text = f"cache {self.outcome}: {n} step{'s' * (n != 1)} from the cache, {m} from the model"
+        if self.miss and not n:
+            text += f" ({self.miss})"
+        if self.stored:
+            text += "; entry stored"
+        elif self.error:
+            text += f"; not stored: {self.error}"
+        return text
+
+
 class AgentResult(msgspec.Struct, kw_only=True):
     """The outcome of `Agent.run()`."""
 
@@ -126,6 +172,8 @@ class AgentResult(msgspec.Struct, kw_only=True):
     steps: list[StepRecord]
     report: TimingReport
     session_id: str = ""
+    cache: CacheSummary | None = None
+    """What the run did with the action cache (`Agent(cache=...)`; None without one)."""
 
     @property
     def non_model_ms(self) -> list[float]:
@@ -160,6 +208,8 @@ class AgentResult(msgspec.Struct, kw_only=True):
             "session_ms": rep.session,
             "events": [msgspec.to_builtins(e) for e in rep.events],
         }
+        if self.cache is not None:
+            data["cache"] = msgspec.to_builtins(self.cache)
         if spans:
             data["spans"] = [msgspec.to_builtins(s) for s in rep.spans]
         return data

@@ -19,6 +19,8 @@ print(report.ok, report.rerun_ms, report.recorded_ms)
 
 from __future__ import annotations
 
+import contextlib
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -29,8 +31,11 @@ import anyio
 import msgspec
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame
+from rich.text import Text
 
 from .agent.registry import run_action
+from .browser import Browser
+from .demo import is_demo_recording, order_problems
 from .exceptions import ContextGoneError, PageError
 from .observation import Element, Observation
 from .page import Page
@@ -44,6 +49,7 @@ from .recording import (
     legacy_path,
     read,
 )
+from .testing import FixtureServer
 
 How = Literal["ref", "role+name", "text", "path", ""]
 Wait = Literal["expected", "settled", ""]
@@ -97,6 +103,9 @@ class RerunReport(msgspec.Struct):
     recorded_ms: float
     rerun_ms: float
     torn: bool = False
+    problem: str | None = None
+    """Why the rerun failed when no single step says it: nothing to re-run, or the page
+    it ended on is not the one the recording ended on."""
 
     @property
     def divergences(self) -> list[StepOutcome]:
@@ -168,7 +177,8 @@ async def locate(
     return el.ref, "path"
 
 
-def _runnable(a: ActionLine) -> bool:
+def runnable(a: ActionLine) -> bool:
+    """A recorded action worth running again (the rerun and the action cache)."""
     return not a.skipped and a.kind == "page" and a.ok  # others did nothing when recorded
 
 
@@ -176,12 +186,13 @@ def _first_target(step: RecordedStep | None) -> Fingerprint | None:
     if step is None:
         return None
     for a in step.actions:
-        if _runnable(a):
+        if runnable(a):
             return a.target
     return None
 
 
-def _describe(a: ActionLine) -> str:
+def describe_line(a: ActionLine) -> str:
+    """A recorded action in a few words, by its target's role and name when it has one."""
     if a.target is not None and a.target.role:
         return f'{a.name} {a.target.role} "{a.target.name}"'
     return f"{a.name} {a.label}".strip()
@@ -190,7 +201,7 @@ def _describe(a: ActionLine) -> str:
 # ------------------------------------------------------------------------ URLs
 
 
-class _Rebase:
+class Rebase:
     """Maps recorded URLs onto the live site: the recorded start URL's folder becomes
     the live start URL's folder (same for the origin)."""
 
@@ -212,7 +223,8 @@ def _origin(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}/"
 
 
-def _same_url(a: str, b: str) -> bool:
+def same_url(a: str, b: str) -> bool:
+    """The same page, whatever its fragment or a trailing slash."""
     return a.split("#", 1)[0].rstrip("/") == b.split("#", 1)[0].rstrip("/")
 
 
@@ -243,7 +255,7 @@ class _Navigations:
         self._pw.remove_listener("framenavigated", self._on)
 
 
-class _Context:
+class ReplayContext:
     """What every step of one rerun shares."""
 
     def __init__(self, page: Page, legacy: bool) -> None:
@@ -282,7 +294,7 @@ class _Context:
                 if url is not None or after_nav is not None:
                     await self.navs.until(
                         lambda: (
-                            (url is None or _same_url(url, page.url))
+                            (url is None or same_url(url, page.url))
                             and (after_nav is None or self.navs.count > after_nav)
                         )
                     )
@@ -309,7 +321,9 @@ class _Context:
         return result.observation, "settled"
 
 
-def _bound(a: ActionLine, page: Page) -> float:
+def expect_bound(a: ActionLine, page: Page) -> float:
+    """How long to wait for what the recording shows after `a`: a few times what it
+    took when recorded, within the page's settle timeout."""
     took = sum(a.timings.get(k, 0.0) for k in ("resolve", "act", "settle", "observe")) / 1000
     return min(max(EXPECT_FACTOR * took, EXPECT_MIN_S), page.settle_settings.timeout)
 
@@ -341,15 +355,24 @@ async def rerun(
     t0 = time.perf_counter()
     outcomes: list[StepOutcome] = []
     ok = True
+    problem = None
+    if not any(runnable(a) for rec in sessions for s in rec.steps for a in s.actions):
+        ok, problem = False, "nothing to re-run: the recording has no complete step that acted"
+        sessions = []
     for i, rec in enumerate(sessions):
-        ctx = _Context(page, legacy=rec.header.version < 2)
+        ctx = ReplayContext(page, legacy=rec.header.version < 2)
         try:
+            done = len(outcomes)
             if not await _session(
                 ctx, i, rec, start_url, fallback, values or {}, outcomes, on_step
             ):
                 ok = False
                 if outcomes and (outcomes[-1].divergence or "").startswith("target"):
                     break
+            elif not any(o.fallback for o in outcomes[done:]):
+                differs = await _ending_differs(page, rec)
+                if differs is not None:
+                    ok, problem = False, f"task {i + 1}: {differs}"
         finally:
             ctx.navs.close()
     recorded = sum(r.recorded_ms for r in sessions)
@@ -359,11 +382,56 @@ async def rerun(
         recorded_ms=recorded,
         rerun_ms=(time.perf_counter() - t0) * 1000,
         torn=torn,
+        problem=problem,
     )
 
 
+_DIGITS = re.compile(r"\d+")
+_HEADING = re.compile(r"^\s*#{1,6} ")
+
+
+def _gist(text: str) -> str:
+    """A title or heading with its numbers blanked: an order number may differ."""
+    return _DIGITS.sub("#", " ".join(text.split()))
+
+
+def ending_difference(recorded: RecordedStep, obs: Observation) -> str | None:
+    """How the page `obs` differs from the one a recording ended on, or None: its title,
+    and the headings the recorded page had (numbers aside). A form post that now fails
+    lands on another title or heading even at the same URL."""
+    if not recorded.text:
+        return None
+    title = recorded.line.title
+    if _gist(title) != _gist(obs.title):
+        return f"the page ends titled {obs.title!r}, the recording ended on {title!r}"
+    live = {_gist(ln) for ln in obs.text.splitlines() if _HEADING.match(ln)}
+    missing = [
+        ln.strip()
+        for ln in recorded.text.splitlines()
+        if _HEADING.match(ln) and _gist(ln) not in live
+    ]
+    if missing:
+        return f"the page ends without {missing[0]!r}, which the recording ended on"
+    return None
+
+
+async def _ending_differs(page: Page, rec: Recording) -> str | None:
+    """After a session re-ran: its page, once settled, against the recording's last
+    observation, when that shows the end (its step did nothing more on the page, as a
+    `done` step; a run cut after an action never saw where that action led)."""
+    if not rec.steps or any(runnable(a) for a in rec.steps[-1].actions):
+        return None
+    try:
+        obs = (await page.wait_for()).observation
+    except PageError as exc:
+        return f"the page could not be read at the end: {exc}"
+    if obs is None:
+        return None
+    return ending_difference(rec.steps[-1], obs)
+
+
 async def _session(
-    ctx: _Context,
+    ctx: ReplayContext,
     i: int,
     rec: Recording,
     start_url: str | None,
@@ -375,7 +443,7 @@ async def _session(
     """One recorded session; False once a step failed (stopping at a missing target)."""
     page = ctx.page
     live = start_url if (start_url and i == 0) else rec.header.start_url
-    rebase = _Rebase(rec.header.start_url, start_url)
+    rebase = Rebase(rec.header.start_url, start_url)
     obs: Observation | None = None
     if live:
         await page.goto(rebase(live), wait_until="domcontentloaded")
@@ -399,13 +467,13 @@ async def _session(
 
 
 async def _step(
-    ctx: _Context,
+    ctx: ReplayContext,
     session: int,
     rec: Recording,
     step: RecordedStep,
     nxt: RecordedStep | None,
     obs: Observation | None,
-    rebase: _Rebase,
+    rebase: Rebase,
     fallback: FallbackFn | None,
     values: dict[str, str],
 ) -> tuple[StepOutcome, Observation | None]:
@@ -413,11 +481,11 @@ async def _step(
     page = ctx.page
     t0 = time.perf_counter()
     out = StepOutcome(session=session, step=step.n, recorded_ms=step.line.spans_ms.get("total", 0))
-    actions = [a for a in step.actions if _runnable(a)]
+    actions = [a for a in step.actions if runnable(a)]
     for k, a in enumerate(actions):
         if obs is None:  # the first action's page, or what the last wait left unknown
             obs = await page.observe()
-        ao = ActionOutcome(name=a.name, label=_describe(a))
+        ao = ActionOutcome(name=a.name, label=describe_line(a))
         out.actions.append(ao)
         args = dict(a.args)
         if a.target is not None:
@@ -425,7 +493,7 @@ async def _step(
             found = await locate(page, a.target, obs, legacy=ctx.legacy)
             if found is None:
                 ao.ok, ao.error = False, f"no {a.target.role} {a.target.name!r} on the page"
-                why = f"target not found: {_describe(a)} ({page.url})"
+                why = f"target not found: {describe_line(a)} ({page.url})"
                 if fallback is None:
                     out.ok, out.divergence = False, why
                     break
@@ -446,14 +514,14 @@ async def _step(
                 result = await run_action(page, a.name, args)
         except (PageError, TimeoutError) as exc:
             ao.ok, ao.error = False, str(exc) or type(exc).__name__
-            out.ok, out.divergence = False, f"{_describe(a)} failed: {ao.error}"
+            out.ok, out.divergence = False, f"{describe_line(a)} failed: {ao.error}"
             obs = None
             break
         if isinstance(result, str):
             continue
         if not result.ok:
             ao.ok, ao.error = False, result.error
-            out.ok, out.divergence = False, f"{_describe(a)} failed: {result.error}"
+            out.ok, out.divergence = False, f"{describe_line(a)} failed: {result.error}"
             obs = None
             break
         # Wait for what the recording shows next: within the step the next target;
@@ -467,13 +535,13 @@ async def _step(
             url=url,
             after_nav=navs if a.navigated else None,
             target=target,
-            bound=_bound(a, page),
+            bound=expect_bound(a, page),
         )
         ao.wait_ms = (time.perf_counter() - t1) * 1000
     if out.ok and not out.fallback and nxt is not None and nxt.line.url:
         out.expected_url = rebase(nxt.line.url)
         out.url = page.url
-        if not _same_url(out.expected_url, out.url):
+        if not same_url(out.expected_url, out.url):
             out.ok = False
             out.divergence = f"expected the page {out.expected_url}, got {out.url}"
     out.ms = (time.perf_counter() - t0) * 1000
@@ -487,7 +555,7 @@ def model_fallback(llm: Any, *, max_steps: int = 4) -> FallbackFn:
         from .agent import Agent
         from .budget import Budget
 
-        wanted = "; ".join(_describe(a) for a in step.actions if a.kind == "page")
+        wanted = "; ".join(describe_line(a) for a in step.actions if a.kind == "page")
         task = (
             f"{rec.header.task}\n\nYou are resuming a recorded run, but the page changed "
             f"({why}). The recorded step was: {wanted}. Do what that step meant to do "
@@ -504,73 +572,117 @@ def model_fallback(llm: Any, *, max_steps: int = 4) -> FallbackFn:
 
 
 async def replay_command(args: Any, console: Any) -> int:
-    """`browser-agent replay FILE [--rerun | --show | --html OUT]`; exit 1 on divergence."""
+    """`browser-agent replay FILE [--rerun | --show | --html OUT]`; exit 1 when the rerun
+    does not pass (a divergence, nothing to re-run, another ending)."""
     import json
 
-    from rich.console import Console
-    from rich.markup import escape
-
-    from .browser import Browser
-    from .timeline_report import table, write_html
+    from .terminal import console as make_console
+    from .terminal import print_error, safe
+    from .timeline_report import show, write_html
 
     f = read(args.file)
-    err = Console(stderr=True)
     for problem in f.problems:  # a torn last line, sessions that never ended
-        err.print(f"[yellow]warning:[/] {escape(f'{args.file}: {problem}')}", highlight=False)
+        print_error(f"{args.file}: {problem}", prefix="warning")
     if args.html is not None:
         out = write_html(f.sessions, args.html, title=f"recording {Path(args.file).name}")
         if args.json:
             print(json.dumps({"html": str(out), "torn": f.torn, "problems": f.problems}))
         else:
-            console.print(f"wrote {escape(str(out))}", highlight=False)
+            console.print(Text(f"wrote {out}"))
         return 0
     if not args.rerun:
         if args.json:
             print(json.dumps({**msgspec.to_builtins(f), "problems": f.problems}))
         else:
-            console.print(table(f.sessions))
+            show(f.sessions, console, name=Path(args.file).name)
         return 0
-    fallback = None
-    if args.fallback_model is not None:
-        from .exceptions import ConfigurationError
-        from .llm import ProviderConfig
+    fallback = _fallback(args)
 
-        try:
-            config = ProviderConfig.from_env(
-                base_url=args.base_url, model=args.fallback_model or None
-            )
-        except Exception as exc:  # pydantic's ValidationError: a usage problem
-            raise ConfigurationError(str(exc).replace("\n", " ")) from None
-        fallback = model_fallback(config)
+    def on_step(s: StepOutcome) -> None:
+        if not args.json:
+            _print_step(console, s)
 
-    def show(s: StepOutcome) -> None:
-        if args.json:
-            return
-        mark = "[green]✓[/]" if s.ok else "[red]✗[/]"
-        healed = [escape(f"{a.label} by {a.how}") for a in s.actions if a.how not in ("ref", "")]
-        line = f"{mark} task {s.session + 1} step {s.step}: {len(s.actions)} actions, {s.ms:.0f} ms"
-        if healed:
-            line += f" [dim](re-targeted: {'; '.join(healed)})[/]"
-        settled = sum(a.wait == "settled" for a in s.actions)
-        if settled:  # the expected state did not show in time: the full settle ran
-            line += f" [dim]({settled} full settle{'s' * (settled != 1)})[/]"
-        if s.fallback:
-            line += " [yellow](handed to the model)[/]"
-        console.print(line, highlight=False)
-        if s.divergence:
-            console.print(f"    [red]divergence:[/] {escape(s.divergence)}", highlight=False)
-
-    opening = Browser.connect(args.cdp) if args.cdp else Browser.launch(headless=not args.headed)
-    async with opening as browser:
+    async with contextlib.AsyncExitStack() as stack:
+        start_url, check_order = args.url, None
+        if start_url is None and all(
+            is_demo_recording(r.header.task, r.header.start_url) for r in f.sessions
+        ):
+            # The demo's shop lived only while the demo ran: serve the bundled one again.
+            site = stack.enter_context(FixtureServer())
+            start_url = site.url("/shop/index.html")
+            check_order = site
+            if not args.json:
+                note = f"a demo recording: re-running it on the bundled shop at {site.origin}"
+                print_error(note, prefix="note")
+        headless = not args.headed
+        opening = Browser.connect(args.cdp) if args.cdp else Browser.launch(headless=headless)
+        browser = await stack.enter_async_context(opening)
         page = await browser.new_page()
-        report = await rerun(f, page, start_url=args.url, fallback=fallback, on_step=show)
+        report = await rerun(f, page, start_url=start_url, fallback=fallback, on_step=on_step)
+        if check_order is not None and report.ok:
+            problems = order_problems(
+                check_order.submissions[-1] if check_order.submissions else None
+            )
+            if problems:
+                report.ok, report.problem = False, f"the order: {'; '.join(problems)}"
     if args.json:
         print(json.dumps(report.to_dict()))
     else:
-        verdict = "[green]rerun passed[/]" if report.ok else "[red]rerun diverged[/]"
-        console.print(
-            f"{verdict}: {report.rerun_ms:.0f} ms vs {report.recorded_ms:.0f} ms recorded "
-            f"({report.ratio:.0%})",
-            highlight=False,
+        term = make_console()
+        if report.problem:
+            term.print(Text("✗ ", style="red") + Text(safe(report.problem)))
+        failed = "rerun diverged" if report.divergences else "rerun failed"
+        verdict = ("rerun passed", "green") if report.ok else (failed, "red")
+        term.print(
+            Text(verdict[0], style=verdict[1])
+            + Text(
+                f": {report.rerun_ms:.0f} ms vs {report.recorded_ms:.0f} ms recorded "
+                f"({report.ratio:.0%})"
+            )
         )
     return 0 if report.ok else 1
+
+
+def _fallback(args: Any) -> FallbackFn | None:
+    """`--fallback-model [MODEL]`: the model that takes divergent steps, if asked for."""
+    if args.fallback_model is None:
+        return None
+    from pydantic import ValidationError
+
+    from .arguments import config_error
+    from .exceptions import ConfigurationError
+    from .llm import ProviderConfig
+
+    model = args.fallback_model or None
+    try:
+        config = ProviderConfig.from_env(base_url=args.base_url, model=model)
+    except ValidationError as exc:
+        raise config_error(exc, {"base_url": "--base-url / OPENAI_BASE_URL"}) from None
+    except ConfigurationError as exc:
+        if "no model" in str(exc):
+            raise ConfigurationError(
+                "--fallback-model needs a model: --fallback-model MODEL, or set BROWSER_AGENT_MODEL"
+            ) from None
+        raise
+    return model_fallback(config)
+
+
+def _print_step(console: Any, s: StepOutcome) -> None:
+    """One line per re-run step (page strings as plain text, never markup)."""
+    from .terminal import safe
+
+    mark = Text("✓ ", style="green") if s.ok else Text("✗ ", style="red")
+    line = mark + Text(
+        f"task {s.session + 1} step {s.step}: {len(s.actions)} actions, {s.ms:.0f} ms"
+    )
+    healed = [f"{a.label} by {a.how}" for a in s.actions if a.how not in ("ref", "")]
+    if healed:
+        line.append(safe(f" (re-targeted: {'; '.join(healed)})"), style="dim")
+    settled = sum(a.wait == "settled" for a in s.actions)
+    if settled:  # the expected state did not show in time: the full settle ran
+        line.append(f" ({settled} full settle{'s' * (settled != 1)})", style="dim")
+    if s.fallback:
+        line.append(" (handed to the model)", style="yellow")
+    console.print(line)
+    if s.divergence:
+        console.print(Text("    divergence: ", style="red") + Text(safe(s.divergence)))

@@ -11,14 +11,14 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import msgspec
-from rich.table import Table
 
 from .stats import percentile
+from .terminal import PrintableTable, ms_text
 
 STAGES = (
     "observe",
@@ -59,7 +59,8 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     kind: str
     """"overrun", "degrade", "no_degrade" (an overrun no remedy fits, and why), "retry",
-    "hedge", "error" or "stop"."""
+    "hedge", "error", "stop", or "cache" (a step replayed, or where the page left the
+    cached run)."""
     at_ms: float
     stage: str = ""
     step: int | None = None
@@ -194,6 +195,8 @@ class StepTiming(msgspec.Struct):
     happened: list[str]
     page_wait_ms: float = 0.0
     """Part of the non-model time spent waiting for the page to settle after the reply."""
+    source: str = "model"
+    """"model", or "cache" for a step replayed from the action cache (no model call)."""
 
     @property
     def overhead_ms(self) -> float:
@@ -214,11 +217,46 @@ class StepTiming(msgspec.Struct):
         always add up to the step."""
         return max(0.0, self.spans_ms.get("total", 0.0) - self.model_ms)
 
-    @property
-    def overlap_ms(self) -> float:
-        """Sum of the serial stages minus the wall time: what running them together saved."""
-        serial = sum(self.spans_ms.get(s, 0.0) for s in SERIAL_STAGES)
-        return serial - self.spans_ms.get("total", 0.0)
+
+def overlap_saved(spans: Iterable[Span], steps: Collection[int]) -> float:
+    """What running stages together saved, over `steps`: for each step, the sum of its
+    serial stages' spans minus the time they covered together (never below 0; time in no
+    stage at all, such as a call cancelled by a restart, is not counted either way)."""
+    by_step: dict[int, list[tuple[float, float]]] = {}
+    for s in spans:
+        if s.step is None or s.end_ms is None:
+            continue
+        if s.step in steps and s.name in SERIAL_STAGES:
+            by_step.setdefault(s.step, []).append((s.start_ms, s.end_ms))
+    saved = 0.0
+    for intervals in by_step.values():
+        covered, reach = 0.0, -math.inf
+        for start, end in sorted(intervals):
+            if end > reach:
+                covered += end - max(start, reach)
+                reach = end
+        saved += sum(end - start for start, end in intervals) - covered
+    return saved
+
+
+class SourceStats(msgspec.Struct):
+    """The steps one source decided (the model, the action cache) and their time."""
+
+    steps: list[int] = msgspec.field(default_factory=list)
+    ms: float = 0.0
+
+    @classmethod
+    def of(cls, steps: Iterable[StepTiming]) -> dict[str, SourceStats]:
+        out: dict[str, SourceStats] = {}
+        for s in steps:
+            stats = out.setdefault(s.source, cls())
+            stats.steps.append(s.n)
+            stats.ms += s.spans_ms.get("total", 0.0)
+        return out
+
+    def describe(self, source: str) -> str:
+        n = len(self.steps)
+        return f"{n} step{'s' * (n != 1)} from the {source} ({self.ms:.0f} ms)"
 
 
 class HedgeSummary(msgspec.Struct):
@@ -291,6 +329,8 @@ class TimingReport(msgspec.Struct, kw_only=True):
     model_share: float = 0.0
     """Share of all step time spent in the model (0..1)."""
     hedging: HedgeSummary = msgspec.field(default_factory=HedgeSummary)
+    sources: dict[str, SourceStats] = msgspec.field(default_factory=dict)
+    """Steps and their wall time by who decided them: "model", "cache"."""
 
     @classmethod
     def build(cls, timeline: Timeline, steps: Sequence[StepTiming]) -> TimingReport:
@@ -314,7 +354,7 @@ class TimingReport(msgspec.Struct, kw_only=True):
             overhead_ms=StageStats.of(s.overhead_ms for s in steps),
             page_wait_ms=StageStats.of(s.page_wait_ms for s in steps),
             non_model_share=(sum(non_model) / total) if total > 0 else 0.0,
-            overlap_saved_ms=sum(s.overlap_ms for s in steps),
+            overlap_saved_ms=overlap_saved(timeline.spans, {s.n for s in steps}),
             model_ms=sum(model),
             steps_ms=total,
             session=session,
@@ -324,6 +364,7 @@ class TimingReport(msgspec.Struct, kw_only=True):
             step_ms=StageStats.of(s.spans_ms.get("total", 0.0) for s in steps),
             model_share=(sum(model) / total) if total > 0 else 0.0,
             hedging=HedgeSummary.of(timeline.spans),
+            sources=SourceStats.of(steps),
         )
 
     # -- output
@@ -356,13 +397,14 @@ class TimingReport(msgspec.Struct, kw_only=True):
     def to_json(self, *, spans: bool = True) -> bytes:
         return msgspec.json.encode(self.to_dict(spans=spans))
 
-    def table(self, title: str = "timing report") -> Table:
-        """The stages as a rich table, with the summary in the caption."""
-        t = Table(title=title, title_justify="left")
+    def table(self, title: str = "timing report") -> PrintableTable:
+        """The stages as a rich table, with the summary in the caption; `print()` and
+        `str()` render it too. Only stages that took time are rows."""
+        t = PrintableTable(title=title, title_justify="left")
         t.add_column("stage")
         for col in ("n", "p50 ms", "p95 ms", "p99 ms", "max ms"):
             t.add_column(col, justify="right")
-        rows = [(name, st) for name, st in self.stages.items() if st.n]
+        rows = [(name, st) for name, st in self.stages.items() if st.n and st.max > 0]
         rows.append(("model", self.model_step_ms))
         rows.append(("non-model", self.non_model_ms))
         rows.append(("  page wait", self.page_wait_ms))
@@ -371,10 +413,7 @@ class TimingReport(msgspec.Struct, kw_only=True):
             t.add_row(
                 name,
                 str(st.n),
-                f"{st.p50:.1f}",
-                f"{st.p95:.1f}",
-                f"{st.p99:.1f}",
-                f"{st.max:.1f}",
+                *(ms_text(v, 1) for v in (st.p50, st.p95, st.p99, st.max)),
                 style="bold" if name in ("total", "model", "non-model") else None,
             )
         parts = [
@@ -382,6 +421,8 @@ class TimingReport(msgspec.Struct, kw_only=True):
             "of step time",
             f"overlap saved {self.overlap_saved_ms:.0f} ms",
         ]
+        if "cache" in self.sources:  # which steps the action cache replayed, and their time
+            parts += [self.sources[k].describe(k) for k in ("cache", "model") if k in self.sources]
         if self.hedging.calls:
             parts.append(self.hedging.describe())
         if self.hedging.cut:
@@ -390,6 +431,9 @@ class TimingReport(msgspec.Struct, kw_only=True):
         overruns = sum(1 for e in self.events if e.kind == "overrun")
         if overruns:
             parts.append(f"{overruns} overrun(s)")
+        restarts = sum(1 for e in self.events if e.kind == "restart")
+        if restarts:
+            parts.append(f"{restarts} call(s) made again after the page moved (restart)")
         t.caption = " · ".join(parts)
         return t
 

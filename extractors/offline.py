@@ -101,11 +101,31 @@ class _Run:
         self.cell = 0  # table cells begun since the last text: " | " each
 
 
+class OfflineElement(NamedTuple):
+    """An element line's record, as the live `Element` has it but without a box (no layout)."""
+
+    ref: int
+    tag: str
+    role: str
+    name: str
+    value: str | None
+    states: tuple[str, ...]
+
+
+class OfflinePage(NamedTuple):
+    """A saved page serialized offline: the text, its title and its element records."""
+
+    text: str
+    title: str
+    elements: dict[int, OfflineElement]
+
+
 class _Offline:
     def __init__(self, tree: LexborHTMLParser) -> None:
         self.tree = tree
         self.next_ref = 1
         self.out: list[str] = []
+        self.elements: dict[int, OfflineElement] = {}
         self.images: list[int] = []  # run length of the image line last written, by index
         self.labels: dict[str, str] = {}
         for label in tree.css("label[for]"):
@@ -561,7 +581,9 @@ class _Offline:
             if not ctx.hidden:
                 ref = self.next_ref
                 self.next_ref += 1
-                self.push(f"{pad}[{ref}] iframe {_quote(self.name(node, 'iframe'))}")
+                name = self.name(node, "iframe")
+                self.elements[ref] = OfflineElement(ref, tag, "iframe", name, None, ())
+                self.push(f"{pad}[{ref}] iframe {_quote(name)}")
         elif role in ("dialog", "alertdialog"):
             if not ctx.hidden:
                 self.push(f"{pad}{role} {_quote(self.name(node, 'dialog'))}")
@@ -620,6 +642,7 @@ class _Offline:
         st = self.states(node, role, aria_hidden)
         if st:
             line += " " + " ".join(st)
+        self.elements[ref] = OfflineElement(ref, tag or "", role, name, value, tuple(st))
         return line
 
     def heading(self, node: LexborNode, pad: str) -> None:
@@ -693,12 +716,19 @@ def _beside_input(node: LexborNode) -> bool:
 
 def serialize_html(html: str) -> str:
     """The model-facing text of a saved page, as the live serializer would write it."""
+    return serialize_page(html).text
+
+
+def serialize_page(html: str) -> OfflinePage:
+    """The text of a saved page with its title and a record per element line."""
     tree = LexborHTMLParser(html)
     body = tree.body or tree.root
     s = _Offline(tree)
+    title_node = tree.css_first("title")
+    title = _collapse(title_node.text()) if title_node is not None else ""
     if body is None:
-        return ""
+        return OfflinePage("", title, {})
     run = _Run()
     s.children(body, 0, _Ctx(), run)
     s.flush(0, run)
-    return "\n".join(s.out)
+    return OfflinePage("\n".join(s.out), title, s.elements)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the loopback fixture site, a browser per module, anyio on asyncio."""
+"""Shared fixtures: the loopback fixture site, one browser for the session with a fresh
+context per test, anyio on asyncio."""
 
 from __future__ import annotations
 
@@ -23,11 +24,24 @@ def site() -> Iterator[FixtureServer]:
         yield server
 
 
-@pytest.fixture
-async def browser(anyio_backend: str) -> AsyncIterator[Browser]:
-    # Every request outside loopback is aborted by the domain policy.
+@pytest.fixture(scope="session")
+async def shared_browser(anyio_backend: str) -> AsyncIterator[Browser]:
+    """One launched browser for every test that needs no launch options of its own:
+    launching one costs 1-3 s on two cores, a context a few ms. Every request outside
+    loopback is aborted by the domain policy."""
     async with Browser.launch(allowed_domains=LOOPBACK) as b:
         yield b
+
+
+@pytest.fixture
+async def browser(shared_browser: Browser) -> AsyncIterator[Browser]:
+    """A fresh context of the shared browser: its own pages, cookies, storage, cache and
+    policy bookkeeping (`blocked`, `refusals`), closed after the test."""
+    context = await shared_browser.new_context()
+    try:
+        yield context
+    finally:
+        await context.close()
 
 
 @pytest.fixture

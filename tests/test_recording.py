@@ -36,8 +36,9 @@ async def cli(argv: list[str]) -> int:
 
 
 @pytest.fixture(scope="module")
-async def rbrowser(anyio_backend: str) -> AsyncIterator[Browser]:
-    async with Browser.launch(allowed_domains=["127.0.0.1"]) as b:
+async def rbrowser(shared_browser: Browser) -> AsyncIterator[Browser]:
+    """A context of the session's browser (same loopback policy) for this module."""
+    async with await shared_browser.new_context() as b:
         yield b
 
 
@@ -148,7 +149,8 @@ async def test_show_and_html(
     monkeypatch.setenv("COLUMNS", "250")
     assert await cli(["replay", str(path), "--show"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "Create account" in out and "llm_total" in out
+    assert "Create account" in out and "model ms" in out
+    assert out.startswith("recording join.jsonl: 1 task\ntask 1: Join the Tea Club")
 
     html = tmp_path / "report.html"
     assert await cli(["replay", str(path), "--html", str(html)]) == EXIT_OK

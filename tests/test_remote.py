@@ -131,7 +131,11 @@ def _stop(proc: subprocess.Popen[bytes], drains: list[threading.Thread]) -> None
             proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             continue
-        _wait_gone(_group(proc.pid), wait)
+        # A Playwright server closes the browsers it launched on TERM but keeps
+        # listening: wait for those (bounded), give the group a moment, then KILL it.
+        group = _group(proc.pid)
+        _wait_gone([pid for pid in children if pid not in group], wait)
+        _wait_gone(group, wait if sig == signal.SIGKILL else 0.5)
         if not _group(proc.pid):
             break
     strays = children & set(_procs())

@@ -26,8 +26,9 @@ async def cli(argv: list[str]) -> int:
 
 
 @pytest.fixture(scope="module")
-async def rbrowser(anyio_backend: str) -> AsyncIterator[Browser]:
-    async with Browser.launch(allowed_domains=["127.0.0.1"]) as b:
+async def rbrowser(shared_browser: Browser) -> AsyncIterator[Browser]:
+    """A context of the session's browser (same loopback policy) for this module."""
+    async with await shared_browser.new_context() as b:
         yield b
 
 

@@ -61,6 +61,7 @@ from .recovery import Recovery, open_pages
 from .registry import ACTIONS
 
 if TYPE_CHECKING:
+    from ..cache.player import CachePlayer
     from .facade import Agent
 
 log = logging.getLogger("browser_agent.agent")
@@ -80,6 +81,8 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
         self.deadline = self.t_start + self.budget.session_s
         self.page: Page | None = None
         self.recorder: RecordingWriter | None = None
+        self.cache: CachePlayer | None = None
+        """Replays cached steps before the model is asked (`Agent.cache`)."""
         self.step_obs: Observation | None = None
         self.step_messages: list[dict[str, Any]] = []
         self.step_note: str | None = None
@@ -175,8 +178,14 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
         error: Exception | None = None
 
         async def warm() -> None:
+            nonlocal error
             with tl.span("warm_up"):
                 await self.pool.warm_up()
+            # No key, no server, not an OpenAI server: stop before the browser works.
+            unusable = getattr(self.pool, "unusable", None)
+            error = unusable() if unusable is not None else None
+            if error is not None:
+                tg.cancel_scope.cancel()
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(warm)
@@ -184,7 +193,7 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
                 if await self.start(stack, target):
                     await self.loop()
             except Exception as exc:  # raised below, not wrapped in an exception group
-                error = exc
+                error = error or exc
             finally:
                 tg.cancel_scope.cancel()
         if error is not None:
@@ -267,6 +276,8 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
                 )
             else:
                 n += 1
+                if self.cache is not None and await self.cache.step(n):
+                    continue  # replayed from the action cache: no model call
                 await self.step(n)
 
     def last_error(self) -> str:
@@ -321,6 +332,8 @@ class _Run(DegradePolicy, Recovery, Outbound, ModelTime):
         for s in self.tl.spans[span.id + 1 :]:  # a step's spans come after its own
             if s.step != rec.n or s.name not in STAGES or s.end_ms is None:
                 continue
+            if s.attrs.get("reused"):
+                continue  # the observation an action made: timed there
             if s.name == "llm_total":
                 reply_end = s.end_ms
             rec.spans_ms[s.name] = rec.spans_ms.get(s.name, 0.0) + s.ms

@@ -356,8 +356,11 @@ class Batch:
         t = result.timings
         r.timings.update(t)
         acted = min(end, start + t.get("resolve", 0.0) + t.get("act", 0.0))
+        observed = max(acted, end - t.get("observe", 0.0))  # the observation comes last
         tl.add("act", start, acted, parent=self.parent, step=self.rec.n, action=r.name)
-        tl.add("settle", acted, end, parent=self.parent, step=self.rec.n, action=r.name)
+        tl.add("settle", acted, observed, parent=self.parent, step=self.rec.n, action=r.name)
+        if result.observation is not None:
+            tl.add("observe", observed, end, parent=self.parent, step=self.rec.n, action=r.name)
         r.ok, r.error = result.ok, result.error
         r.navigated, r.url = result.navigated, result.url
         r.result = tool_result(result)

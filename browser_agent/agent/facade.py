@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from ..browser import Browser
 from ..budget import Budget
+from ..cache.store import ActionCache, as_cache
 from ..exceptions import (
     ConfigurationError,
 )
@@ -43,7 +44,8 @@ class Agent:
     is made and closed), or None for `LLMPool.from_env()`. `tools` are user tools
     (`@tool` functions); `output_model` makes `done` return an instance of that
     pydantic model; `record` appends every step to a JSON-lines file; `on_event` sees
-    actions and steps as they happen (for live displays).
+    actions and steps as they happen (for live displays); `cache` (a directory or an
+    `ActionCache`) replays a task done before without the model (`browser_agent.cache`).
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class Agent:
         blocked_domains: Sequence[str] = (),
         speculate: bool = True,
         file_urls: bool = False,
+        cache: ActionCache | str | os.PathLike[str] | None = None,
     ) -> None:
         if not task.strip():
             raise ConfigurationError("the task is empty")
@@ -95,6 +98,9 @@ class Agent:
         self.file_urls = file_urls
         """Let the model's `goto` open `file:` URLs (off: only http, https and
         about:blank). A domain policy refuses them whatever this says."""
+        self.cache = as_cache(cache)
+        """Replay the last successful run of this task, handing over to the model at the
+        first step the page differs; a successful run replaces the entry."""
         self.tools: dict[str, Tool] = {}
         for t in tools:
             self.add_tool(t)
@@ -168,6 +174,8 @@ class Agent:
             if self.record is not None:
                 writer = RecordingWriter(Path(self.record), redactor=run.redactor)
                 run.recorder = stack.enter_context(writer)
+            if self.cache is not None:
+                run.cache = stack.enter_context(self.cache.player(run, target))
             return await run.run_to_end(stack, target)
 
     def _pool(self) -> tuple[LLMPool, bool]:

@@ -37,6 +37,11 @@ class Freshness:
         """A look just taken: it is the page as it is."""
         self.obs, self.current = obs, True
 
+    def checked(self) -> None:
+        """The look was checked as it was taken (a step replayed from the action cache):
+        nothing is left to confirm or watch from the step before."""
+        self.early, self.watch_until, self.watch_hold = False, None, False
+
     def stale(self) -> None:
         """The page may have moved: the next step observes again."""
         self.current = False

@@ -24,6 +24,7 @@ from browser_agent.actions import ActionResult
 from browser_agent.browser import Browser
 from browser_agent.page import Page
 from browser_agent.stats import percentile
+from browser_agent.terminal import console as make_console
 
 from ..testing import FixtureServer
 
@@ -221,7 +222,7 @@ async def run(json_output: bool = False, quick: bool = False) -> dict[str, Any]:
 
         print(json.dumps(result, indent=2))
     else:
-        _print(Console(), result)
+        _print(make_console(), result)
     return result
 
 

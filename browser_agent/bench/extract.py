@@ -22,6 +22,7 @@ from browser_agent.corpus import default_corpus, iter_pages
 from browser_agent.exceptions import BrowserAgentError
 from browser_agent.page import Page
 from browser_agent.stats import percentile
+from browser_agent.terminal import console as make_console
 
 from ..extractors.offline import serialize_html
 from ..testing import FixtureServer, generate_page
@@ -97,7 +98,7 @@ async def run_extract(
     json_output: bool = False,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    console = console or Console()
+    console = console or make_console()
     corpus = corpus or default_corpus()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,7 +125,7 @@ async def run_extract(
                         # A page that never loads, or navigates itself away while it is
                         # measured (a timed redirect off the policy): said and skipped, and
                         # its tab replaced so its late navigation cannot cut the next goto.
-                        Console(stderr=True).print(f"[yellow]skip {name}: {exc}")
+                        make_console(stderr=True).print(f"[yellow]skip {name}: {exc}")
                         await page.close()
                         page = await browser.new_page()
                         continue
@@ -275,7 +276,7 @@ async def run_delta(
     json_output: bool = False,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    console = console or Console()
+    console = console or make_console()
     rows = []
     with FixtureServer() as server:
         async with Browser.launch(allowed_domains=["127.0.0.1"]) as browser:

@@ -27,6 +27,7 @@ from browser_agent.browser import Browser
 from browser_agent.corpus import default_corpus, iter_pages
 from browser_agent.exceptions import BrowserAgentError, ConfigurationError
 from browser_agent.stats import percentile
+from browser_agent.terminal import console as make_console
 
 from ..testing import FixtureServer
 
@@ -148,7 +149,7 @@ async def run(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Measure every corpus page with ground truth; print and return the figures."""
-    console = console or Console()
+    console = console or make_console()
     corpus = corpus or default_corpus()
     if corpus is None or not corpus.is_dir():
         raise ConfigurationError(
@@ -183,7 +184,7 @@ async def run(
                         obs = await page.observe()
                         snap = await page.playwright_page.locator(":root").aria_snapshot(mode="ai")
                     except (PlaywrightError, BrowserAgentError, TimeoutError) as exc:
-                        Console(stderr=True).print(f"skip {name}: {exc}", markup=False)
+                        make_console(stderr=True).print(f"skip {name}: {exc}", markup=False)
                         await page.close()
                         page = await browser.new_page()
                         continue

@@ -53,6 +53,7 @@ from browser_agent.llm import (
     load_tools,
 )
 from browser_agent.stats import percentile
+from browser_agent.terminal import console as make_console
 from browser_agent.testing import Cassette, LatencyProfile, RequestRecord, StreamShape
 from browser_agent.testing.model_server import ServerSpec, ServerStats
 
@@ -494,7 +495,7 @@ async def run(json_output: bool = False, quick: bool = False) -> dict[str, Any]:
     if json_output:
         print(json.dumps(result, indent=2))
     else:
-        _print(result, Console())
+        _print(result, make_console())
     return result
 
 

@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 import anyio
-from rich.console import Console
 from rich.table import Table
 
 from browser_agent.agent import Agent
@@ -22,6 +21,7 @@ from browser_agent.budget import Budget
 from browser_agent.demo import FAST_PROVIDER, load_cassette
 from browser_agent.llm import LLMPool, ProviderConfig
 from browser_agent.stats import percentile
+from browser_agent.terminal import console as make_console
 from browser_agent.testing import LocalModelServer
 
 from ..testing import FixtureServer
@@ -115,5 +115,5 @@ async def run(
                 f"{r['tasks_per_min']:.0f}", str(r["steps"]), f"{r['overhead_p50_ms']:.1f}",
                 f"{r['overhead_p95_ms']:.1f}", f"{r['non_model_p95_ms']:.1f}",
             )  # fmt: skip
-        Console().print(table)
+        make_console().print(table)
     return result

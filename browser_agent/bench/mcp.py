@@ -37,6 +37,7 @@ from browser_agent.discovery import find_chromium
 from browser_agent.exceptions import ActionError
 from browser_agent.mcp.formatting import CHANGE_HEADER
 from browser_agent.stats import percentile
+from browser_agent.terminal import console as make_console
 
 from ..testing import FixtureServer
 
@@ -370,7 +371,7 @@ async def run(json_output: bool = False, repeat: int = 5) -> dict[str, Any]:
     if json_output:
         print(json.dumps(result, indent=2))
     else:
-        _print(Console(), result)
+        _print(make_console(), result)
     return result
 
 

@@ -24,6 +24,7 @@ from ..exceptions import (
     StallError,
 )
 from ._config import ProviderConfig
+from ._probe import diagnose, unreachable
 from ._prompts import action_response_format
 from ._redact import redact
 from ._sink import ActionSink
@@ -267,6 +268,8 @@ class LLMClient:
             pool=config.connect_timeout_s,
         )
         self._closed = False
+        self.problem: str | None = None
+        """Set by `warm_up` when the provider cannot work as configured (and why)."""
 
     @property
     def name(self) -> str:
@@ -296,13 +299,20 @@ class LLMClient:
     async def warm_up(self, timeout_s: float | None = None) -> bool:
         """Open the connection (TCP, TLS, HTTP/2 settings) with a cheap `GET models`.
 
-        Any HTTP answer counts: the point is the warm connection left in the pool.
-        Returns False (and logs why) when the server could not be reached in time.
+        Any HTTP answer warms the connection. Returns False (and logs why) when the
+        server could not be reached in time. The answer is also read for a set-up that
+        cannot work (`problem`: no server, no or a refused key, not an OpenAI server).
         """
         t0 = time.perf_counter()
+        self.problem = None
         try:
             with anyio.fail_after(timeout_s or self.config.connect_timeout_s + 5.0):
                 resp = await self._http.get("models")
+                self.problem = await diagnose(self.config, self._http, resp, self.redact)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            self.problem = self.redact(unreachable(self.config, exc))
+            log.warning("warm-up of %s failed: %s", self.name, self.problem)
+            return False
         except (TimeoutError, httpx.HTTPError) as exc:
             log.warning("warm-up of %s failed: %s", self.name, self.redact(repr(exc)))
             return False

@@ -29,6 +29,7 @@ from ..exceptions import (
     LLMError,
     NoProviderAvailableError,
     ProviderError,
+    ProviderUnavailableError,
     RateLimitError,
 )
 from ..stats import percentile
@@ -616,6 +617,14 @@ class LLMPool:
         for r in self._routes:
             r.warm_ms = rtt.get(r.client, r.warm_ms)
         return results
+
+    def unusable(self) -> ProviderUnavailableError | None:
+        """After `warm_up`: the error to stop on when no provider of the pool can work as
+        configured (each one's reason joined), None while one might."""
+        problems = [c.problem for c in self._clients]
+        if not problems or any(p is None for p in problems):
+            return None
+        return ProviderUnavailableError("; ".join(dict.fromkeys(str(p) for p in problems)))
 
     def _route(self, name: str) -> _Route:
         for r in self._routes:

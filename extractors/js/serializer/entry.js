@@ -43,7 +43,7 @@
     if (state.suspects.length) res.hosts = state.suspects;
     state.suspects = [];
     if (state.win.truncated)
-      res.notes = [leftOut(state.flat, 0, state.win.start), leftOut(state.flat, state.win.end, state.flat.length)];
+      res.notes = notes();
     res.ms = performance.now() - t0;
     return JSON.stringify(res);
   }
@@ -55,7 +55,7 @@
     state.pass++;
     const keys = [
       "info", "flat", "win", "total", "seen", "dirty", "needFull", "scrolled", "maxChars", "moved",
-      "labels", "labelRoots", "compact", "collapsed", "candidates", "live",
+      "labels", "labelRoots", "compact", "collapsed", "candidates", "covers",
     ];
     const saved = {};
     for (const k of keys) saved[k] = state[k];
@@ -74,7 +74,7 @@
         above: state.win.above, below: state.win.below,
       });
       if (state.win.truncated)
-        res.notes = [leftOut(state.flat, 0, state.win.start), leftOut(state.flat, state.win.end, state.flat.length)];
+        res.notes = notes();
       const cover = coverNote();
       if (cover) res.cover = cover;
       return JSON.stringify(res);
@@ -121,7 +121,7 @@
   function region(ref) {
     const el = element(ref);
     if (!el) return JSON.stringify({ status: state.byRef.has(ref) ? "stale" : "unknown" });
-    const keys = ["info", "compact", "collapsed", "candidates", "live"];
+    const keys = ["info", "compact", "collapsed", "candidates", "covers"];
     const saved = {};
     for (const k of keys) saved[k] = state[k];
     try {
@@ -131,7 +131,6 @@
       state.compact = false;
       state.collapsed = new Map();
       state.candidates = new Set();
-      state.live = new Map();
       measureScroll();
       const out = [];
       const run = { text: "", node: null, space: false };

@@ -57,7 +57,7 @@
     if (state.compact) {
       let open = total;
       for (const [el, c] of state.collapsed) {
-        if (flat.indexOf(c.rec) < 0) state.collapsed.delete(el);
+        if (c.rec.gone) state.collapsed.delete(el);
         else open += c.hidden;
       }
       return open > state.maxChars;
@@ -65,7 +65,7 @@
     if (total <= state.maxChars) return false;
     for (const el of state.candidates) {
       const inf = el.isConnected ? state.info.get(el) : undefined;
-      if (inf && flat.indexOf(inf.first) >= 0) return true;
+      if (inf && !inf.first.gone) return true;
       state.candidates.delete(el);
     }
     return false;
@@ -83,11 +83,16 @@
     return null;
   }
 
+  // Checked for the controls the model is shown (the window), so the cost stays with the
+  // window, not the page.
   function checkLiveStates() {
-    for (const [t, shown] of state.live) {
-      if (!t.isConnected) state.live.delete(t);
-      else if (liveState(t) !== shown) {
-        state.live.delete(t);
+    const w = state.win;
+    const flat = state.flat;
+    for (let i = w.start; i < w.end; i++) {
+      const rec = flat[i];
+      const t = rec.live;
+      if (t && t.isConnected && liveState(t) !== rec.shown) {
+        rec.live = null;
         markDirty(t);
       }
     }
@@ -96,7 +101,6 @@
   function pushControl(out, el, target, ref, role, name, depth, rect, fixed, ariaHidden, extra) {
     const ttag = target.tagName;
     const live = liveState(target);
-    if (live !== null) state.live.set(target, live);
     const value = valueOf(target, ttag);
     const states = statesOf(target, ttag, role, state.active);
     if (ariaHidden) states.push("aria-hidden");
@@ -118,6 +122,11 @@
       ...geom(rect, fixed),
     ];
     pushLine(out, line, el, ref, data);
+    if (live !== null) {
+      const rec = out[out.length - 1];
+      rec.live = target;
+      rec.shown = live;
+    }
     if (role === "link" || role === "menuitem") state.links++;
   }
 

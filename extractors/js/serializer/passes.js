@@ -17,6 +17,7 @@
 
   function serializeRoot() {
     const out = [];
+    state.covers = new Set();
     state.collapsed = new Map();
     state.candidates = new Set();
     state.labels = new WeakMap();
@@ -55,30 +56,43 @@
     return lo;
   }
 
+  // Role counts of the element lines in lines[a, b), added to `map` (sign -1 takes away):
+  // kept for the parts above and below the window as the counts are, for the summary.
+  function tally(map, lines, a, b, sign) {
+    for (let i = a; i < b; i++) {
+      const e = lines[i].e;
+      if (e) map.set(e[2], (map.get(e[2]) || 0) + sign);
+    }
+    return map;
+  }
+
   function countRefs(lines, a, b) {
     let n = 0;
     for (let i = a; i < b; i++) if (lines[i].r && lines[i].t.charCodeAt(0) !== 0) n++;
     return n;
   }
 
-  // What a part of the page outside the window holds, for the closing summary:
-  // element counts by role and the headings left out.
-  function leftOut(lines, a, b) {
-    if (a >= b) return "";
-    const roles = new Map();
+  // What a part of the page outside the window holds, for the closing summary: element
+  // counts by role (kept as the window moves) and the first headings left out, looked for
+  // outward from the window's edge (`step` -1 above it, 1 below).
+  function leftOut(roles, lines, from, step) {
     const heads = [];
-    for (let i = a; i < b; i++) {
+    for (let i = from, n = 0; i >= 0 && i < lines.length && heads.length < 6 && n < 5000; i += step, n++) {
       const rec = lines[i];
-      if (rec.e) roles.set(rec.e[2], (roles.get(rec.e[2]) || 0) + 1);
-      else if (heads.length < 6) {
-        const t = rec.t.trimStart();
-        if (t.charCodeAt(0) === 35 /* # */) heads.push(clip(t.replace(/^#+ /, ""), 40));
-      }
+      if (rec.e) continue;
+      const t = rec.t.trimStart();
+      if (t.charCodeAt(0) === 35 /* # */) heads.push(clip(t.replace(/^#+ /, ""), 40));
     }
-    const counts = [...roles].sort((x, y) => y[1] - x[1]).slice(0, 4).map(([r, n]) => `${n} ${r}`);
-    let out = counts.join(", ");
+    if (step < 0) heads.reverse();
+    const counts = [...roles].filter((x) => x[1] > 0).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+    let out = counts.slice(0, 4).map(([r, n]) => `${n} ${r}`).join(", ");
     if (heads.length) out += (out ? "; " : "") + "headings: " + heads.map(quote).join(", ");
     return out;
+  }
+
+  function notes() {
+    const w = state.win;
+    return [leftOut(w.aboveRoles, state.flat, w.start - 1, -1), leftOut(w.belowRoles, state.flat, w.end, 1)];
   }
 
   function chars(lines, a, b) {
@@ -109,6 +123,7 @@
     const [s, e, truncated, used] = windowFor(flat, state.total);
     Object.assign(state.win, {
       start: s, end: e, above: countRefs(flat, 0, s), below: countRefs(flat, e, flat.length),
+      aboveRoles: tally(new Map(), flat, 0, s, 1), belowRoles: tally(new Map(), flat, e, flat.length, 1),
       truncated, chars: used,
     });
   }
@@ -146,18 +161,22 @@
     if (s2 < w.start) {
       ops.push([0, 0, enter(s2, w.start)]);
       w.above -= countRefs(flat, s2, w.start);
+      tally(w.aboveRoles, flat, s2, w.start, -1);
     } else if (s2 > w.start) {
       leave(w.start, s2);
       ops.push([0, s2 - w.start, []]);
       w.above += countRefs(flat, w.start, s2);
+      tally(w.aboveRoles, flat, w.start, s2, +1);
     }
     if (e2 > w.end) {
       ops.push([w.end - s2, 0, enter(w.end, e2)]);
       w.below -= countRefs(flat, w.end, e2);
+      tally(w.belowRoles, flat, w.end, e2, -1);
     } else if (e2 < w.end) {
       leave(e2, w.end);
       ops.push([e2 - s2, w.end - e2, []]);
       w.below += countRefs(flat, e2, w.end);
+      tally(w.belowRoles, flat, e2, w.end, +1);
     }
     Object.assign(w, { start: s2, end: e2, truncated, chars: used });
     return true;
@@ -168,7 +187,6 @@
   }
 
   function fullPass() {
-    state.live = new Map();
     state.dirty.clear();
     state.bodyOps = [];
     state.needFull = false;
@@ -324,6 +342,7 @@
 
   function applySplice(i, count, lines) {
     const old = state.flat.splice(i, count, ...lines);
+    for (const rec of old) rec.gone = true; // records never come back: membership is a flag
     state.total += chars(lines, 0, lines.length) - chars(old, 0, old.length);
     return old;
   }
@@ -342,8 +361,10 @@
         w.start += d;
         w.end += d;
         w.above += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
+        tally(tally(w.aboveRoles, lines, 0, lines.length, 1), old, 0, old.length, -1);
       } else if (i >= w.end && w.truncated) {
         w.below += countRefs(lines, 0, lines.length) - countRefs(old, 0, old.length);
+        tally(tally(w.belowRoles, lines, 0, lines.length, 1), old, 0, old.length, -1);
       } else if (i >= w.start && i + old.length <= w.end) {
         ops.push([i - w.start, old.length, lines.map(lineText)]);
         nearestElement(i - 1, -1, probes);

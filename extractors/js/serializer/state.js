@@ -48,7 +48,10 @@
     seen: new Map(), // ref -> [role, name] as last reported to Python
     info: new WeakMap(), // block Element -> {first, last, depth, ctx}
     flat: [], // line records of the whole page
-    win: { start: 0, end: 0, above: 0, below: 0, truncated: false, chars: 0 },
+    win: {
+      start: 0, end: 0, above: 0, below: 0, truncated: false, chars: 0,
+      aboveRoles: new Map(), belowRoles: new Map(),
+    },
     total: 0,
     maxChars: 40000,
     version: 0,
@@ -68,8 +71,8 @@
     compact: false, // regions of links are folded (see collapseRegion)
     collapsed: new Map(), // folded region -> {rec: its line, hidden: characters it saves}
     candidates: new Set(), // regions that would fold
+    covers: new Set(), // first records of fixed layers over most of the viewport
     suspects: [], // refs of elements that look like hosts of closed shadow roots
-    live: new Map(), // form control -> the value/checked state its line shows
     links: 0, // link lines written so far (a running count regions subtract from)
     level: 0,
     labelRoots: new WeakSet(),

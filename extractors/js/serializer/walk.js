@@ -19,7 +19,11 @@
   // What covers the page, said once at the top: the layer's first text and its controls.
   function coverNote() {
     let found = -1;
-    for (let i = 0; i < state.flat.length; i++) if (state.flat[i].cover) found = i;
+    for (const rec of state.covers) {
+      const i = rec.gone ? -1 : state.flat.indexOf(rec);
+      if (i < 0) state.covers.delete(rec);
+      else found = Math.max(found, i);
+    }
     if (found < 0) return "";
     const inf = state.info.get(state.flat[found].cover);
     const end = inf ? state.flat.indexOf(inf.last, found) : found;
@@ -388,7 +392,10 @@
       flush(out, depth, inner);
     }
 
-    if (position === "fixed" && !ctx.fixed && out.length > start && !hidden && covers(el, style)) out[start].cover = el;
+    if (position === "fixed" && !ctx.fixed && out.length > start && !hidden && covers(el, style)) {
+      out[start].cover = el;
+      state.covers.add(out[start]);
+    }
     const links = state.links - links0;
     if (links >= COLLAPSE_MIN && links * 10 >= (out.length - start) * 6 && !interactive && !hidden && isRegion(el, tag, role))
       collapseRegion(el, tag, role, out, start, depth, rect, fixed, links);
