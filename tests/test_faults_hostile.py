@@ -548,8 +548,11 @@ class _Downloads(BaseHTTPRequestHandler):
                     if big:
                         time.sleep(0.01)
             return
-        links = "".join(f"<a id='s{i}' href='/small?{i}'>s{i}</a>" for i in range(4))
-        body = f"<!doctype html><title>dl</title><a id='big' href='/big'>big</a>{links}".encode()
+        # `download` links: a plain link is a navigation until its response says
+        # attachment, and the next click would cancel it first on a slow machine.
+        links = "".join(f"<a id='s{i}' href='/small?{i}' download>s{i}</a>" for i in range(4))
+        body = f"<!doctype html><title>dl</title><a id='big' href='/big' download>big</a>{links}"
+        body = body.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(body)))
@@ -567,9 +570,9 @@ async def test_page_started_downloads_are_capped_by_count_and_size(browser: Brow
         page.action_settings.max_downloads = 3
         await page.goto(f"http://127.0.0.1:{srv.server_port}/")
         pw = page.playwright_page
-        await pw.evaluate("document.querySelector('#big').click()")  # the page starts it
-        for i in range(4):
-            await pw.evaluate(f"document.querySelector('#s{i}').click()")
+        for link in ("big", "s0", "s1", "s2", "s3"):  # the page starts each, in this order
+            async with pw.expect_download():
+                await pw.evaluate(f"document.querySelector('#{link}').click()")
         with anyio.fail_after(20):
             while len(page.limits) < 3:
                 await anyio.sleep(0.05)
