@@ -29,6 +29,8 @@ from rich.text import Text
 
 from .actions import ActionResult
 from .agent import Agent, StepRecord
+from .agent.registry import ACTIONS as REGISTRY
+from .agent.registry import SPECS, describe_result, run_action
 from .arguments import guess_url
 from .browser import Browser
 from .budget import Budget
@@ -47,16 +49,9 @@ HELP = (
     "/timings, /record PATH, /help, /quit. Ctrl-C stops what is running."
 )
 _URL = re.compile(r"https?://\S+")
-ACTIONS = {
-    "/click": "click",
-    "/type": "type",
-    "/select": "select",
-    "/check": "check",
-    "/press": "press",
-    "/scroll": "scroll",
-    "/back": "back",
-}
-"""Session commands that act on the page directly, by the agent's action names."""
+ACTIONS = {f"/{s.name}": s.name for s in SPECS if s.session is not None}
+"""Session commands that act on the page directly, by the agent's action names (their
+forms are in the registry: `ActionSpec.session`)."""
 
 
 def _input(prompt: str) -> str | None:
@@ -223,35 +218,13 @@ async def _command(
 async def _act(page: Page, name: str, arg: str) -> ActionResult:
     """`/click 5`, `/type 3 "some text" --submit`, `/select 4 France`, `/check 7 off`,
     `/press Enter`, `/scroll up`, `/back`: the agent's action on the current page."""
-    from .agent.registry import run_action
-
     try:
         words = shlex.split(arg)
     except ValueError as exc:
         raise ConfigurationError(f'/{name}: {exc} (quote text with "…")') from None
-    a: dict[str, Any] = {}
-    if name in ("click", "type", "select", "check"):
-        if not words or not words[0].lstrip("[").rstrip("]").isdigit():
-            raise ConfigurationError(f"/{name} needs a ref first, e.g. /{name} 5")
-        a["ref"] = int(words.pop(0).lstrip("[").rstrip("]"))
-    if name == "type":
-        a["submit"] = "--submit" in words
-        a["text"] = " ".join(w for w in words if w != "--submit")
-    elif name == "select":
-        if not words:
-            raise ConfigurationError("/select needs an option: /select 4 France")
-        a["option"] = " ".join(words)
-    elif name == "check":
-        a["on"] = not (words and words[0].lower() in ("off", "false", "no", "0"))
-    elif name == "press":
-        if not words:
-            raise ConfigurationError("/press needs a key: /press Enter")
-        a["key"] = words[0]
-    elif name == "scroll":
-        a["direction"] = words[0] if words else "down"
-        if a["direction"] not in ("up", "down"):
-            raise ConfigurationError("/scroll goes up or down: /scroll down")
-    result = await run_action(page, name, a)
+    spec = REGISTRY[name]
+    assert spec.session is not None
+    result = await run_action(page, name, spec.session(words))
     assert not isinstance(result, str)
     return result
 
@@ -259,7 +232,6 @@ async def _act(page: Page, name: str, arg: str) -> ActionResult:
 def _show_result(console: Console, result: ActionResult, before: str) -> None:
     """The action's one-line result, then the lines of the page that changed (the whole
     page after a navigation: a new document's refs start over)."""
-    from .agent.registry import describe_result
     from .mcp.formatting import changed_lines
 
     style = "green" if result.ok else "red"

@@ -9,7 +9,8 @@ import pytest
 
 from browser_agent.agent import ACTIONS, PAGE_ACTIONS, RunContext, run_action
 from browser_agent.agent.registry import tools_json
-from browser_agent.exceptions import PageError
+from browser_agent.exceptions import ConfigurationError, PageError
+from browser_agent.interactive import ACTIONS as SESSION_COMMANDS
 from browser_agent.llm import load_tools
 from browser_agent.recording import ActionLine, Fingerprint
 from browser_agent.testing.cassette import ObservationText, _command, parse_command
@@ -73,3 +74,47 @@ async def test_an_unknown_page_action_is_a_typed_error() -> None:
         await run_action(None, "teleport", {}, RunContext())  # type: ignore[arg-type]
     with pytest.raises(PageError, match="unknown page action 'done'"):
         await run_action(None, "done", {}, RunContext())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "words", "args"),
+    [
+        ("click", ["[5]"], {"ref": 5}),
+        (
+            "type",
+            ["3", "blue", "kettle", "--submit"],
+            {"ref": 3, "submit": True, "text": "blue kettle"},
+        ),
+        ("select", ["4", "New", "Zealand"], {"ref": 4, "option": "New Zealand"}),
+        ("check", ["7", "off"], {"ref": 7, "on": False}),
+        ("scroll", [], {"direction": "down"}),
+        ("press", ["Enter"], {"key": "Enter"}),
+        ("back", [], {}),
+    ],
+)
+def test_session_commands_are_read_by_the_registry(name: str, words: list[str], args: dict) -> None:
+    """`/click 5` and the rest: the interactive session's verbs are the registry's, and
+    what they parse to is arguments of the action's own tool schema."""
+    spec = ACTIONS[name]
+    assert SESSION_COMMANDS[f"/{name}"] == name and spec.session is not None
+    got = spec.session(list(words))
+    assert got == args
+    assert set(got) <= set(spec.parameters["properties"])
+
+
+@pytest.mark.parametrize(
+    ("name", "words", "message"),
+    [
+        ("click", [], "/click needs a ref first, e.g. /click 5"),
+        ("type", ["kettle"], "/type needs a ref first, e.g. /type 5"),
+        ("select", ["4"], "/select needs an option: /select 4 France"),
+        ("press", [], "/press needs a key: /press Enter"),
+        ("scroll", ["left"], "/scroll goes up or down: /scroll down"),
+    ],
+)
+def test_a_bad_session_command_is_a_typed_error(name: str, words: list[str], message: str) -> None:
+    spec = ACTIONS[name]
+    assert spec.session is not None
+    with pytest.raises(ConfigurationError) as exc:
+        spec.session(list(words))
+    assert str(exc.value) == message

@@ -5,8 +5,9 @@ places: the tool schema the model is offered (`prompts/tools.json` is generated 
 these, `python -m browser_agent.agent.registry > prompts/tools.json`, and a test fails
 when they differ), how it runs on a page, whether it may navigate (an action that
 cannot needs no full settle when more actions follow), how it is labelled in records
-and displays, and its cassette form (`browser_agent.testing.cassette`). Replay, the
-benchmarks, the MCP server and the cassette all go through `ACTIONS`.
+and displays, its cassette form (`browser_agent.testing.cassette`) and its command in
+an interactive session (`/click 5`). Replay, the benchmarks, the MCP server, the action
+cache, the session and the cassette all go through `ACTIONS`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import msgspec
 
 from ..actions import ActionResult
 from ..change_summary import NOTHING
-from ..exceptions import PageError, PolicyBlockedError
+from ..exceptions import ConfigurationError, PageError, PolicyBlockedError
 from ..llm import escape_untrusted, untrusted_block
 from ..page import Page
 from ..secrets import Secrets
@@ -92,6 +93,9 @@ class ActionSpec:
     """Whether it can load another document by itself (a click or Enter can)."""
     label: Callable[[Args], str] = field(default=lambda a: "")
     """Its label in records and displays when it names no ref."""
+    session: Callable[[list[str]], Args] | None = None
+    """Its command in an interactive session (`/click 5`: the words after the verb) as
+    arguments; None when the session does not offer it. Raises ConfigurationError."""
 
     def schema(self) -> dict[str, Any]:
         """The tool the model is offered (OpenAI function-calling form)."""
@@ -230,6 +234,50 @@ def _never(a: Args) -> bool:
     return False
 
 
+# ------------------------------------------------------- interactive session forms
+
+
+def _ref_first(verb: str, words: list[str]) -> Args:
+    """The ref a session command starts with (`5` or `[5]`), taken off `words`."""
+    if not words or not words[0].lstrip("[").rstrip("]").isdigit():
+        raise ConfigurationError(f"/{verb} needs a ref first, e.g. /{verb} 5")
+    return {"ref": int(words.pop(0).lstrip("[").rstrip("]"))}
+
+
+def _session_type(words: list[str]) -> Args:
+    a = _ref_first("type", words)
+    a["submit"] = "--submit" in words
+    a["text"] = " ".join(w for w in words if w != "--submit")
+    return a
+
+
+def _session_select(words: list[str]) -> Args:
+    a = _ref_first("select", words)
+    if not words:
+        raise ConfigurationError("/select needs an option: /select 4 France")
+    a["option"] = " ".join(words)
+    return a
+
+
+def _session_check(words: list[str]) -> Args:
+    a = _ref_first("check", words)
+    a["on"] = not (words and words[0].lower() in ("off", "false", "no", "0"))
+    return a
+
+
+def _session_press(words: list[str]) -> Args:
+    if not words:
+        raise ConfigurationError("/press needs a key: /press Enter")
+    return {"key": words[0]}
+
+
+def _session_scroll(words: list[str]) -> Args:
+    direction = words[0] if words else "down"
+    if direction not in ("up", "down"):
+        raise ConfigurationError("/scroll goes up or down: /scroll down")
+    return {"direction": direction}
+
+
 _REF = {"type": "integer"}
 
 SPECS: tuple[ActionSpec, ...] = (
@@ -243,6 +291,7 @@ SPECS: tuple[ActionSpec, ...] = (
         _click,
         parse=lambda w: {"ref": w.target()[0]},
         command=lambda a, t: f"click {t()}",
+        session=lambda w: _ref_first("click", w),
     ),
     ActionSpec(
         "type",
@@ -261,6 +310,7 @@ SPECS: tuple[ActionSpec, ...] = (
             f"type {t()} {_q(a.get('text', ''))}" + (" submit" if a.get("submit") else "")
         ),
         may_navigate=lambda a: bool(a.get("submit")),
+        session=_session_type,
     ),
     ActionSpec(
         "select",
@@ -270,6 +320,7 @@ SPECS: tuple[ActionSpec, ...] = (
         parse=_parse_select,
         command=lambda a, t: f"select {t()} {_q(a.get('option', ''))}",
         may_navigate=_never,
+        session=_session_select,
     ),
     ActionSpec(
         "check",
@@ -279,6 +330,7 @@ SPECS: tuple[ActionSpec, ...] = (
         parse=_parse_check,
         command=lambda a, t: f"check {t()}" + ("" if a.get("on", True) else " off"),
         may_navigate=_never,
+        session=_session_check,
     ),
     ActionSpec(
         "scroll",
@@ -293,6 +345,7 @@ SPECS: tuple[ActionSpec, ...] = (
             f"scroll {a.get('direction', 'down')}" + (f" {t()}" if a.get("ref") is not None else "")
         ),
         may_navigate=_never,
+        session=_session_scroll,
     ),
     ActionSpec(
         "goto",
@@ -310,6 +363,7 @@ SPECS: tuple[ActionSpec, ...] = (
         _back,
         parse=lambda w: {},
         command=lambda a, t: "back",
+        session=lambda w: {},
     ),
     ActionSpec(
         "press",
@@ -319,6 +373,7 @@ SPECS: tuple[ActionSpec, ...] = (
         parse=lambda w: {"key": w.first()},
         command=lambda a, t: None if "ref" in a else f"press {_q(a.get('key', ''))}",
         label=lambda a: str(a.get("key", "")),
+        session=_session_press,
     ),
     ActionSpec(
         "wait_for",
