@@ -190,3 +190,15 @@ def diff(before: Observation, after: Observation) -> PageDiff:
                 gone[text] -= 1
                 out.text_removed.append(TextLine(text, near))
     return out
+
+
+def common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
+    """How many lines two texts share at their start, then at their end (not overlapping):
+    what a delta or a diff can leave out before comparing the middle."""
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head, tail

@@ -39,6 +39,7 @@ from .exceptions import ConfigurationError, PageError
 from .extractors.driver import FRAME_REF_STRIDE
 from .llm._redact import MASK
 from .observation import Element, Observation
+from .page_diff import common_ends
 from .records import AgentResult, StepRecord
 from .redaction import Redactor
 
@@ -256,12 +257,7 @@ def _line_of(text: str, ref: int) -> str:
 
 def line_delta(old: str, new: str) -> ObservationDelta:
     a, b = old.split("\n"), new.split("\n")
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(a, b)
     return ObservationDelta(head=head, tail=tail, lines=b[head : len(b) - tail])
 
 

@@ -38,6 +38,15 @@ MAX_RESULT_CHARS = 8000
 """Longer tool results are cut: they go into every later prompt."""
 
 
+def function_schema(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """A tool as the model is offered it (OpenAI function calling): the runtime's own
+    actions and the user's tools are offered alike."""
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": parameters},
+    }
+
+
 class Tool:
     """A function offered to the model as a tool, with validated arguments."""
 
@@ -98,14 +107,7 @@ class Tool:
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI tool schema."""
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.parameters,
-            },
-        }
+        return function_schema(self.name, self.description, self.parameters)
 
     def validate(self, arguments: dict[str, Any]) -> BaseModel:
         """Raises pydantic's ValidationError (the agent reports it to the model)."""

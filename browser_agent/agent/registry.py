@@ -25,6 +25,7 @@ from ..exceptions import ConfigurationError, PageError, PolicyBlockedError
 from ..llm import escape_untrusted, untrusted_block
 from ..page import Page
 from ..secrets import Secrets
+from ..tools import function_schema
 
 EXTRACT_MAX_CHARS = 8000
 """An `extract` longer than this is cut, saying how much more there was."""
@@ -99,14 +100,7 @@ class ActionSpec:
 
     def schema(self) -> dict[str, Any]:
         """The tool the model is offered (OpenAI function-calling form)."""
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.parameters,
-            },
-        }
+        return function_schema(self.name, self.description, self.parameters)
 
 
 def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from ..llm import observation_message
 from ..llm._prompts import escape_untrusted
 from ..observation import Observation
+from ..page_diff import common_ends
 
 if TYPE_CHECKING:
     from ..page import Page
@@ -84,12 +85,7 @@ def changed_lines(old: str, new: str) -> list[str] | None:
     more than `MAX_DIFF_LINES` lines (the whole page is the better answer then).
     """
     a, b = old.split("\n"), new.split("\n")
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(a, b)
     a_mid, b_mid = a[head : len(a) - tail], b[head : len(b) - tail]
     if len(a_mid) + len(b_mid) > MAX_DIFF_LINES:
         return None
