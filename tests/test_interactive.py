@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,6 +103,12 @@ def test_ctrl_c_stops_the_task_not_the_session(site: FixtureServer) -> None:
             child.sendline("Subscribe to the newsletter")
             child.expect(r'click \[\d+\] button "Newsletter"')
             child.expect("outside the model")  # step 1 is over: step 2 waits on the model
+            # Ctrl-C once the slow call has reached the server: pressed earlier, it would
+            # stop the task before the call is sent, and the follow-up would pay for it.
+            deadline = time.monotonic() + TIMEOUT
+            while model.stats().requests < 2:
+                assert time.monotonic() < deadline, "the second model call was never sent"
+                time.sleep(0.01)
             child.sendintr()
             child.expect("task stopped")
             child.expect("task> ")
@@ -119,4 +126,8 @@ def test_ctrl_c_stops_the_task_not_the_session(site: FixtureServer) -> None:
         finally:
             child.close(force=True)
     assert child.exitstatus == 0, child.before
-    assert model.stats().cancelled == 1  # the slow call, abandoned when the task stopped
+    stats = model.stats()
+    assert stats.cancelled == 1  # the slow call, abandoned when the task stopped
+    slow_call = next(r for r in stats.log if r.ttft_ms == 60_000.0)
+    # ... at Ctrl-C, not when the client's 10 s first-token timeout would have cut it.
+    assert slow_call.cancelled and slow_call.server_ms < 5_000
