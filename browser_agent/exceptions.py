@@ -50,11 +50,14 @@ class CDPConnectionError(CDPError):
     """The websocket itself failed (closed, timed out), not the call.
 
     `sent` says whether any of the calls had left: input events that did may have
-    acted, so they must not be sent again another way."""
+    acted, so they must not be sent again another way. `timed_out` with `sent`: the
+    socket is whole and the page is slow to answer, so nothing is to be reconnected
+    or sent again (a big page on a loaded machine would only pay twice)."""
 
-    def __init__(self, message: str, *, sent: bool = False) -> None:
+    def __init__(self, message: str, *, sent: bool = False, timed_out: bool = False) -> None:
         super().__init__(message)
         self.sent = sent
+        self.timed_out = timed_out
 
 
 class RefError(PageError):

@@ -30,8 +30,13 @@ _decode = msgspec.json.Decoder().decode
 __all__ = ["CDPConnectionError", "CDPError", "Call", "DirectCDP"]
 
 
+CALL_TIMEOUT_S = 30.0
+"""Bound on one flight of calls: a page that has not answered by then is busy (a 100k-element
+page on a loaded machine takes 10-20 s to observe), not a broken socket."""
+
+
 class DirectCDP:
-    def __init__(self, ws: ClientConnection, timeout: float) -> None:
+    def __init__(self, ws: ClientConnection, timeout: float = CALL_TIMEOUT_S) -> None:
         self._ws = ws
         self._timeout = timeout
         self._next_id = 0
@@ -39,10 +44,13 @@ class DirectCDP:
         self._lock = anyio.Lock()
 
     @classmethod
-    async def open(cls, ws_url: str, *, timeout: float = 30.0) -> DirectCDP:
+    async def open(
+        cls, ws_url: str, *, timeout: float = 10.0, call_timeout: float = CALL_TIMEOUT_S
+    ) -> DirectCDP:
+        """Connect within `timeout` s; each later flight of calls is bounded by `call_timeout`."""
         with anyio.fail_after(timeout):
             ws = await connect(ws_url, max_size=None, compression=None, ping_interval=None)
-        return cls(ws, timeout)
+        return cls(ws, call_timeout)
 
     def on(self, event: str, handler: Handler) -> None:
         self._handlers.setdefault(event, []).append(handler)
@@ -81,7 +89,9 @@ class DirectCDP:
             except TimeoutError as exc:
                 what = calls[0][0] if len(calls) == 1 else f"{len(calls)} calls"
                 raise CDPConnectionError(
-                    f"{what} timed out after {self._timeout} s", sent=sent
+                    f"{what}: no answer from the page within {self._timeout:g} s",
+                    sent=sent,
+                    timed_out=True,
                 ) from exc
         out: list[dict[str, Any]] = []
         for i in range(len(calls)):

@@ -314,8 +314,8 @@ class InPageSerializer:
         """A by-value command to `fs`'s process, on the direct socket when there is one."""
         try:
             return await self._channel(fs).send(method, params)
-        except CDPConnectionError:
-            if not await self._fast_failed(fs):
+        except CDPConnectionError as exc:
+            if (exc.timed_out and exc.sent) or not await self._fast_failed(fs):
                 raise
             return await self._channel(fs).send(method, params)
 
@@ -391,7 +391,11 @@ class InPageSerializer:
                 )
             except (PlaywrightError, CDPError, ObservationError) as exc:
                 msg = str(exc)
-                if isinstance(exc, CDPConnectionError) and await self._fast_failed(fs):
+                if (
+                    isinstance(exc, CDPConnectionError)
+                    and not (exc.timed_out and exc.sent)  # the page is slow, the socket whole
+                    and await self._fast_failed(fs)
+                ):
                     continue
                 if self._is_closed(fs, msg):
                     await self._target_closed(fs, f"{what} {name}", exc)
@@ -1068,7 +1072,8 @@ class InPageSerializer:
         try:
             await fast.send_many(calls)
         except CDPConnectionError as exc:
-            await self._fast_failed()
+            if not (exc.timed_out and exc.sent):  # else the socket is whole, the page busy
+                await self._fast_failed()
             return exc.sent  # sent: what it did (even closing the page), settle sees
         return True
 

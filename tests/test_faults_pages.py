@@ -115,7 +115,9 @@ async def test_an_infinite_redirect_fails_with_a_clear_error(
 async def test_a_page_of_100k_elements_observes_within_the_size_cap(
     page: Page, site: FixtureServer
 ) -> None:
-    await page.goto(site.url("/gen/100000.html"), timeout=60)
+    # The same page, forms as <div>s: Chromium's own cost of 1,310 <form>s on a page
+    # this size (17-35 s before it answers) is not what this test is about.
+    await page.goto(site.url("/gen/100000.html?forms=0"), timeout=60)
     with anyio.fail_after(30):
         obs = await page.observe(max_chars=20_000)
     assert obs.truncated and len(obs.text) < 24_000

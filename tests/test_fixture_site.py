@@ -208,6 +208,17 @@ def test_generated_page_size(server: FixtureServer) -> None:
     assert seeded == generate_page(1000, seed=7) != html
 
 
+def test_a_generated_page_without_forms_keeps_every_element_and_control(
+    server: FixtureServer,
+) -> None:
+    with_forms = LexborHTMLParser(fetch(server.url("/gen/3000.html")).text())
+    without = LexborHTMLParser(fetch(server.url("/gen/3000.html?forms=0")).text())
+    assert with_forms.css("form") and not without.css("form")
+    for css in ("body *", "input", "select", "label[for]", "button[type=submit]", "a", "table"):
+        assert len(without.css(css)) == len(with_forms.css(css)), css
+    assert fetch(server.url("/gen/3000.html?forms=1")).text() == generate_page(3000)
+
+
 def test_generate_page_is_deterministic_and_fast() -> None:
     assert generate_page(500) == generate_page(500)
     assert generate_page(500, seed=1) != generate_page(500, seed=2)

@@ -4,13 +4,14 @@ and never sends one twice."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from input_support import assert_user_clicks, clicks_seen
 from playwright.async_api import Mouse
 
-from browser_agent import ActionError, Page
+from browser_agent import ActionError, ObservationError, Page
 from browser_agent.exceptions import CDPConnectionError, CDPError
 from browser_agent.extractors.cdp import Call, DirectCDP
 from browser_agent.testing import FixtureServer
@@ -104,6 +105,48 @@ async def test_a_failed_call_in_a_flight_raises_and_leaves_the_socket_in_step(
     # Every call ran, in order, and each reply was read: the next call gets its own.
     got = await fast.send("Runtime.evaluate", {"expression": "window.n", "returnByValue": True})
     assert got["result"]["value"] == 110
+
+
+BUSY = "{ const t = performance.now(); while (performance.now() - t < 800); }"
+"""Keeps the page's main thread busy for 0.8 s."""
+
+
+async def test_a_page_slow_to_answer_is_neither_asked_twice_nor_a_broken_socket(
+    page: Page, site: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await counter_page(page, site)
+    await page.observe()
+    fast = page.serializer._fast
+    assert fast is not None
+    # The socket: a flight the page answers late times out as such, and its late reply
+    # does not answer the next call.
+    monkeypatch.setattr(fast, "_timeout", 0.2)
+    with pytest.raises(CDPConnectionError, match=r"no answer from the page within 0\.2 s") as e:
+        await fast.send("Runtime.evaluate", {"expression": BUSY + " window.n = 7"})
+    assert e.value.sent and e.value.timed_out
+    monkeypatch.setattr(fast, "_timeout", 30.0)
+    got = await fast.send("Runtime.evaluate", {"expression": "[window.n]", "returnByValue": True})
+    assert got["result"]["value"] == [7]
+    # The driver: a slow observation is one typed error, sent once, on the same socket.
+    sent: list[str] = []
+    original = DirectCDP.send_many
+
+    async def busy_first(self: DirectCDP, flight: Sequence[Call]) -> list[dict[str, Any]]:
+        methods = [method for method, _ in flight]
+        sent.extend(methods)
+        if "Runtime.callFunctionOn" in methods:  # the page is busy when the call comes
+            flight = [("Runtime.evaluate", {"expression": BUSY}), *flight]
+        return (await original(self, flight))[-len(methods) :]
+
+    monkeypatch.setattr(DirectCDP, "send_many", busy_first)
+    monkeypatch.setattr(fast, "_timeout", 0.2)
+    with pytest.raises(ObservationError, match=r"no answer from the page within 0\.2 s"):
+        await page.observe(full=True)
+    assert sent.count("Runtime.callFunctionOn") == 1
+    assert page.serializer._fast is fast
+    monkeypatch.setattr(DirectCDP, "send_many", original)
+    monkeypatch.setattr(fast, "_timeout", 30.0)
+    assert (await page.observe(full=True)).get("button", "n=0")  # and it answers again
 
 
 async def test_an_unknown_mouse_button_or_no_press_is_a_clear_error(
