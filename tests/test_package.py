@@ -67,14 +67,18 @@ def test_the_installed_cli_runs_from_a_folder_with_its_own_prompts_and_fixtures(
         cwd=home, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert Path(where.stdout.strip()).is_relative_to(target), where.stderr
-    for cli in (
+    clis = (
         [str(target / "bin" / "browser-agent")],
         [sys.executable, "-c", "import sys; from browser_agent.cli import main; sys.exit(main())"],
-    ):
-        run = subprocess.run(
-            [*cli, "demo", "--json"], cwd=home, env=env, capture_output=True, text=True,
-            timeout=120,
-        )  # fmt: skip
-        assert run.returncode == 0, run.stdout + run.stderr
-        result = json.loads(run.stdout)
+    )
+    # Both at once: each is a process of its own with its own browser.
+    pipe = subprocess.PIPE
+    runs = [
+        subprocess.Popen([*cli, "demo", "--json"], cwd=home, env=env, stdout=pipe, stderr=pipe)
+        for cli in clis
+    ]
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, (out + err).decode(errors="replace")
+        result = json.loads(out)
         assert result["success"] is True, result
