@@ -41,12 +41,14 @@ KINDS = ("img", "fetch", "beacon", "iframe", "popup", "worker", "websocket")
 
 @pytest.fixture(scope="module")
 def cdp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A headless Chromium with a DevTools port on 127.0.0.1: yields http://127.0.0.1:PORT."""
+    """A headless Chromium with a DevTools port on 127.0.0.1: yields http://127.0.0.1:PORT.
+    Its popup blocker is off, as on a browser Playwright launches: with it, only the
+    first popup of the probes would open and the others would go untested."""
     profile = tmp_path_factory.mktemp("policy-cdp")
     cmd = [
         find_chromium(), "--headless", "--remote-debugging-address=127.0.0.1",
         "--remote-debugging-port=0", f"--user-data-dir={profile}", *LAUNCH_ARGS, NO_LNA,
-        "about:blank",
+        "--disable-popup-blocking", "about:blank",
     ]  # fmt: skip
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -148,8 +150,17 @@ async def test_every_kind_of_request_and_every_hop_off_the_policy_is_blocked(
     page = await browser.new_page()
     await page.goto(site.url("/policy/index.html"))
     pw = page.playwright_page
+    popups = sum(1 for p in probes if isinstance(p, list) and p[0] == "popup")
     with anyio.fail_after(30):
-        assert await pw.evaluate("(probes) => probe(probes)", probes) == "probed"
+        # Every probe ran its course (none sat on the page's cap, still in flight)...
+        assert await pw.evaluate("(probes) => probe(probes)", probes) == {
+            "late": [],
+            "popups": popups,
+        }
+        # ...and the popups, opened last, each loaded the page that ended its navigation.
+        assert await until(lambda: len(browser.context.pages) == 1 + popups, timeout=20)
+        for opened in browser.context.pages:
+            await opened.wait_for_load_state("load")
     # Sent last, same-origin: once it arrived, the others had their chance.
     await pw.evaluate("(u) => fetch(u).catch(() => 0)", site.url("/api/echo?value=policy-after"))
     assert await until(lambda: any("policy-after" in q for q in site.requests))
