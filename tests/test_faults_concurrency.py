@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 import pytest
-from test_remote import _descendants, _wait_gone, playwright_server  # noqa: F401
+from test_remote import _descendants, _wait_gone
 
 from browser_agent import Agent, Browser, Budget, Page
 from browser_agent.agent import StepFinished
@@ -83,18 +83,13 @@ def isolation_model() -> Iterator[LocalModelServer]:
         yield srv
 
 
-@pytest.mark.parametrize("where", ["local", "playwright-server"])
 async def test_batch_of_8_keeps_contexts_isolated_and_recordings_complete(
-    where: str,
-    site: FixtureServer,
-    isolation_model: LocalModelServer,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    site: FixtureServer, isolation_model: LocalModelServer, tmp_path: Path
 ) -> None:
     """8 tasks at once on 2 cores: each writes its token into cookie, localStorage,
     sessionStorage and IndexedDB, then lists every token it can see. The last reader
-    reads after every task wrote, so a shared store would show foreign tokens."""
-    endpoints = [request.getfixturevalue("playwright_server")] if where != "local" else []
+    reads after every task wrote, so a shared store would show foreign tokens. (The same
+    tasks over a Playwright server, 4 at a time: test_batch.)"""
     tasks = [
         BatchTask(
             task="Save your token, then check which tokens the storage holds",
@@ -109,7 +104,6 @@ async def test_batch_of_8_keeps_contexts_isolated_and_recordings_complete(
             tasks,
             pool,
             concurrency=TASKS,
-            endpoints=endpoints,
             record_dir=tmp_path / "recs",
             allowed_domains=["127.0.0.1"],
             progress=False,

@@ -14,22 +14,17 @@ and only the policy stands between the page and them.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio
 import pytest
 from policy_support import Recorder, ipv6_loopback, serving
-from test_remote import START_TIMEOUT, _drain, _read_until, _stop
+from test_remote import _playwright_server, cdp_endpoint, launching, shared  # noqa: F401
 
 from browser_agent import Browser
-from browser_agent.discovery import LAUNCH_ARGS, find_chromium
 from browser_agent.testing import FixtureServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
@@ -40,49 +35,18 @@ KINDS = ("img", "fetch", "beacon", "iframe", "popup", "worker", "websocket")
 
 
 @pytest.fixture(scope="module")
-def cdp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A headless Chromium with a DevTools port on 127.0.0.1: yields http://127.0.0.1:PORT."""
-    profile = tmp_path_factory.mktemp("policy-cdp")
-    cmd = [
-        find_chromium(), "--headless", "--remote-debugging-address=127.0.0.1",
-        "--remote-debugging-port=0", f"--user-data-dir={profile}", *LAUNCH_ARGS, NO_LNA,
-        "about:blank",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True,
-    )  # fmt: skip
-    assert proc.stderr is not None
-    drains: list[threading.Thread] = []
-    try:
-        ws = _read_until(proc.stderr, re.compile(rb"DevTools listening on (ws://\S+)"), 30)
-        drains.append(_drain(proc.stderr))
-        port = ws.decode().split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(proc, drains)
+def cdp_url(cdp_endpoint: str) -> str:  # noqa: F811
+    """The session's CDP Chromium (test_remote), which runs without Local Network Access
+    checks and without its popup blocker (with it, only the first popup of the probes
+    would open and the others would go untested): yields http://127.0.0.1:PORT."""
+    return f"http://127.0.0.1:{urlsplit(cdp_endpoint).port}"
 
 
 @pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    """`playwright run-server` on 127.0.0.1, launching our Chromium."""
-    cmd = [
-        sys.executable, "-m", "playwright", "run-server",
-        "--host", "127.0.0.1", "--port", "0", "--unsafe",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    drains: list[threading.Thread] = []
-    try:
-        base = _read_until(proc.stdout, re.compile(rb"Listening on (ws://\S+)"), START_TIMEOUT)
-        drains.append(_drain(proc.stdout))
-        options = {"executablePath": find_chromium(), "args": [*LAUNCH_ARGS, NO_LNA]}
-        yield f"{base.decode()}?launch-options={quote(json.dumps(options))}"
-    finally:
-        _stop(proc, drains)
+def server_url(request: pytest.FixtureRequest) -> str:
+    """The session's Playwright server (test_remote), launching our Chromium without
+    Local Network Access checks."""
+    return launching(shared(request, "playwright-server", _playwright_server), NO_LNA)
 
 
 @pytest.fixture(params=["launch", "launch-router", "cdp", "playwright-server"])
@@ -148,8 +112,17 @@ async def test_every_kind_of_request_and_every_hop_off_the_policy_is_blocked(
     page = await browser.new_page()
     await page.goto(site.url("/policy/index.html"))
     pw = page.playwright_page
+    popups = sum(1 for p in probes if isinstance(p, list) and p[0] == "popup")
     with anyio.fail_after(30):
-        assert await pw.evaluate("(probes) => probe(probes)", probes) == "probed"
+        # Every probe ran its course (none sat on the page's cap, still in flight)...
+        assert await pw.evaluate("(probes) => probe(probes)", probes) == {
+            "late": [],
+            "popups": popups,
+        }
+        # ...and the popups, opened last, each loaded the page that ended its navigation.
+        assert await until(lambda: len(browser.context.pages) == 1 + popups, timeout=20)
+        for opened in browser.context.pages:
+            await opened.wait_for_load_state("load")
     # Sent last, same-origin: once it arrived, the others had their chance.
     await pw.evaluate("(u) => fetch(u).catch(() => 0)", site.url("/api/echo?value=policy-after"))
     assert await until(lambda: any("policy-after" in q for q in site.requests))

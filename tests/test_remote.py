@@ -1,7 +1,9 @@
 """Remote browsers: the same scripted task over CDP (http and ws) and a Playwright server.
 
-Each fixture starts its process in a session of its own on 127.0.0.1 and, when done,
-stops that whole process group and checks that nothing it started is left running.
+The CDP Chromium and the Playwright server run once for the whole test session (other
+modules use them too): each starts in a process session of its own on 127.0.0.1 and,
+when the test session ends, that whole process group is stopped and checked to have
+left nothing running.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import IO
 from urllib.parse import quote, urlsplit
@@ -149,19 +151,38 @@ def _stop(proc: subprocess.Popen[bytes], drains: list[threading.Thread]) -> None
     assert not strays, f"descendants outlived their server: {sorted(strays)}"
 
 
-@pytest.fixture(scope="module")
-def cdp_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A headless Chromium with a DevTools port: yields its ws://…/devtools/browser/… URL."""
-    profile = tmp_path_factory.mktemp("cdp-profile")
+_SHARED: dict[str, str] = {}
+"""What `shared` started: its name -> the URL it yielded."""
+
+
+def shared(request: pytest.FixtureRequest, name: str, start: Callable[[], Iterator[str]]) -> str:
+    """One process for the whole session, whichever module asks first, stopped (and
+    checked to leave nothing behind) when the session ends: starting one costs 1-3 s on
+    two cores, and what it serves (a fresh context, a browser per connection) is each
+    test's own either way."""
+    if name not in _SHARED:
+        running = start()
+        _SHARED[name] = next(running)
+
+        def stop() -> None:
+            del _SHARED[name]
+            running.close()  # runs the generator's `finally`: `_stop`, and its checks
+
+        request.session.addfinalizer(stop)
+    return _SHARED[name]
+
+
+def _chromium(profile: Path) -> Iterator[str]:
+    """A headless Chromium with a DevTools port on 127.0.0.1: yields its
+    ws://…/devtools/browser/… URL. Without Local Network Access checks and the popup
+    blocker, as test_faults_policy needs (its probes open popups to loopback hosts
+    standing in for foreign ones); the other tests stay on 127.0.0.1."""
     cmd = [
-        find_chromium(),
-        "--headless",
-        "--remote-debugging-address=127.0.0.1",
-        "--remote-debugging-port=0",
-        f"--user-data-dir={profile}",
-        *LAUNCH_ARGS,
+        find_chromium(), "--headless", "--remote-debugging-address=127.0.0.1",
+        "--remote-debugging-port=0", f"--user-data-dir={profile}", *LAUNCH_ARGS,
+        "--disable-features=LocalNetworkAccessChecks", "--disable-popup-blocking",
         "about:blank",
-    ]
+    ]  # fmt: skip
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
@@ -177,10 +198,10 @@ def cdp_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _stop(proc, drains)
 
 
-@pytest.fixture(scope="module")
-def playwright_server() -> Iterator[str]:
-    """`playwright run-server` on a free loopback port: yields a ws:// URL whose launch
-    options point the server at our Chromium (hence `--unsafe`, which allows that)."""
+def _playwright_server() -> Iterator[str]:
+    """`playwright run-server` on a free loopback port: yields its ws:// URL. A client
+    adds ?launch-options= pointing the server at our Chromium (hence `--unsafe`, which
+    allows that); the server launches a browser per connection."""
     cmd = [
         sys.executable, "-m", "playwright", "run-server",
         "--host", "127.0.0.1", "--port", "0", "--unsafe",
@@ -194,14 +215,36 @@ def playwright_server() -> Iterator[str]:
     try:
         base = _read_until(proc.stdout, re.compile(rb"Listening on (ws://\S+)"), START_TIMEOUT)
         drains.append(_drain(proc.stdout))
-        options = {
-            "executablePath": find_chromium(),
-            "args": list(LAUNCH_ARGS),
-            "headless": True,
-        }
-        yield f"{base.decode()}?launch-options={quote(json.dumps(options))}"
+        yield base.decode()
     finally:
         _stop(proc, drains)
+
+
+def launching(server: str, *args: str) -> str:
+    """A Playwright server's URL whose connections launch our headless Chromium."""
+    options = {"executablePath": find_chromium(), "args": [*LAUNCH_ARGS, *args], "headless": True}
+    return f"{server}?launch-options={quote(json.dumps(options))}"
+
+
+@pytest.fixture(scope="module")
+def cdp_endpoint(request: pytest.FixtureRequest) -> str:
+    """The session's CDP Chromium (see `_chromium`): its ws://…/devtools/browser/… URL."""
+    factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+    return shared(request, "cdp", lambda: _chromium(factory.mktemp("cdp-profile")))
+
+
+@pytest.fixture(scope="module")
+def playwright_server(request: pytest.FixtureRequest) -> str:
+    """The session's Playwright server (see `_playwright_server`), launching our Chromium."""
+    return launching(shared(request, "playwright-server", _playwright_server))
+
+
+@pytest.fixture(scope="module")
+async def server_browser(playwright_server: str) -> AsyncIterator[Browser]:
+    """One connection to the Playwright server for this module's tests: each connection
+    launches a browser there (1-3 s); each test works in a context of its own."""
+    async with Browser.connect(playwright_server, allowed_domains=LOOPBACK) as browser:
+        yield browser
 
 
 async def scripted_task(browser: Browser, site: FixtureServer, tmp_path: Path) -> None:
@@ -248,17 +291,17 @@ async def test_cdp_ws_endpoint(cdp_endpoint: str, site: FixtureServer, tmp_path:
 
 
 async def test_playwright_server(
-    playwright_server: str, site: FixtureServer, tmp_path: Path
+    server_browser: Browser, site: FixtureServer, tmp_path: Path
 ) -> None:
-    async with Browser.connect(playwright_server, allowed_domains=LOOPBACK) as browser:
-        await scripted_task(browser, site, tmp_path)
+    await scripted_task(server_browser, site, tmp_path)
 
 
 async def test_remote_upload_ships_bytes(
-    playwright_server: str, site: FixtureServer, tmp_path: Path
+    server_browser: Browser, site: FixtureServer, tmp_path: Path
 ) -> None:
     """A browser on another machine cannot read our paths: the bytes go over the wire."""
-    async with Browser.connect(playwright_server, allowed_domains=LOOPBACK) as browser:
+    browser = await server_browser.new_context()
+    try:
         browser.is_local = False
         mark = len(site.submissions)
         page = await browser.new_page()
@@ -270,6 +313,8 @@ async def test_remote_upload_ships_bytes(
         assert "far.bin (256 bytes)" in r.observation.text  # type: ignore[union-attr]
         await page.click(obs.get(name="Upload file").ref)
         assert submitted(site, mark).files["document"] == ("far.bin", bytes(range(256)))
+    finally:
+        await browser.close()
 
 
 async def test_bad_endpoints_are_configuration_errors() -> None:
