@@ -11,6 +11,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -23,6 +24,7 @@ from mcp_support import ROOT, View, call, mcp_server, submission_with, text_of
 from browser_agent import Browser
 from browser_agent.cli import main
 from browser_agent.mcp.formatting import CHANGE_HEADER
+from browser_agent.mcp.options import CONDITION_WAIT_S
 from browser_agent.page import Page
 from browser_agent.recording import read
 from browser_agent.replay import rerun
@@ -171,7 +173,10 @@ async def test_a_blocked_domain_from_the_blocklist_and_non_web_urls_are_refused(
 
 async def test_scroll_press_wait_back_tabs_and_close(site: FixtureServer) -> None:
     view = View()
-    async with mcp_server() as c:
+    # A short --wait-timeout: the wait for text that never shows ends after it, not 10 s.
+    async with mcp_server("--wait-timeout", "1") as c:
+        tools = {t.name: t for t in (await c.list_tools()).tools}
+        assert "(up to 1 s)" in (tools["browser_wait_for"].description or "")
         await call(c, view, "browser_navigate", {"url": site.url("/long.html")})
         text = await call(c, view, "browser_scroll", {"direction": "down"})
         assert text.startswith("ok; scrolled ") and CHANGED in text and "viewport ---" in text
@@ -183,8 +188,10 @@ async def test_scroll_press_wait_back_tabs_and_close(site: FixtureServer) -> Non
         assert text.startswith("ok; text 'after 100ms done' present")
         text = await call(c, view, "browser_wait_for", {"textGone": "waiting", "time": 0.01})
         assert text.startswith("ok; text 'waiting' gone")
+        started = time.monotonic()
         waited = await c.call_tool("browser_wait_for", {"text": "never shown", "time": 0})
-        assert waited.is_error and "timed out after 10 s waiting for text" in text_of(waited)
+        assert time.monotonic() - started < CONDITION_WAIT_S  # the option, not the default
+        assert waited.is_error and "timed out after 1 s waiting for text" in text_of(waited)
         button = view.ref("button", "Immediate")
         text = await call(c, view, "browser_press", {"key": "Enter", "ref": button})
         assert "+ Status: immediate done" in text
