@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import subprocess
@@ -382,8 +383,16 @@ async def _batch(args: argparse.Namespace, console: Console) -> int:
 async def _mcp(args: argparse.Namespace) -> int:
     """`mcp`: serve the browser tools until the client goes away."""
     from .mcp.options import from_args, load_secrets
-    from .mcp.server import serve
 
+    # The MCP SDK's import builds thousands of long-lived objects and no garbage: the
+    # collector's passes over them only delay the client's first answer. They are
+    # frozen (never scanned again), then collection resumes.
+    gc.disable()
+    try:
+        from .mcp.server import serve
+    finally:
+        gc.freeze()
+        gc.enable()
     await serve(from_args(args), load_secrets(args.secrets))
     return EXIT_OK
 
