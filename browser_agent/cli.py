@@ -384,16 +384,20 @@ async def _mcp(args: argparse.Namespace) -> int:
     """`mcp`: serve the browser tools until the client goes away."""
     from .mcp.options import from_args, load_secrets
 
-    # The MCP SDK's import builds thousands of long-lived objects and no garbage: the
-    # collector's passes over them only delay the client's first answer. They are
-    # frozen (never scanned again), then collection resumes.
-    gc.disable()
+    options, secrets = from_args(args), load_secrets(args.secrets)  # before the SDK loads
+    # The MCP SDK's import builds thousands of long-lived objects and little garbage:
+    # the collector's passes over them only delay the client's first answer. In a new
+    # process they are frozen (never scanned again) once loaded, then collection resumes.
+    pause = "mcp" not in sys.modules and gc.isenabled()
+    if pause:
+        gc.disable()
     try:
         from .mcp.server import serve
     finally:
-        gc.freeze()
-        gc.enable()
-    await serve(from_args(args), load_secrets(args.secrets))
+        if pause:
+            gc.freeze()
+            gc.enable()
+    await serve(options, secrets)
     return EXIT_OK
 
 
