@@ -4,6 +4,8 @@ how its options are read."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,21 @@ async def test_the_wait_timeout_reaches_the_session_and_the_tool_description(
     assert f"(up to {seconds:g} s)" in (wait_for.description or "")
     with pytest.raises(ValueError, match="wait_timeout"):
         McpOptions(wait_timeout=0)
+
+
+def test_the_server_starts_without_the_agent_and_the_model_client() -> None:
+    """What `browser-agent mcp` loads of ours before answering (the CLI and the session)
+    leaves out the agent loop, the model client and httpx; the package's public names
+    are still there, imported when first read."""
+    code = (
+        "import sys, browser_agent.cli, browser_agent.mcp.session\n"
+        "heavy = ('httpx', 'browser_agent.agent.facade', 'browser_agent.llm._client',"
+        " 'browser_agent.cache')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+        "from browser_agent import Agent, Browser, tool\n"
+        "import browser_agent.agent.facade as facade, browser_agent.llm as llm\n"
+        "print(Agent is facade.Agent, llm.LLMPool.__module__, 'httpx' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "True browser_agent.llm._pool True"]
