@@ -1,10 +1,16 @@
-"""browser-agent: a runtime for LLM browser agents whose non-model time is close to zero."""
+"""browser-agent: a runtime for LLM browser agents whose non-model time is close to zero.
 
+The public names below are imported on first use (PEP 562): `from browser_agent import
+Browser` loads the browser, not the agent, its model client and their dependencies, so
+`browser-agent --version` and the MCP server start without paying for what they never use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 from ._version import __version__
-from .actions import ActionResult, ActionSettings
-from .agent import ActionRecord, Agent, AgentResult, StepRecord
-from .browser import Browser
-from .budget import Budget
 from .exceptions import (
     ActionError,
     BrowserAgentError,
@@ -27,12 +33,43 @@ from .exceptions import (
     ToolError,
     UnknownRefError,
 )
-from .observation import Element, Observation
-from .page import Page
-from .secrets import Secret, Secrets
-from .settle import DialogInfo, DownloadInfo, SettleSettings
-from .timing import TimingReport
-from .tools import Tool, tool
+
+if TYPE_CHECKING:
+    from .actions import ActionResult, ActionSettings
+    from .agent import ActionRecord, Agent, AgentResult, StepRecord
+    from .browser import Browser
+    from .budget import Budget
+    from .observation import Element, Observation
+    from .page import Page
+    from .secrets import Secret, Secrets
+    from .settle import DialogInfo, DownloadInfo, SettleSettings
+    from .timing import TimingReport
+    from .tools import Tool, tool
+else:  # imported on first use
+    __getattr__, __dir__ = lazy_exports(
+        globals(),
+        {
+            "ActionResult": ".actions",
+            "ActionSettings": ".actions",
+            "ActionRecord": ".agent",
+            "Agent": ".agent",
+            "AgentResult": ".agent",
+            "StepRecord": ".agent",
+            "Browser": ".browser",
+            "Budget": ".budget",
+            "Element": ".observation",
+            "Observation": ".observation",
+            "Page": ".page",
+            "Secret": ".secrets",
+            "Secrets": ".secrets",
+            "DialogInfo": ".settle",
+            "DownloadInfo": ".settle",
+            "SettleSettings": ".settle",
+            "TimingReport": ".timing",
+            "Tool": ".tools",
+            "tool": ".tools",
+        },
+    )
 
 __all__ = [
     "ActionError",

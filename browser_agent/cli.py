@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import subprocess
@@ -382,9 +383,21 @@ async def _batch(args: argparse.Namespace, console: Console) -> int:
 async def _mcp(args: argparse.Namespace) -> int:
     """`mcp`: serve the browser tools until the client goes away."""
     from .mcp.options import from_args, load_secrets
-    from .mcp.server import serve
 
-    await serve(from_args(args), load_secrets(args.secrets))
+    options, secrets = from_args(args), load_secrets(args.secrets)  # before the SDK loads
+    # The MCP SDK's import builds thousands of long-lived objects and little garbage:
+    # the collector's passes over them only delay the client's first answer. In a new
+    # process they are frozen (never scanned again) once loaded, then collection resumes.
+    pause = "mcp" not in sys.modules and gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        from .mcp.server import serve
+    finally:
+        if pause:
+            gc.freeze()
+            gc.enable()
+    await serve(options, secrets)
     return EXIT_OK
 
 

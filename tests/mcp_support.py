@@ -21,6 +21,7 @@ from browser_agent.testing import FixtureServer, Submission
 ROOT = Path(__file__).resolve().parent.parent
 
 _LINE = re.compile(r'^([+-] )?[ \t]*\[(\d+)\] (\S+) "((?:[^"\\]|\\.)*)"', re.MULTILINE)
+_TAB = re.compile(r"^\d+:", re.MULTILINE)
 
 
 def server_params(*args: str, env: dict[str, str] | None = None) -> StdioServerParameters:
@@ -45,6 +46,21 @@ async def mcp_server(
     transport = stdio_client(params, errlog=errlog) if errlog is not None else params
     async with Client(transport, read_timeout_seconds=60) as client:
         yield client
+
+
+async def one_new_tab(client: Client) -> None:
+    """Leave the server with one tab, new and blank, as the current one: where a test on a
+    shared server starts, as on a fresh one (the tabs earlier tests left, and what the
+    server remembers their client saw of them, are gone)."""
+    opened = await client.call_tool("browser_tabs", {"action": "new"})
+    assert not opened.is_error, text_of(opened)
+    for _ in range(50):  # the new tab is the last one: close the first until it is alone
+        tabs = text_of(await client.call_tool("browser_tabs", {"action": "list"}))
+        if len(_TAB.findall(tabs)) == 1:
+            return
+        closed = await client.call_tool("browser_tabs", {"action": "close", "index": 0})
+        assert not closed.is_error, text_of(closed)
+    raise AssertionError(f"tabs left open: {tabs}")
 
 
 def submission_with(

@@ -1,8 +1,11 @@
 """`browser-agent mcp` driven by the MCP SDK's own client over stdio, on the fixture site.
 
-Each test starts the server as a subprocess, as an MCP client configuration would,
-restricted to loopback, and uses nothing but MCP tool calls to act (the crash test
-alone reaches the browser from outside, to crash it).
+The server runs as a subprocess, as an MCP client configuration starts it, restricted to
+loopback, and the tests use nothing but MCP tool calls to act (the crash test alone
+reaches the browser from outside, to crash it). Tests of the server's options, its
+start, its life (close, crash, recording, stderr) or its HTTP transport start a server
+of their own; the others share one with default options (`server`), each from one new
+blank tab.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import json
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -18,11 +23,20 @@ import httpx
 import pytest
 import websockets
 from mcp import Client
-from mcp_support import ROOT, View, call, mcp_server, submission_with, text_of
+from mcp_support import (
+    ROOT,
+    View,
+    call,
+    mcp_server,
+    one_new_tab,
+    submission_with,
+    text_of,
+)
 
 from browser_agent import Browser
 from browser_agent.cli import main
 from browser_agent.mcp.formatting import CHANGE_HEADER
+from browser_agent.mcp.options import CONDITION_WAIT_S
 from browser_agent.page import Page
 from browser_agent.recording import read
 from browser_agent.replay import rerun
@@ -33,9 +47,25 @@ CHANGED = CHANGE_HEADER
 pytestmark = pytest.mark.anyio
 
 
-async def test_tools_have_playwright_mcp_names_and_shapes() -> None:
+@pytest.fixture(scope="module")
+async def shared_server() -> AsyncIterator[Client]:
+    """One server with default options for the tests below that need no fresh one:
+    starting one (process, SDK, browser) costs seconds on two cores."""
     async with mcp_server() as client:
-        tools = {t.name: t for t in (await client.list_tools()).tools}
+        yield client
+
+
+@pytest.fixture
+async def server(shared_server: Client) -> Client:
+    """The shared server as a fresh one would be: one tab, new and blank (the tabs earlier
+    tests left are closed). The browser's storage is shared: only the checkout test uses
+    the shop's cart."""
+    await one_new_tab(shared_server)
+    return shared_server
+
+
+async def test_tools_have_playwright_mcp_names_and_shapes(server: Client) -> None:
+    tools = {t.name: t for t in (await server.list_tools()).tools}
     assert set(tools) == {
         "browser_navigate",
         "browser_observe",
@@ -61,85 +91,87 @@ async def test_tools_have_playwright_mcp_names_and_shapes() -> None:
     assert tools["browser_select"].input_schema["properties"]["values"]["type"] == "array"
 
 
-async def test_a_shop_checkout_through_mcp_tools_alone(site: FixtureServer) -> None:
+async def test_a_shop_checkout_through_mcp_tools_alone(site: FixtureServer, server: Client) -> None:
     view = View()
-    async with mcp_server() as c:
-        text = await call(c, view, "browser_navigate", {"url": site.url("/shop/index.html")})
-        assert text.startswith("ok; navigated to") and "<page_observation" in text
-        search = view.ref("searchbox", "Search products")
-        text = await call(c, view, "browser_type", {"ref": search, "text": "kettle", "submit": 1})
-        assert "search.html?q=kettle" in text.splitlines()[0]
-        await call(c, view, "browser_click", {"ref": view.ref("link", "Blue Kettle")})
-        page_chars = len(view.texts[-1])
+    c = server
+    text = await call(c, view, "browser_navigate", {"url": site.url("/shop/index.html")})
+    assert text.startswith("ok; navigated to") and "<page_observation" in text
+    search = view.ref("searchbox", "Search products")
+    text = await call(c, view, "browser_type", {"ref": search, "text": "kettle", "submit": 1})
+    assert "search.html?q=kettle" in text.splitlines()[0]
+    await call(c, view, "browser_click", {"ref": view.ref("link", "Blue Kettle")})
+    page_chars = len(view.texts[-1])
+    text = await call(
+        c, view, "browser_click", {"ref": view.ref("button", "Add to cart"), "element": "Add"}
+    )
+    # The action changed a few lines: only those come back, as a change.
+    assert CHANGED in text and '+ [4] link "Cart (1)"' in text
+    assert "A 1.7 litre electric kettle" not in text  # an unchanged line
+    assert len(text) < page_chars
+    await call(c, view, "browser_click", {"ref": view.ref("link", "Cart (1)")})
+    await call(c, view, "browser_click", {"ref": view.ref("link", "Checkout")})
+    for name, value in (
+        ("Full name", "Ada Lovelace"),
+        ("Email", "ada.mcp@example.test"),
+        ("Street address", "1 Loop Road"),
+        ("City", "Paris"),
+    ):
         text = await call(
-            c, view, "browser_click", {"ref": view.ref("button", "Add to cart"), "element": "Add"}
+            c, view, "browser_type", {"ref": view.ref("textbox", name), "text": value}
         )
-        # The action changed a few lines: only those come back, as a change.
-        assert CHANGED in text and '+ [4] link "Cart (1)"' in text
-        assert "A 1.7 litre electric kettle" not in text  # an unchanged line
-        assert len(text) < page_chars
-        await call(c, view, "browser_click", {"ref": view.ref("link", "Cart (1)")})
-        await call(c, view, "browser_click", {"ref": view.ref("link", "Checkout")})
-        for name, value in (
-            ("Full name", "Ada Lovelace"),
-            ("Email", "ada.mcp@example.test"),
-            ("Street address", "1 Loop Road"),
-            ("City", "Paris"),
-        ):
-            text = await call(
-                c, view, "browser_type", {"ref": view.ref("textbox", name), "text": value}
-            )
-            assert CHANGED in text and f'value="{value}"' in text
-        country = view.ref("combobox", "Country")
-        text = await call(c, view, "browser_select", {"ref": country, "values": ["France"]})
-        assert 'value="France"' in text
-        express = view.ref("radio", "Express (next day, €9.90)")
-        await call(c, view, "browser_check", {"ref": express})
-        agree = view.ref("checkbox", "I agree to the terms and conditions")
-        text = await call(c, view, "browser_check", {"ref": agree})
-        assert "checked" in text
-        text = await call(c, view, "browser_click", {"ref": view.ref("button", "Place order")})
-        assert "navigated to" in text.splitlines()[0]
-        # browser_observe with nothing new says so in one line; full=true sends the page.
-        same = await call(c, view, "browser_observe", {})
-        assert same == "The page is as in your last view."
-        whole = await call(c, view, "browser_observe", {"full": True})
-        assert "<page_observation" in whole and "Received" in whole
+        assert CHANGED in text and f'value="{value}"' in text
+    country = view.ref("combobox", "Country")
+    text = await call(c, view, "browser_select", {"ref": country, "values": ["France"]})
+    assert 'value="France"' in text
+    express = view.ref("radio", "Express (next day, €9.90)")
+    await call(c, view, "browser_check", {"ref": express})
+    agree = view.ref("checkbox", "I agree to the terms and conditions")
+    text = await call(c, view, "browser_check", {"ref": agree})
+    assert "checked" in text
+    text = await call(c, view, "browser_click", {"ref": view.ref("button", "Place order")})
+    assert "navigated to" in text.splitlines()[0]
+    # browser_observe with nothing new says so in one line; full=true sends the page.
+    same = await call(c, view, "browser_observe", {})
+    assert same == "The page is as in your last view."
+    whole = await call(c, view, "browser_observe", {"full": True})
+    assert "<page_observation" in whole and "Received" in whole
     sub = submission_with(site, "email", "ada.mcp@example.test")
     assert sub.first("items") == "Blue Kettle x1" and sub.first("name") == "Ada Lovelace"
     assert sub.first("country") == "fr" and sub.first("shipping") == "express"
     assert sub.first("agree") == "yes" and sub.first("total") == "34.99"
 
 
-async def test_a_stale_ref_is_a_tool_error_with_the_cli_message(site: FixtureServer) -> None:
+async def test_a_stale_ref_is_a_tool_error_with_the_cli_message(
+    site: FixtureServer, server: Client
+) -> None:
     view = View()
-    async with mcp_server() as c:
-        await call(c, view, "browser_navigate", {"url": site.url("/spa.html")})
-        apple = view.ref("button", "Pick Apple")
-        text = await call(
-            c, view, "browser_click", {"ref": view.ref("button", "Remove first item")}
-        )
-        assert f'- [{apple}] button "Pick Apple"' in text
-        result = await c.call_tool("browser_click", {"ref": apple})
-        assert result.is_error
-        assert text_of(result) == (
-            f'error: [{apple}] button "Pick Apple" is gone; in its place: button "Pick Banana"'
-        )
-        # Nothing was clicked, and the server goes on.
-        text = await call(c, view, "browser_observe", {"full": True})
-        assert "Picked: nothing" in text
+    c = server
+    await call(c, view, "browser_navigate", {"url": site.url("/spa.html")})
+    apple = view.ref("button", "Pick Apple")
+    text = await call(c, view, "browser_click", {"ref": view.ref("button", "Remove first item")})
+    assert f'- [{apple}] button "Pick Apple"' in text
+    result = await c.call_tool("browser_click", {"ref": apple})
+    assert result.is_error
+    assert text_of(result) == (
+        f'error: [{apple}] button "Pick Apple" is gone; in its place: button "Pick Banana"'
+    )
+    # Nothing was clicked, and the server goes on.
+    text = await call(c, view, "browser_observe", {"full": True})
+    assert "Picked: nothing" in text
 
 
-async def test_a_blocked_domain_is_a_tool_error_with_the_cli_message(site: FixtureServer) -> None:
+async def test_a_blocked_domain_is_a_tool_error_with_the_cli_message(
+    site: FixtureServer, server: Client
+) -> None:
     view = View()
-    async with mcp_server() as c:
-        await call(c, view, "browser_navigate", {"url": site.url("/index.html")})
-        result = await c.call_tool("browser_navigate", {"url": "http://evil.example/"})
-        assert result.is_error
-        assert text_of(result) == (
-            "error: goto failed: evil.example is not in the allowed domains (127.0.0.1); "
-            "choose another way"
-        )
+    c = server
+    await call(c, view, "browser_navigate", {"url": site.url("/index.html")})
+    result = await c.call_tool("browser_navigate", {"url": "http://evil.example/"})
+    assert result.is_error
+    assert text_of(result) == (
+        "error: goto failed: evil.example is not in the allowed domains (127.0.0.1); "
+        "choose another way"
+    )
 
 
 async def test_a_blocked_domain_from_the_blocklist_and_non_web_urls_are_refused(
@@ -171,7 +203,10 @@ async def test_a_blocked_domain_from_the_blocklist_and_non_web_urls_are_refused(
 
 async def test_scroll_press_wait_back_tabs_and_close(site: FixtureServer) -> None:
     view = View()
-    async with mcp_server() as c:
+    # A short --wait-timeout: the wait for text that never shows ends after it, not 10 s.
+    async with mcp_server("--wait-timeout", "1") as c:
+        tools = {t.name: t for t in (await c.list_tools()).tools}
+        assert "(up to 1 s)" in (tools["browser_wait_for"].description or "")
         await call(c, view, "browser_navigate", {"url": site.url("/long.html")})
         text = await call(c, view, "browser_scroll", {"direction": "down"})
         assert text.startswith("ok; scrolled ") and CHANGED in text and "viewport ---" in text
@@ -183,8 +218,10 @@ async def test_scroll_press_wait_back_tabs_and_close(site: FixtureServer) -> Non
         assert text.startswith("ok; text 'after 100ms done' present")
         text = await call(c, view, "browser_wait_for", {"textGone": "waiting", "time": 0.01})
         assert text.startswith("ok; text 'waiting' gone")
+        started = time.monotonic()
         waited = await c.call_tool("browser_wait_for", {"text": "never shown", "time": 0})
-        assert waited.is_error and "timed out after 10 s waiting for text" in text_of(waited)
+        assert time.monotonic() - started < CONDITION_WAIT_S  # the option, not the default
+        assert waited.is_error and "timed out after 1 s waiting for text" in text_of(waited)
         button = view.ref("button", "Immediate")
         text = await call(c, view, "browser_press", {"key": "Enter", "ref": button})
         assert "+ Status: immediate done" in text
@@ -206,23 +243,25 @@ async def test_scroll_press_wait_back_tabs_and_close(site: FixtureServer) -> Non
         assert text.startswith('<page_observation url="about:blank">')
 
 
-async def test_bad_arguments_are_tool_errors_not_tracebacks(site: FixtureServer) -> None:
+async def test_bad_arguments_are_tool_errors_not_tracebacks(
+    site: FixtureServer, server: Client
+) -> None:
     view = View()
-    async with mcp_server() as c:
-        bad = await c.call_tool("browser_navigate", {"url": "example.com"})
-        assert bad.is_error and "needs a full URL" in text_of(bad)
-        await call(c, view, "browser_navigate", {"url": site.url("/index.html")})
-        for tool, args, says in (
-            ("browser_click", {"ref": "the button"}, "ref"),
-            ("browser_click", {"ref": 999}, "error: no element [999] on this page"),
-            ("browser_tabs", {"action": "select", "index": 7}, "error: no tab 7 (1 open: 0 to 0)"),
-            ("browser_select", {"ref": 1, "values": []}, "values"),
-            ("browser_scroll", {"direction": "sideways"}, "direction"),
-        ):
-            result = await c.call_tool(tool, args)
-            assert result.is_error, (tool, args)
-            assert says in text_of(result) and "Traceback" not in text_of(result)
-        await call(c, view, "browser_observe", {})  # still serving
+    c = server
+    bad = await c.call_tool("browser_navigate", {"url": "example.com"})
+    assert bad.is_error and "needs a full URL" in text_of(bad)
+    await call(c, view, "browser_navigate", {"url": site.url("/index.html")})
+    for tool, args, says in (
+        ("browser_click", {"ref": "the button"}, "ref"),
+        ("browser_click", {"ref": 999}, "error: no element [999] on this page"),
+        ("browser_tabs", {"action": "select", "index": 7}, "error: no tab 7 (1 open: 0 to 0)"),
+        ("browser_select", {"ref": 1, "values": []}, "values"),
+        ("browser_scroll", {"direction": "sideways"}, "direction"),
+    ):
+        result = await c.call_tool(tool, args)
+        assert result.is_error, (tool, args)
+        assert says in text_of(result) and "Traceback" not in text_of(result)
+    await call(c, view, "browser_observe", {})  # still serving
 
 
 async def _crash_renderer(endpoint: str, url: str) -> None:

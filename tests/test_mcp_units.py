@@ -1,12 +1,17 @@
-"""The MCP server's pure parts: what a result says about the page, and how secrets load."""
+"""The MCP server's pure parts: what a result says about the page, how secrets load, and
+how its options are read."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from browser_agent.arguments import UsageParser
+from browser_agent.cli import EXIT_USAGE, main
 from browser_agent.exceptions import ConfigurationError
 from browser_agent.mcp.formatting import (
     CHANGE_HEADER,
@@ -17,7 +22,15 @@ from browser_agent.mcp.formatting import (
     page_view,
     untrusted_block,
 )
-from browser_agent.mcp.options import load_secrets
+from browser_agent.mcp.options import (
+    CONDITION_WAIT_S,
+    McpOptions,
+    add_parser,
+    from_args,
+    load_secrets,
+)
+from browser_agent.mcp.server import build_server
+from browser_agent.mcp.session import BrowserSession
 from browser_agent.observation import Observation
 
 URL = "http://127.0.0.1:1/shop.html"
@@ -143,3 +156,60 @@ def test_bad_secrets_files_are_configuration_errors(
         load_secrets(f, {})
     assert says in str(info.value)
     assert "hunter" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("0", "must be a number of seconds > 0, got 0"),
+        ("-2", "must be a number of seconds > 0, got -2"),
+        ("nan", "must be a number of seconds > 0, got nan"),
+        ("soon", "expected seconds (a number > 0), got 'soon'"),
+        ("31", "must be at most 30 seconds, got 31"),
+    ],
+)
+def test_a_bad_wait_timeout_is_one_usage_error_line(
+    value: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["mcp", "--wait-timeout", value]) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert out == "" and len(lines) == 1, err
+    assert lines[0].startswith("error: argument --wait-timeout: ") and says in lines[0]
+    assert "Traceback" not in err and "usage:" not in err
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("argv", "seconds"), [([], CONDITION_WAIT_S), (["--wait-timeout", "2.5"], 2.5)]
+)
+async def test_the_wait_timeout_reaches_the_session_and_the_tool_description(
+    argv: list[str], seconds: float
+) -> None:
+    parser = UsageParser(prog="browser-agent")
+    add_parser(parser.add_subparsers(dest="command"))
+    options = from_args(parser.parse_args(["mcp", *argv]))
+    assert options.wait_timeout == seconds
+    tools = await build_server(BrowserSession(options)).list_tools()
+    wait_for = next(t for t in tools if t.name == "browser_wait_for")
+    assert f"(up to {seconds:g} s)" in (wait_for.description or "")
+    with pytest.raises(ValueError, match="wait_timeout"):
+        McpOptions(wait_timeout=0)
+
+
+def test_the_server_starts_without_the_agent_and_the_model_client() -> None:
+    """What `browser-agent mcp` loads of ours before answering (the CLI and the session)
+    leaves out the agent loop, the model client and httpx; the package's public names
+    are still there, imported when first read."""
+    code = (
+        "import sys, browser_agent.cli, browser_agent.mcp.session\n"
+        "heavy = ('httpx', 'browser_agent.agent.facade', 'browser_agent.llm._client',"
+        " 'browser_agent.cache')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+        "from browser_agent import Agent, Browser, tool\n"
+        "import browser_agent.agent.facade as facade, browser_agent.llm as llm\n"
+        "print(Agent is facade.Agent, llm.LLMPool.__module__, 'httpx' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "True browser_agent.llm._pool True"]

@@ -9,25 +9,57 @@ print(result.success, result.output)
 ```
 """
 
-from ..records import (
-    ActionRecord,
-    AgentResult,
-    RunJSON,
-    StepRecord,
-    StopReason,
-    run_json_schema,
-    validate_run_json,
-)
-from .events import (
-    ActionFinished,
-    ActionStarted,
-    AgentEvent,
-    BudgetNotice,
-    EventHook,
-    StepFinished,
-)
-from .facade import Agent
-from .registry import ACTIONS, PAGE_ACTIONS, ActionSpec, RunContext, run_action
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ..records import (
+        ActionRecord,
+        AgentResult,
+        RunJSON,
+        StepRecord,
+        StopReason,
+        run_json_schema,
+        validate_run_json,
+    )
+    from .events import (
+        ActionFinished,
+        ActionStarted,
+        AgentEvent,
+        BudgetNotice,
+        EventHook,
+        StepFinished,
+    )
+    from .facade import Agent
+    from .registry import ACTIONS, PAGE_ACTIONS, ActionSpec, RunContext, run_action
+else:  # imported on first use
+    __getattr__, __dir__ = lazy_exports(
+        globals(),
+        {
+            "ActionRecord": "..records",
+            "AgentResult": "..records",
+            "RunJSON": "..records",
+            "StepRecord": "..records",
+            "StopReason": "..records",
+            "run_json_schema": "..records",
+            "validate_run_json": "..records",
+            "ActionFinished": ".events",
+            "ActionStarted": ".events",
+            "AgentEvent": ".events",
+            "BudgetNotice": ".events",
+            "EventHook": ".events",
+            "StepFinished": ".events",
+            "Agent": ".facade",
+            "ACTIONS": ".registry",
+            "PAGE_ACTIONS": ".registry",
+            "ActionSpec": ".registry",
+            "RunContext": ".registry",
+            "run_action": ".registry",
+        },
+    )
 
 __all__ = [
     "ACTIONS",

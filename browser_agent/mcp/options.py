@@ -18,10 +18,15 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..arguments import seconds
 from ..exceptions import ConfigurationError, SecretError
 from ..secrets import Secret, Secrets
 
 SECRET_ENV_PREFIX = "BROWSER_AGENT_SECRET_"
+MAX_WAIT_S = 30.0
+"""Longest `browser_wait_for` time or condition wait."""
+CONDITION_WAIT_S = 10.0
+"""How long `browser_wait_for` waits for text to appear or go, unless `--wait-timeout`."""
 
 
 class McpOptions(BaseModel):
@@ -41,6 +46,8 @@ class McpOptions(BaseModel):
     """Log each tool call's stages to stderr."""
     http_port: int | None = None
     host: str = "127.0.0.1"
+    wait_timeout: float = Field(CONDITION_WAIT_S, gt=0, le=MAX_WAIT_S)
+    """Seconds `browser_wait_for` waits for its text to appear or go."""
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -69,7 +76,23 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     m.add_argument("--cdp", default=None, help="drive a remote browser (CDP or Playwright URL)")
     m.add_argument("--record", type=Path, default=None, help="append the session to this file")
     m.add_argument("--timings", action="store_true", help="log each tool call's stages to stderr")
+    m.add_argument(
+        "--wait-timeout",
+        type=wait_seconds,
+        default=CONDITION_WAIT_S,
+        metavar="SECONDS",
+        help=f"how long browser_wait_for waits for text to appear or go "
+        f"(default {CONDITION_WAIT_S:g}, at most {MAX_WAIT_S:g})",
+    )
     return m
+
+
+def wait_seconds(text: str) -> float:
+    """An argparse type: seconds > 0, at most `MAX_WAIT_S`."""
+    value = seconds(text)
+    if value > MAX_WAIT_S:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_WAIT_S:g} seconds, got {text}")
+    return value
 
 
 def domains(value: str | None) -> list[str] | None:
@@ -93,6 +116,7 @@ def from_args(args: argparse.Namespace) -> McpOptions:
         timings=args.timings,
         http_port=args.http,
         host=args.host,
+        wait_timeout=args.wait_timeout,
     )
 
 

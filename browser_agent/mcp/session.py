@@ -39,13 +39,9 @@ from ..secrets import Secrets
 from ..timing import Timeline
 from .call import Kind, Reply, ToolCall, one_line
 from .formatting import View, page_view, tab_list, untrusted_block
-from .options import McpOptions
+from .options import MAX_WAIT_S, McpOptions
 from .record import SessionRecorder
 
-MAX_WAIT_S = 30.0
-"""Longest `browser_wait_for` time or condition wait."""
-CONDITION_WAIT_S = 10.0
-"""How long `browser_wait_for` waits for text to appear or go by default."""
 CLOSE_PAGE_S = 5.0
 CRASH_PROBE_S = 2.0
 _OTHER_SCHEMES = frozenset(
@@ -398,6 +394,8 @@ class BrowserSession:
                 "browser_wait_for", f"time must be between 0 and {MAX_WAIT_S:g} seconds"
             )
 
+        wait = self.options.wait_timeout
+
         async def body(call: ToolCall) -> Reply:
             page = await self._page(call)
             if seconds:
@@ -405,9 +403,9 @@ class BrowserSession:
                 await anyio.sleep(seconds)
                 call.add("wait", (time.perf_counter() - t0) * 1000)
             if text_gone:
-                result = await page.wait_for(text_gone, gone=True, timeout=CONDITION_WAIT_S)
+                result = await page.wait_for(text_gone, gone=True, timeout=wait)
             elif text or not seconds:
-                result = await page.wait_for(text or None, timeout=CONDITION_WAIT_S)
+                result = await page.wait_for(text or None, timeout=wait)
             else:
                 return self._view(call, page, await self._observe(call, page))
             return await self._acted(call, page, result)

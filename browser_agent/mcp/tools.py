@@ -15,7 +15,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from .session import MAX_WAIT_S, BrowserSession, Reply
+from .options import MAX_WAIT_S
+from .session import BrowserSession, Reply
 
 _Tool = TypeVar("_Tool", bound=Callable[..., Awaitable[CallToolResult]])
 
@@ -157,8 +158,8 @@ def register(server: MCPServer, session: BrowserSession) -> None:
     @tool(
         "browser_wait_for",
         "Wait for",
-        "Wait for text to appear or disappear (up to 10 s), or for a time to pass; with "
-        "nothing given, until the page settles." + PAGE_RESULT,
+        f"Wait for text to appear or disappear (up to {session.options.wait_timeout:g} s), "
+        "or for a time to pass; with nothing given, until the page settles." + PAGE_RESULT,
     )
     async def browser_wait_for(
         text: Annotated[str | None, Field(description="Text to wait for")] = None,
