@@ -15,15 +15,9 @@ from browser_agent.testing import FixtureServer
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(scope="module")
-async def module_browser(anyio_backend: str) -> AsyncIterator[Browser]:
-    async with Browser.launch(allowed_domains=["127.0.0.1"]) as b:
-        yield b
-
-
 @pytest.fixture
-async def scrollers(module_browser: Browser, site: FixtureServer) -> AsyncIterator[Page]:
-    page = await module_browser.new_page()
+async def scrollers(browser: Browser, site: FixtureServer) -> AsyncIterator[Page]:
+    page = await browser.new_page()
     await page.goto(site.url("/reach/scrollers.html"))
     for frame in page.playwright_page.frames[1:]:
         await frame.wait_for_load_state()
