@@ -7,7 +7,7 @@ the CLI flags."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -25,16 +25,29 @@ from browser_agent.testing import CassetteStep as Reply
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(scope="module")
-async def cbrowser(anyio_backend: str) -> AsyncIterator[Browser]:
-    async with Browser.launch(allowed_domains=["127.0.0.1"]) as b:
-        yield b
-
-
 @pytest.fixture
 def model() -> Iterator[LocalModelServer]:
     with model_server() as srv:
         yield srv
+
+
+def strings(text: str) -> str:
+    """Every string (keys and values) of a JSON-lines file, one a line: where a typed
+    secret could be. Its numbers (timings) are left out: a 4-digit PIN can turn up among
+    their digits by chance."""
+
+    def walk(value: object) -> Iterator[str]:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield k
+                yield from walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from walk(v)
+
+    return "\n".join(s for line in text.splitlines() if line for s in walk(json.loads(line)))
 
 
 def targets(cache: ActionCache) -> list[str]:
@@ -45,17 +58,17 @@ def targets(cache: ActionCache) -> list[str]:
 
 
 async def test_a_second_run_replays_the_whole_task_without_a_model_call(
-    cbrowser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
+    browser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
 ) -> None:
     cache = ActionCache(tmp_path / "cache")
-    first, calls = await order(site, cbrowser, model, cache)
+    first, calls = await order(site, browser, model, cache)
     assert first.success and first.output == ANSWER, (first.reason, first.detail)
     assert calls == 4 and first.cache is not None
     assert first.cache.outcome == "miss" and first.cache.stored
     assert first.cache.miss == "no entry for this task"
 
     before = len(site.submissions)
-    second, calls = await order(site, cbrowser, model, cache)
+    second, calls = await order(site, browser, model, cache)
     assert second.success and second.output == ANSWER, (second.reason, second.detail)
     assert calls == 0  # the local model server counted no request
     assert second.cache is not None and second.cache.outcome == "hit"
@@ -87,20 +100,20 @@ async def test_a_second_run_replays_the_whole_task_without_a_model_call(
     # The secret stays a placeholder in the cache; nothing was left half-written.
     (entry,) = (tmp_path / "cache").glob("*.jsonl")
     text = entry.read_text("utf-8")
-    assert "{{pin}}" in text and PIN not in text
+    assert "{{pin}}" in text and PIN not in strings(text)
     assert list((tmp_path / "cache" / ".partial").iterdir()) == []
 
 
 async def test_a_renamed_and_moved_button_is_retargeted_by_its_fingerprint(
-    cbrowser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
+    browser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
 ) -> None:
     cache = ActionCache(tmp_path / "cache")
-    await order(site, cbrowser, model, cache)
+    await order(site, browser, model, cache)
     assert "Add to basket" in targets(cache)
 
     # The product page now says "Put in bag", above the heading: no ref, role + name or
     # text matches; the recorded DOM path (anchored on the button's id) still does.
-    result, calls = await order(site, cbrowser, model, cache, variant="renamed")
+    result, calls = await order(site, browser, model, cache, variant="renamed")
     assert result.success and result.output == ANSWER, (result.reason, result.detail)
     assert calls == 0
     assert result.cache is not None and result.cache.outcome == "hit"
@@ -112,14 +125,14 @@ async def test_a_renamed_and_moved_button_is_retargeted_by_its_fingerprint(
 
 
 async def test_a_new_interstitial_is_handed_to_the_model_and_the_cache_learns_it(
-    cbrowser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
+    browser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
 ) -> None:
     cache = ActionCache(tmp_path / "cache")
-    await order(site, cbrowser, model, cache)
+    await order(site, browser, model, cache)
 
     # Adding to the basket now shows an offer first: the cached run expected the basket.
     before = len(site.submissions)
-    result, calls = await order(site, cbrowser, model, cache, variant="offer")
+    result, calls = await order(site, browser, model, cache, variant="offer")
     assert result.success and result.output == ANSWER, (result.reason, result.detail)
     assert calls == 1  # that step only: then the page is back on the cached run
     s = result.cache
@@ -134,22 +147,22 @@ async def test_a_new_interstitial_is_handed_to_the_model_and_the_cache_learns_it
     assert s.stored
 
     # The cache was updated: the same page is now a hit.
-    again, calls = await order(site, cbrowser, model, cache, variant="offer")
+    again, calls = await order(site, browser, model, cache, variant="offer")
     assert again.success and calls == 0
     assert again.cache is not None and again.cache.outcome == "hit"
     assert "No thanks" in targets(cache)
 
 
 async def test_an_action_that_fails_on_the_page_hands_the_next_step_to_the_model(
-    cbrowser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
+    browser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
 ) -> None:
     """A consent dialog covers the button the cached step clicks: that click fails (in
     about a second, not the action's whole timeout), the model accepts the dialog, and
     the cached run goes on from the step that failed."""
     cache = ActionCache(tmp_path / "cache")
-    await order(site, cbrowser, model, cache)
+    await order(site, browser, model, cache)
 
-    result, calls = await order(site, cbrowser, model, cache, variant="cookies")
+    result, calls = await order(site, browser, model, cache, variant="cookies")
     assert result.success and result.output == ANSWER, (result.reason, result.detail)
     assert calls == 1
     assert [s.source for s in result.steps] == ["cache", "cache", "model", *["cache"] * 3]
@@ -163,15 +176,15 @@ async def test_an_action_that_fails_on_the_page_hands_the_next_step_to_the_model
 
 
 async def test_the_model_taking_over_gets_the_cached_steps_and_a_note(
-    cbrowser: Browser, site: FixtureServer, tmp_path: Path
+    browser: Browser, site: FixtureServer, tmp_path: Path
 ) -> None:
     """The prompt of the model's first step after the hand-over holds the replayed
     actions and their results as its own turns, and says where the page differed."""
     cache = ActionCache(tmp_path / "cache")
     agents: list[Agent] = []
     with model_server() as srv:
-        await order(site, cbrowser, srv, cache)
-        result, calls = await order(site, cbrowser, srv, cache, variant="offer", agents=agents)
+        await order(site, browser, srv, cache)
+        result, calls = await order(site, browser, srv, cache, variant="offer", agents=agents)
     assert result.success and calls == 1
     prompt = json.dumps(agents[0].last_prompt, ensure_ascii=False)
     assert prompt.count('"role": "assistant"') == 2 and prompt.count('"role": "tool"') == 2
@@ -181,14 +194,14 @@ async def test_the_model_taking_over_gets_the_cached_steps_and_a_note(
 
 
 async def test_an_answer_read_off_the_page_is_read_again(
-    cbrowser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
+    browser: Browser, site: FixtureServer, model: LocalModelServer, tmp_path: Path
 ) -> None:
     cache = ActionCache(tmp_path / "cache")
-    await order(site, cbrowser, model, cache)
+    await order(site, browser, model, cache)
 
     # Sencha now costs €14.00. The model would still say €12.50 (its script does); the
     # cached run reads the price again where the recorded answer found it.
-    result, calls = await order(site, cbrowser, model, cache, variant="price")
+    result, calls = await order(site, browser, model, cache, variant="price")
     assert result.success and calls == 0, (result.reason, result.detail)
     assert result.output == ANSWER.replace("€12.50", "€14.00")
     assert result.cache is not None and result.cache.recomputed == ["step 4: €12.50 -> €14.00"]
@@ -207,7 +220,7 @@ def _basket(*actions: str) -> Cassette:
 
 
 async def test_typed_values_read_off_the_page_are_read_again_and_masked_ones_go_to_the_model(
-    cbrowser: Browser, site: FixtureServer, tmp_path: Path
+    browser: Browser, site: FixtureServer, tmp_path: Path
 ) -> None:
     # The model typed a price it read: on the cached run it types the live one.
     cassette = _basket(
@@ -217,9 +230,9 @@ async def test_typed_values_read_off_the_page_are_read_again_and_masked_ones_go_
     )
     cache = ActionCache(tmp_path / "typed")
     with model_server(cassette) as srv:
-        await order(site, cbrowser, srv, cache)
+        await order(site, browser, srv, cache)
         before = len(site.submissions)
-        result, calls = await order(site, cbrowser, srv, cache, variant="price")
+        result, calls = await order(site, browser, srv, cache, variant="price")
     assert result.success and calls == 0, (result.reason, result.detail)
     assert site.submissions[before].first("name") == "Ada Lovelace, paid €14.00"
     assert result.cache is not None
@@ -236,12 +249,12 @@ async def test_typed_values_read_off_the_page_are_read_again_and_masked_ones_go_
     for secrets, calls_then in (({"pin": PIN}, 0), ({}, 1)):
         cache = ActionCache(tmp_path / f"clear-{calls_then}")
         with model_server(cassette) as srv:
-            await order(site, cbrowser, srv, cache, secrets=secrets)
+            await order(site, browser, srv, cache, secrets=secrets)
             (entry,) = cache.keys()
             text = cache.path(entry).read_text("utf-8")
-            assert PIN not in text and ("{{pin}}" in text) == bool(secrets)
+            assert PIN not in strings(text) and ("{{pin}}" in text) == bool(secrets)
             before = len(site.submissions)
-            result, calls = await order(site, cbrowser, srv, cache, secrets=secrets)
+            result, calls = await order(site, browser, srv, cache, secrets=secrets)
         assert result.success and calls == calls_then, (result.reason, result.detail)
         assert site.submissions[before].first("pin") == PIN
         assert result.cache is not None
@@ -250,7 +263,7 @@ async def test_typed_values_read_off_the_page_are_read_again_and_masked_ones_go_
 
 
 async def test_an_answer_the_model_worked_out_is_asked_again(
-    cbrowser: Browser, site: FixtureServer, tmp_path: Path
+    browser: Browser, site: FixtureServer, tmp_path: Path
 ) -> None:
     """€25.00 (two boxes) is on no page: it cannot be read again, so the step that
     answers goes to the model; the steps before it still come from the cache."""
@@ -259,8 +272,8 @@ async def test_an_answer_the_model_worked_out_is_asked_again(
     cassette = Cassette.of(*steps, *TEA_HOUSE.steps[1:])
     cache = ActionCache(tmp_path / "cache")
     with model_server(cassette) as srv:
-        await order(site, cbrowser, srv, cache)
-        result, calls = await order(site, cbrowser, srv, cache)
+        await order(site, browser, srv, cache)
+        result, calls = await order(site, browser, srv, cache)
     assert result.success and result.output == worked_out
     assert calls == 1
     assert result.cache is not None
@@ -269,7 +282,7 @@ async def test_an_answer_the_model_worked_out_is_asked_again(
 
 
 async def test_an_entry_that_cannot_be_stored_leaves_the_result_and_says_why(
-    cbrowser: Browser,
+    browser: Browser,
     site: FixtureServer,
     model: LocalModelServer,
     tmp_path: Path,
@@ -282,7 +295,7 @@ async def test_an_entry_that_cannot_be_stored_leaves_the_result_and_says_why(
         raise CacheError(f"cannot store the entry in {self.directory}: No space left on device")
 
     monkeypatch.setattr(ActionCache, "commit", full_disk)
-    result, calls = await order(site, cbrowser, model, cache)
+    result, calls = await order(site, browser, model, cache)
     assert result.success and result.output == ANSWER and calls == 4
     assert result.cache is not None and not result.cache.stored
     assert "No space left on device" in result.cache.error
@@ -290,7 +303,7 @@ async def test_an_entry_that_cannot_be_stored_leaves_the_result_and_says_why(
 
 
 async def test_a_failure_of_the_cache_itself_leaves_the_task_to_the_model(
-    cbrowser: Browser,
+    browser: Browser,
     site: FixtureServer,
     model: LocalModelServer,
     tmp_path: Path,
@@ -299,13 +312,13 @@ async def test_a_failure_of_the_cache_itself_leaves_the_task_to_the_model(
     from browser_agent.cache.player import CachePlayer
 
     cache = ActionCache(tmp_path / "cache")
-    await order(site, cbrowser, model, cache)
+    await order(site, browser, model, cache)
 
     async def broken(self: CachePlayer, k: int, obs: object) -> str | None:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(CachePlayer, "_check", broken)
-    result, calls = await order(site, cbrowser, model, cache)
+    result, calls = await order(site, browser, model, cache)
     assert result.success and result.output == ANSWER and calls == 4
     assert result.cache is not None and result.cache.outcome == "miss"
     assert result.cache.diverged == ["step 1: the cache failed: RuntimeError"]

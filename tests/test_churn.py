@@ -4,8 +4,6 @@ a live counter); a page that ticks all the time costs no extra call through the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from obs_support import obs
 
@@ -63,19 +61,13 @@ def test_a_change_seen_before_does_not_matter_again() -> None:
 # ------------------------------------------------------------------ through the agent
 
 
-@pytest.fixture(scope="module")
-async def module_browser(anyio_backend: str) -> AsyncIterator[Browser]:
-    async with Browser.launch(allowed_domains=["127.0.0.1"]) as b:
-        yield b
-
-
 @pytest.mark.anyio
 async def test_a_ticking_page_costs_no_extra_model_call(
-    module_browser: Browser, site: FixtureServer
+    browser: Browser, site: FixtureServer
 ) -> None:
     """A stopwatch every 100 ms and a viewer count every 150 ms, next to the buttons; the
     model takes 400 ms, long enough for the check beside each call to see them move."""
-    page: Page = await module_browser.new_page()
+    page: Page = await browser.new_page()
     steps = ['click "Like"', 'click "Share"', 'click "Join the chat"', 'done "joined"']
     with LocalModelServer(cassette=Cassette.of(*steps)) as model:
         model.latency = LatencyProfile(ttft_ms=400, tokens_per_s=2000)

@@ -133,31 +133,30 @@ async def test_secret_in_a_get_form_url_a_dialog_and_extract_never_reaches_the_m
 
 
 async def test_a_domain_scoped_secret_is_never_typed_into_a_frame_of_another_host(
-    browser: Browser, pages: FixtureServer, model: LocalModelServer, tmp_path: Path
+    cross_site: Browser, pages: FixtureServer, model: LocalModelServer, tmp_path: Path
 ) -> None:
     """The top page is on the secret's host; the field is in a cross-origin frame."""
     port = pages.origin.rsplit(":", 1)[1]
     write(tmp_path, "inner.html", "<label>Card <input id='card'></label>")
     write(tmp_path, "outer.html", f"<iframe src='http://localhost:{port}/inner.html'></iframe>")
     # localhost is another host (and origin) on the same server: a browser allowing both.
-    async with Browser.launch(allowed_domains=["127.0.0.1", "localhost"]) as b:
-        page = await b.new_page()
-        await page.goto(pages.url("/outer.html"))
-        obs = await page.observe()
-        refs = [r for r, el in obs.elements.items() if el.role == "textbox"]
-        assert refs, obs.text
-        ref = refs[0]
-        model.cassette = Cassette.of(
-            CassetteStep(actions=[ToolCall("type", {"ref": ref, "text": "{{card}}"})]),
-            'done "x" fail',
-        )
-        async with pool(model) as p:
-            secret = Secret("4111-1111-1111", ("127.0.0.1",))
-            result = await Agent("Pay", llm=p, secrets={"card": secret}).run(page)
-        act = result.steps[0].actions[0]
-        assert not act.ok and "may not be used on localhost" in (act.error or "")
-        frame = page.playwright_page.frames[1]
-        assert await frame.evaluate("document.querySelector('#card').value") == ""
+    page = await cross_site.new_page()
+    await page.goto(pages.url("/outer.html"))
+    obs = await page.observe()
+    refs = [r for r, el in obs.elements.items() if el.role == "textbox"]
+    assert refs, obs.text
+    ref = refs[0]
+    model.cassette = Cassette.of(
+        CassetteStep(actions=[ToolCall("type", {"ref": ref, "text": "{{card}}"})]),
+        'done "x" fail',
+    )
+    async with pool(model) as p:
+        secret = Secret("4111-1111-1111", ("127.0.0.1",))
+        result = await Agent("Pay", llm=p, secrets={"card": secret}).run(page)
+    act = result.steps[0].actions[0]
+    assert not act.ok and "may not be used on localhost" in (act.error or "")
+    frame = page.playwright_page.frames[1]
+    assert await frame.evaluate("document.querySelector('#card').value") == ""
 
 
 def test_recording_masks_secrets_with_quotes_backslashes_and_short_values(
@@ -191,6 +190,7 @@ def msgspec_line(data: dict[str, Any]) -> Any:
 
 
 async def test_debug_logs_and_json_output_never_show_a_secret_or_the_api_key(
+    browser: Browser,
     site: FixtureServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -221,11 +221,10 @@ async def test_debug_logs_and_json_output_never_show_a_secret_or_the_api_key(
     # The CLI has no --secret flag: type a secret through the API and watch the logs.
     caplog.clear()
     with LocalModelServer(Cassette.of('type textbox "Full name" "{{pw}}"', 'done "ok"')) as srv:
-        async with Browser.launch(allowed_domains=["127.0.0.1"]) as b:
-            page = await b.new_page()
-            await page.goto(site.url("/form.html"))
-            async with pool(srv) as p:
-                await Agent("Fill", llm=p, secrets={"pw": "hunter2-in-the-wire"}).run(page)
+        page = await browser.new_page()
+        await page.goto(site.url("/form.html"))
+        async with pool(srv) as p:
+            await Agent("Fill", llm=p, secrets={"pw": "hunter2-in-the-wire"}).run(page)
     wire = [r.getMessage() for r in caplog.records if "Input.insertText" in r.getMessage()]
     assert wire, "the websocket client logged no insertText frame at DEBUG"
     assert all("hunter2" not in m for m in wire)
@@ -250,7 +249,8 @@ async def test_file_urls_are_refused_under_a_policy_and_opt_in_without_one(
         result = await agent.run(page)
     assert "file: URLs are refused" in (result.steps[0].actions[0].error or "")
     assert "do-not-read-me" not in json.dumps(agent.last_prompt)
-    # No policy: the agent's goto opens file: only when asked to.
+    # No policy: the agent's goto opens file: only when asked to. (No other test here
+    # needs a browser without a policy, so this one launches its own.)
     async with Browser.launch() as free:
         p2 = await free.new_page()
         model.cassette = Cassette.of(f'goto "{env.as_uri()}"', 'done "x" fail')
@@ -297,16 +297,18 @@ RTC = """async (port) => {
 
 @pytest.mark.parametrize("policy", ["allowed", "blocked"])
 async def test_webrtc_sends_no_stun_or_turn_past_the_policy(
-    site: FixtureServer, policy: str
+    site: FixtureServer, shared_browser: Browser, policy: str
 ) -> None:
     sink, got = _udp_sink("127.0.0.3")
-    kw: dict[str, Any] = (
-        {"allowed_domains": ["127.0.0.1"]}
-        if policy == "allowed"
-        else {"blocked_domains": ["127.0.0.3"]}
-    )
     with sink:
-        async with Browser.launch(**kw) as b:
+        async with contextlib.AsyncExitStack() as stack:
+            if policy == "allowed":
+                # The session's browser was launched with this allowlist's WebRTC flags.
+                b = await shared_browser.new_context()
+                stack.push_async_callback(b.close)
+            else:
+                # The flags are launch-only: a blocklist needs a browser of its own.
+                b = await stack.enter_async_context(Browser.launch(blocked_domains=["127.0.0.3"]))
             page = await b.new_page()
             await page.goto(site.url("/index.html"))
             await page.playwright_page.evaluate(RTC, sink.getsockname()[1])
@@ -331,6 +333,7 @@ def test_blocked_addresses_match_every_spelling() -> None:
 async def test_blocked_domains_hold_for_other_spellings_redirects_and_resolved_names(
     site: FixtureServer,
 ) -> None:
+    # Browsers of their own: a blocklist's resolver rules are fixed at launch.
     port = site.origin.rsplit(":", 1)[1]
     async with Browser.launch(blocked_domains=["localhost"]) as b:
         page = await b.new_page()

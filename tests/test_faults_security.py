@@ -191,14 +191,27 @@ async def _send_form(page: Page, site: Recorder, code: int, to: str, file: Path 
     return await page.click(obs.get("button", "Send").ref)
 
 
-@pytest.fixture(params=["network", "router"])
-async def either(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
-    """The allowlist enforced by the network stack alone (the default), or with the
-    request router too (`policy_router=True`)."""
-    router = request.param == "router"
-    async with Browser.launch(allowed_domains=["127.0.0.1"], policy_router=router) as b:
-        assert b.policy_router is router
+@pytest.fixture(scope="module")
+async def router_browser(anyio_backend: str) -> AsyncIterator[Browser]:
+    """The session's launch options with the request router always on: a context takes
+    the router setting of the browser it comes from (`new_context`)."""
+    async with Browser.launch(allowed_domains=["127.0.0.1"], policy_router=True) as b:
         yield b
+
+
+@pytest.fixture(params=["network", "router"])
+async def either(
+    request: pytest.FixtureRequest, shared_browser: Browser, router_browser: Browser
+) -> AsyncIterator[Browser]:
+    """A fresh context with the allowlist enforced by the network stack alone (the
+    default), or with the request router too (`policy_router=True`)."""
+    router = request.param == "router"
+    context = await (router_browser if router else shared_browser).new_context()
+    try:
+        assert context.policy_router is router
+        yield context
+    finally:
+        await context.close()
 
 
 @pytest.mark.parametrize("code", [302, 303, 307, 308])

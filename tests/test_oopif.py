@@ -7,7 +7,6 @@ cannot see into. Every test first checks that the frame really is out of process
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,19 +19,13 @@ from browser_agent.testing import FixtureServer
 pytestmark = pytest.mark.anyio
 
 PAGE = "/frames/cross_site.html"
-# The policy must let the second site in, or its frame would be an error page.
-CROSS_SITE = ["127.0.0.1", "localhost"]
 
 
 @pytest.fixture
-async def browser(anyio_backend: str) -> AsyncIterator[Browser]:
-    async with Browser.launch(allowed_domains=CROSS_SITE) as b:
-        yield b
-
-
-@pytest.fixture
-async def page(browser: Browser) -> Page:
-    return await browser.new_page()
+async def page(cross_site: Browser) -> Page:
+    """A page in a fresh context of the session's browser that allows `localhost` too:
+    the policy must let the second site in, or its frame would be an error page."""
+    return await cross_site.new_page()
 
 
 def ref_of(obs: Observation, name: str) -> int:

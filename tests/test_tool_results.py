@@ -26,15 +26,9 @@ NOTHING = "nothing on the page changed"
 # ------------------------------------------------------------------ through Page
 
 
-@pytest.fixture(scope="module")
-async def module_browser(anyio_backend: str) -> AsyncIterator[Browser]:
-    async with Browser.launch(allowed_domains=["127.0.0.1"]) as b:
-        yield b
-
-
 @pytest.fixture
-async def tab(module_browser: Browser) -> AsyncIterator[Page]:
-    page = await module_browser.new_page()
+async def tab(browser: Browser) -> AsyncIterator[Page]:
+    page = await browser.new_page()
     yield page
     await page.close()
 
