@@ -429,6 +429,10 @@ async def test_streamable_http_transport(site: FixtureServer) -> None:
             proc.terminate()
             with anyio.fail_after(20):
                 await proc.wait()
+        # SIGTERM is a clean stop: the HTTP server shuts down in order, no traceback.
+        assert proc.stderr is not None
+        err = b"".join([chunk async for chunk in proc.stderr]).decode(errors="replace")
+        assert proc.returncode == 0 and "Traceback" not in err, err
 
 
 def test_an_unwritable_recording_is_a_usage_error(

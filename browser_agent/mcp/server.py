@@ -9,6 +9,7 @@ goes away or the process is asked to stop.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -49,18 +50,30 @@ async def serve(options: McpOptions, secrets: Secrets | None = None) -> None:
     async with BrowserSession(options, secrets) as session, anyio.create_task_group() as tg:
         server = build_server(session)
         tg.start_soon(session.warm)
-        tg.start_soon(_stop_on_signal, tg.cancel_scope)
         if options.http_port is not None:
-            await server.run_streamable_http_async(host=options.host, port=options.http_port)
+            import uvicorn  # only the HTTP transport needs it
+
+            app = server.streamable_http_app(host=options.host)
+            config = uvicorn.Config(
+                app, host=options.host, port=options.http_port, log_level="warning"
+            )
+            http = uvicorn.Server(config)
+
+            def stop() -> None:  # an orderly shutdown: a cancelled one logs a traceback
+                http.should_exit = True
+
+            tg.start_soon(_stop_on_signal, stop)
+            await http.serve()
         else:
+            tg.start_soon(_stop_on_signal, tg.cancel_scope.cancel)
             await server.run_stdio_async()
         tg.cancel_scope.cancel()
 
 
-async def _stop_on_signal(scope: anyio.CancelScope) -> None:
-    """SIGTERM (what an MCP client sends a server that does not leave) ends the serving
-    scope, so the browser is closed and the recording gets its footer."""
+async def _stop_on_signal(stop: Callable[[], None]) -> None:
+    """SIGTERM (what an MCP client sends a server that does not leave) stops serving,
+    so the browser is closed and the recording gets its footer."""
     with anyio.open_signal_receiver(signal.SIGTERM) as signals:
         async for _ in signals:
-            scope.cancel()
+            stop()
             return
