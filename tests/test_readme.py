@@ -14,6 +14,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from test_remote import _stop
 
 from browser_agent import Browser, ConfigurationError
 from browser_agent.cli import main
@@ -127,8 +128,7 @@ def test_the_playwright_server_recipe_works(tmp_path: Path) -> None:
 
         assert anyio.run(connect)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        _stop(server, [])  # the group: `terminate()` would stop only the Python wrapper
 
 
 def test_a_playwright_server_without_a_browser_is_explained(tmp_path: Path) -> None:
@@ -157,5 +157,4 @@ def test_a_playwright_server_without_a_browser_is_explained(tmp_path: Path) -> N
         assert "has no browser to launch" in message and "executablePath" in message
         assert "\n" not in message and "╔" not in message
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        _stop(server, [])

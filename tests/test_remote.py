@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -120,7 +120,7 @@ def _wait_gone(pids: list[int], timeout: float) -> None:
             os.close(fd)
 
 
-def _stop(proc: subprocess.Popen[bytes], drains: list[threading.Thread]) -> None:
+def _stop(proc: subprocess.Popen[Any], drains: list[threading.Thread]) -> None:
     """Stop the child's whole process group (TERM, then KILL after a bound), and any
     descendant that left the group (Playwright starts browsers in groups of their own)."""
     children = _descendants(proc.pid)
