@@ -59,19 +59,25 @@ class DirectCDP:
         for handler in self._handlers.get(msg.get("method", ""), ()):
             handler(msg.get("params", {}))
 
-    async def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return (await self.send_many([(method, params)]))[0]
+    async def send(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        return (await self.send_many([(method, params)], timeout=timeout))[0]
 
-    async def send_many(self, calls: Sequence[Call]) -> list[dict[str, Any]]:
+    async def send_many(
+        self, calls: Sequence[Call], *, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
         """Send every call before reading any reply: Chromium runs them in order, so a
-        sequence (say, a mouse move, press and release) costs one round trip, not three."""
+        sequence (say, a mouse move, press and release) costs one round trip, not three.
+        `timeout` replaces the socket's bound for a flight that waits on purpose."""
+        bound = self._timeout if timeout is None else timeout
         async with self._lock:
             first = self._next_id + 1
             self._next_id += len(calls)
             replies: dict[int, dict[str, Any]] = {}
             sent = False
             try:
-                with anyio.fail_after(self._timeout):
+                with anyio.fail_after(bound):
                     # DevTools only reads text frames.
                     for i, (method, params) in enumerate(calls):
                         call = {"id": first + i, "method": method, "params": params or {}}
@@ -89,7 +95,7 @@ class DirectCDP:
             except TimeoutError as exc:
                 what = calls[0][0] if len(calls) == 1 else f"{len(calls)} calls"
                 raise CDPConnectionError(
-                    f"{what}: no answer from the page within {self._timeout:g} s",
+                    f"{what}: no answer from the page within {bound:g} s",
                     sent=sent,
                     timed_out=True,
                 ) from exc

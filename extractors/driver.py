@@ -39,7 +39,7 @@ from ..exceptions import (
     UnknownRefError,
 )
 from ..observation import Element, Observation
-from .cdp import Call, DirectCDP
+from .cdp import CALL_TIMEOUT_S, Call, DirectCDP
 from .mirror import FRAME_SLOT, Mirror, Payload, decode
 
 WORLD = "__browser_agent__"
@@ -374,21 +374,26 @@ class InPageSerializer:
         and call again.
         """
         assert self._cdp is not None
+        # A call that waits on purpose (`timeoutMs`) is bounded by its wait plus the usual.
+        wait_ms = arg.get("timeoutMs") if await_promise and isinstance(arg, dict) else None
+        waits = CALL_TIMEOUT_S + wait_ms / 1000 if isinstance(wait_ms, int | float) else None
         for attempt in range(3):
             ctx = None
             try:
                 ctx = await self._ensure_context(fs)
+                params = {
+                    "functionDeclaration": declaration,
+                    "executionContextId": ctx,
+                    "arguments": [{"value": name}, {"value": arg}],
+                    "returnByValue": by_value,
+                    "awaitPromise": await_promise,
+                }
                 # Object handles must live on Playwright's session, values need not.
-                res = await self._channel(fs, by_value).send(
-                    "Runtime.callFunctionOn",
-                    {
-                        "functionDeclaration": declaration,
-                        "executionContextId": ctx,
-                        "arguments": [{"value": name}, {"value": arg}],
-                        "returnByValue": by_value,
-                        "awaitPromise": await_promise,
-                    },
-                )
+                channel = self._channel(fs, by_value)
+                if isinstance(channel, DirectCDP):
+                    res = await channel.send("Runtime.callFunctionOn", params, timeout=waits)
+                else:
+                    res = await channel.send("Runtime.callFunctionOn", params)
             except (PlaywrightError, CDPError, ObservationError) as exc:
                 msg = str(exc)
                 if (

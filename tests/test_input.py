@@ -4,6 +4,7 @@ and never sends one twice."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from playwright.async_api import Mouse
 
 from browser_agent import ActionError, ObservationError, Page
 from browser_agent.exceptions import CDPConnectionError, CDPError
+from browser_agent.extractors import driver
 from browser_agent.extractors.cdp import Call, DirectCDP
 from browser_agent.testing import FixtureServer
 
@@ -52,11 +54,11 @@ def break_the_socket_for_input(monkeypatch: pytest.MonkeyPatch, *, after_sending
     """Input calls on the direct socket fail as a closed socket, before or after they left."""
     original = DirectCDP.send_many
 
-    async def broken(self: DirectCDP, calls: Any) -> list[dict[str, Any]]:
+    async def broken(self: DirectCDP, calls: Any, **kw: Any) -> list[dict[str, Any]]:
         if not calls[0][0].startswith("Input."):
-            return await original(self, calls)
+            return await original(self, calls, **kw)
         if after_sending:
-            await original(self, calls)  # the events left and acted, then it "broke"
+            await original(self, calls, **kw)  # the events left and acted, then it "broke"
         raise CDPConnectionError("Target closed: gone", sent=after_sending)
 
     monkeypatch.setattr(DirectCDP, "send_many", broken)
@@ -131,12 +133,14 @@ async def test_a_page_slow_to_answer_is_neither_asked_twice_nor_a_broken_socket(
     sent: list[str] = []
     original = DirectCDP.send_many
 
-    async def busy_first(self: DirectCDP, flight: Sequence[Call]) -> list[dict[str, Any]]:
+    async def busy_first(
+        self: DirectCDP, flight: Sequence[Call], **kw: Any
+    ) -> list[dict[str, Any]]:
         methods = [method for method, _ in flight]
         sent.extend(methods)
         if "Runtime.callFunctionOn" in methods:  # the page is busy when the call comes
             flight = [("Runtime.evaluate", {"expression": BUSY}), *flight]
-        return (await original(self, flight))[-len(methods) :]
+        return (await original(self, flight, **kw))[-len(methods) :]
 
     monkeypatch.setattr(DirectCDP, "send_many", busy_first)
     monkeypatch.setattr(fast, "_timeout", 0.2)
@@ -147,6 +151,21 @@ async def test_a_page_slow_to_answer_is_neither_asked_twice_nor_a_broken_socket(
     monkeypatch.setattr(DirectCDP, "send_many", original)
     monkeypatch.setattr(fast, "_timeout", 30.0)
     assert (await page.observe(full=True)).get("button", "n=0")  # and it answers again
+
+
+async def test_a_call_that_waits_on_purpose_is_bounded_by_its_wait(
+    page: Page, site: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await counter_page(page, site)
+    seen = await page.observe()
+    fast = page.serializer._fast
+    assert fast is not None
+    monkeypatch.setattr(fast, "_timeout", 0.3)
+    monkeypatch.setattr(driver, "CALL_TIMEOUT_S", 0.3)
+    # Watching for late UI waits in the page (`timeoutMs`) longer than the socket's bound.
+    await page.playwright_page.evaluate("setTimeout(() => document.body.append('late'), 1000)")
+    assert await page.confirm(seen, settle_first=False, until=time.perf_counter() + 5)
+    assert page.serializer._fast is fast
 
 
 async def test_an_unknown_mouse_button_or_no_press_is_a_clear_error(
