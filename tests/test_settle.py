@@ -6,6 +6,8 @@ shows, what the server received), never about durations.
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import msgspec
 import pytest
@@ -278,9 +280,9 @@ async def test_a_call_cut_by_a_navigation_leaves_the_new_documents_world_alone(
     cdp.on("Runtime.executionContextCreated", on_context)
     direct = fast.send
 
-    async def late(method: str, params: dict | None = None) -> dict:
+    async def late(method: str, params: dict | None = None, **kw: Any) -> dict:
         try:
-            return await direct(method, params)
+            return await direct(method, params, **kw)
         except CDPError:  # the slow order, made certain: the failure after the news
             await announced.wait()
             raise
