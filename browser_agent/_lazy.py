@@ -5,20 +5,22 @@ client, the agent loop and their dependencies."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 
 def lazy_exports(
-    namespace: dict[str, Any], exports: Mapping[str, str]
+    namespace: dict[str, Any], exports: Mapping[str, Sequence[str]]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """A package's `__getattr__` and `__dir__`, given its `globals()` and `exports`
-    (public name -> the module defining it, relative to the package: ".events"). A name
-    is imported when first read, then kept in the namespace: later reads skip this."""
+    """A package's `__getattr__` and `__dir__`, given its `globals()` and `exports` (the
+    module defining them, relative to the package: ".events" -> its public names, as its
+    `TYPE_CHECKING` import lists them). A name is imported when first read, then kept in
+    the namespace: later reads skip this."""
     package = namespace["__name__"]
+    where = {name: module for module, names in exports.items() for name in names}
 
     def __getattr__(name: str) -> Any:
-        module = exports.get(name)
+        module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(module, package), name)
@@ -26,6 +28,6 @@ def lazy_exports(
         return value
 
     def __dir__() -> list[str]:
-        return sorted({*namespace, *exports})
+        return sorted({*namespace, *where})
 
     return __getattr__, __dir__

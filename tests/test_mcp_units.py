@@ -213,3 +213,18 @@ def test_the_server_starts_without_the_agent_and_the_model_client() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["[]", "True browser_agent.llm._pool True"]
+
+
+def test_every_public_name_of_a_lazy_package_resolves() -> None:
+    """Each name is listed twice (the `TYPE_CHECKING` import for mypy, the lazy map for
+    Python): one missing from the map would pass mypy and fail the user's import."""
+    code = (
+        "import importlib\n"
+        "for name in ('browser_agent', 'browser_agent.agent', 'browser_agent.llm'):\n"
+        "    package = importlib.import_module(name)\n"
+        "    missing = [n for n in package.__all__ if not hasattr(package, n)]\n"
+        "    assert not missing, (name, missing)\n"
+        "    assert set(package.__all__) <= set(dir(package)), name\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
